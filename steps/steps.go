@@ -1,0 +1,235 @@
+// Package steps holds the step framework: the Kind interface that every
+// built-in step kind implements, the declarations of its inputs (so that
+// validation and `mlrun steps` help come from one place) and the Registry
+// that names the kinds.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// Type is the declared type of a step input or output.
+type Type string
+
+// Input and output types.
+const (
+	String  Type = "string"
+	Float   Type = "float"
+	Int     Type = "int"
+	Bool    Type = "bool"
+	Path    Type = "path"    // a file path, relative to the project directory
+	List    Type = "list"    // a YAML sequence
+	Map     Type = "map"     // a YAML mapping
+	Any     Type = "any"     // any YAML value
+	Dataset Type = "dataset" // an in-memory data set (output of load or split)
+	Model   Type = "model"   // a fitted model (output of train)
+)
+
+// Input declares one input a kind takes in `with:`.
+type Input struct {
+	Name     string
+	Type     Type
+	Default  any // used when the input is not given; nil with Required false means "unset"
+	Required bool
+	Doc      string
+}
+
+// Output declares one output a kind produces, readable by later steps as
+// steps.<name>.outputs.<output>.
+type Output struct {
+	Name string
+	Type Type
+	Doc  string
+}
+
+// Logger records to the step's run. It batches writes: nothing here is the
+// slow part of a run.
+type Logger interface {
+	LogParams(ctx context.Context, params map[string]string) error
+	LogMetrics(ctx context.Context, metrics []tracking.Metric) error
+	SetTags(ctx context.Context, tags map[string]string) error
+	// LogArtifact copies the file or directory src into the run's artifacts at dst
+	// (a relative path that may not leave the artifact root).
+	LogArtifact(ctx context.Context, src, dst string) error
+	// WriteArtifact writes data to the run's artifacts at dst.
+	WriteArtifact(ctx context.Context, dst string, data []byte) error
+	// ArtifactPath returns the local path of dst inside the run's artifacts,
+	// creating its parent directory, for steps that write files themselves.
+	ArtifactPath(dst string) (string, error)
+}
+
+// Env is what a step sees of its run.
+type Env struct {
+	RunID        string
+	ExperimentID string
+	TrackingURI  string // sqlite:///path, for child processes
+	ProjectDir   string // absolute
+	Step         string // this step's name
+	Seed         int64  // the run's seed, for steps that need randomness and were given none
+	Params       map[string]any
+	Log          Logger
+	Stdout       io.Writer // where a step streams what a person should see
+	Stderr       io.Writer
+	// DatasetVersion records that the step read a data file: its path
+	// relative to the project and the sha256 of its content.
+	DatasetVersion func(path, sha256 string)
+}
+
+// Values are a step's inputs after defaults are filled and types checked.
+type Values map[string]any
+
+// Result is what a step produced.
+type Result struct {
+	Outputs map[string]any     // by declared output name
+	Metrics map[string]float64 // final values, also readable as steps.<name>.metrics.<key>
+}
+
+// Kind is a built-in step kind, such as "command" or "train".
+type Kind interface {
+	// Name is the kind's name as written in `uses:`.
+	Name() string
+	// Doc is one line saying what the kind does.
+	Doc() string
+	// Inputs declares what `with:` may hold.
+	Inputs() []Input
+	// Outputs declares what later steps can read.
+	Outputs() []Output
+	// Check validates input values before any run exists, beyond their
+	// declared types (e.g. an unknown estimator, C=-1). Values holding
+	// expressions that only resolve at run time are absent from in.
+	Check(in Values) error
+	// Run executes the step.
+	Run(ctx context.Context, env *Env, in Values) (*Result, error)
+}
+
+// Registry names the step kinds.
+type Registry struct {
+	kinds map[string]Kind
+}
+
+// NewRegistry returns a registry of the given kinds.
+func NewRegistry(kinds ...Kind) *Registry {
+	r := &Registry{kinds: map[string]Kind{}}
+	for _, k := range kinds {
+		r.kinds[k.Name()] = k
+	}
+	return r
+}
+
+// Lookup returns the kind with this name.
+func (r *Registry) Lookup(name string) (Kind, bool) {
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
+// Names returns the kinds' names, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.kinds))
+	for n := range r.kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Kinds returns the kinds sorted by name.
+func (r *Registry) Kinds() []Kind {
+	out := make([]Kind, 0, len(r.kinds))
+	for _, n := range r.Names() {
+		out = append(out, r.kinds[n])
+	}
+	return out
+}
+
+// Resolve fills defaults into given, checks each value against its
+// declared type (converting YAML's numbers where the type asks) and
+// reports unknown or missing inputs. It returns the values and an error
+// naming the input that is wrong.
+func Resolve(k Kind, given map[string]any) (Values, error) {
+	decl := map[string]Input{}
+	for _, in := range k.Inputs() {
+		decl[in.Name] = in
+	}
+	for name := range given {
+		if _, ok := decl[name]; !ok {
+			return nil, fmt.Errorf("step kind %q has no input %q", k.Name(), name)
+		}
+	}
+	out := Values{}
+	for _, in := range k.Inputs() {
+		v, ok := given[in.Name]
+		if !ok || v == nil {
+			if in.Required && !ok {
+				return nil, fmt.Errorf("input %q is required by step kind %q", in.Name, k.Name())
+			}
+			if in.Default != nil {
+				out[in.Name] = in.Default
+			}
+			continue
+		}
+		cv, err := Convert(in.Type, v)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		out[in.Name] = cv
+	}
+	return out, nil
+}
+
+// Convert checks v against t and converts numbers and strings where t asks:
+// an int for a float, a whole float for an int, a number or bool for a string.
+func Convert(t Type, v any) (any, error) {
+	switch t {
+	case Any, Dataset, Model:
+		return v, nil
+	case String, Path:
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case int, int64, uint64, float64, bool:
+			return fmt.Sprint(x), nil
+		}
+	case Float:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case int:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		case uint64:
+			return float64(x), nil
+		}
+	case Int:
+		switch x := v.(type) {
+		case int:
+			return x, nil
+		case int64:
+			return int(x), nil
+		case uint64:
+			return int(x), nil
+		case float64:
+			if x == float64(int(x)) {
+				return int(x), nil
+			}
+		}
+	case Bool:
+		if x, ok := v.(bool); ok {
+			return x, nil
+		}
+	case List:
+		if x, ok := v.([]any); ok {
+			return x, nil
+		}
+	case Map:
+		if x, ok := v.(map[string]any); ok {
+			return x, nil
+		}
+	}
+	return nil, fmt.Errorf("want a %s, got %v (%T)", t, v, v)
+}

@@ -1,0 +1,223 @@
+// Package tracking holds mlrun's tracking domain: experiments, runs, params,
+// metrics and tags in MLflow's data model, and the Store interface that a
+// storage adapter (package sqlite) implements.
+//
+// Times are Unix milliseconds, as in MLflow. Params, metrics and tags are kept
+// as slices ordered by key so that they serialise in MLflow's wire shape.
+package tracking
+
+import (
+	"context"
+	"time"
+)
+
+// RunStatus is the state of a run, spelled as MLflow spells it.
+type RunStatus string
+
+// Run statuses.
+const (
+	StatusRunning   RunStatus = "RUNNING"
+	StatusScheduled RunStatus = "SCHEDULED"
+	StatusFinished  RunStatus = "FINISHED"
+	StatusFailed    RunStatus = "FAILED"
+	StatusKilled    RunStatus = "KILLED"
+)
+
+// Terminal reports whether a run in this status has ended.
+func (s RunStatus) Terminal() bool {
+	return s == StatusFinished || s == StatusFailed || s == StatusKilled
+}
+
+// Lifecycle stages of experiments and runs.
+const (
+	LifecycleActive  = "active"
+	LifecycleDeleted = "deleted"
+)
+
+// ViewType selects runs or experiments by lifecycle stage.
+type ViewType int
+
+// View types, numbered as in MLflow.
+const (
+	ActiveOnly  ViewType = 1
+	DeletedOnly ViewType = 2
+	All         ViewType = 3
+)
+
+// DefaultExperimentID is the id of the experiment named "Default", which
+// every store has.
+const DefaultExperimentID = "0"
+
+// Experiment groups runs.
+type Experiment struct {
+	ID               string            `json:"experiment_id"`
+	Name             string            `json:"name"`
+	ArtifactLocation string            `json:"artifact_location"`
+	LifecycleStage   string            `json:"lifecycle_stage"`
+	CreationTime     int64             `json:"creation_time"`
+	LastUpdateTime   int64             `json:"last_update_time"`
+	Tags             map[string]string `json:"tags,omitempty"`
+}
+
+// RunInfo is a run's metadata.
+type RunInfo struct {
+	ID             string    `json:"run_id"`
+	Name           string    `json:"run_name"`
+	ExperimentID   string    `json:"experiment_id"`
+	UserID         string    `json:"user_id"`
+	Status         RunStatus `json:"status"`
+	StartTime      int64     `json:"start_time"`
+	EndTime        int64     `json:"end_time,omitempty"` // 0 while the run is not over
+	ArtifactURI    string    `json:"artifact_uri"`       // file:// URI of the run's artifact directory
+	LifecycleStage string    `json:"lifecycle_stage"`
+	// Liveness, so that a run whose process died is noticed: the host and
+	// pid of the process that owns the run, and its last heartbeat (ms).
+	Host      string `json:"host,omitempty"`
+	PID       int    `json:"pid,omitempty"`
+	Heartbeat int64  `json:"heartbeat,omitempty"`
+}
+
+// Param is a run's input value. Params are immutable once logged.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Metric is one point of a metric's history.
+type Metric struct {
+	Key       string  `json:"key"`
+	Value     float64 `json:"value"`
+	Timestamp int64   `json:"timestamp"`
+	Step      int64   `json:"step"`
+}
+
+// Tag is a mutable key/value label on a run.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Run is a run with its data. Metrics holds only the latest point per key,
+// chosen as MLflow does: the greatest (step, timestamp, value).
+type Run struct {
+	Info    RunInfo  `json:"info"`
+	Params  []Param  `json:"params"`
+	Metrics []Metric `json:"metrics"`
+	Tags    []Tag    `json:"tags"`
+}
+
+// Param returns the value of the param key and whether it is set.
+func (r *Run) Param(key string) (string, bool) {
+	for _, p := range r.Params {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// Metric returns the latest value of metric key and whether it is set.
+func (r *Run) Metric(key string) (float64, bool) {
+	for _, m := range r.Metrics {
+		if m.Key == key {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+// Tag returns the value of tag key and whether it is set.
+func (r *Run) Tag(key string) (string, bool) {
+	for _, t := range r.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// NewRun holds what CreateRun needs. Params and Tags are logged in the same
+// transaction that creates the run, so a run never exists without them.
+type NewRun struct {
+	ExperimentID string
+	Name         string // empty: a random adjective-noun-NNN name
+	UserID       string
+	StartTime    int64 // 0: now
+	Params       []Param
+	Tags         []Tag
+	Host         string
+	PID          int
+}
+
+// RunUpdate changes a run's info; nil fields are left as they are.
+type RunUpdate struct {
+	Status  *RunStatus
+	EndTime *int64
+	Name    *string
+}
+
+// SearchRuns selects runs. Filter and OrderBy use MLflow's search syntax
+// (e.g. "metrics.acc > 0.5 and params.model = 'a'", "metrics.acc DESC").
+type SearchRuns struct {
+	ExperimentIDs []string // empty: every experiment
+	Filter        string
+	OrderBy       []string
+	MaxResults    int // 0: 1000
+	PageToken     string
+	ViewType      ViewType // 0: ActiveOnly
+}
+
+// Store persists experiments and runs. Methods return *errs.Error values
+// with code errs.NotFound for a missing experiment or run, errs.Conflict for
+// a duplicate name, and errs.Invalid for bad input (a bad filter, a param
+// logged again with another value, logging to a deleted run).
+// Implementations are safe for use by many goroutines and many processes.
+type Store interface {
+	// CreateExperiment creates an experiment; errs.Conflict if the name exists.
+	CreateExperiment(ctx context.Context, name string, tags map[string]string) (*Experiment, error)
+	// GetExperiment returns an experiment by id.
+	GetExperiment(ctx context.Context, id string) (*Experiment, error)
+	// GetExperimentByName returns an experiment by name, active ones first.
+	GetExperimentByName(ctx context.Context, name string) (*Experiment, error)
+	// EnsureExperiment returns the experiment with this name, creating it if
+	// needed; safe when several processes race to create the same name.
+	EnsureExperiment(ctx context.Context, name string) (*Experiment, error)
+	// ListExperiments lists experiments ordered by id.
+	ListExperiments(ctx context.Context, view ViewType) ([]*Experiment, error)
+
+	// CreateRun creates a RUNNING run with its params and tags.
+	CreateRun(ctx context.Context, r NewRun) (*RunInfo, error)
+	// GetRun returns a run by its full id.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// ResolveRunID expands a unique id prefix (at least 4 characters) to a
+	// full id; errs.NotFound if none matches, errs.Invalid if several do.
+	ResolveRunID(ctx context.Context, prefix string) (string, error)
+	// UpdateRun changes a run's status, end time or name.
+	UpdateRun(ctx context.Context, id string, u RunUpdate) error
+	// DeleteRun marks a run deleted; RestoreRun makes it active again.
+	DeleteRun(ctx context.Context, id string) error
+	// RestoreRun makes a deleted run active again.
+	RestoreRun(ctx context.Context, id string) error
+	// LogBatch logs metrics, params and tags in one transaction. A param
+	// logged again with the same value is fine; with another, errs.Invalid.
+	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error
+	// DeleteTag removes a tag; errs.NotFound if it is not set.
+	DeleteTag(ctx context.Context, runID, key string) error
+	// MetricHistory returns every point of one metric, ordered by step then timestamp.
+	MetricHistory(ctx context.Context, runID, key string) ([]Metric, error)
+	// SearchRuns returns matching runs, evaluated in the database, and the
+	// token of the next page ("" on the last page).
+	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
+
+	// Heartbeat records that the run's owning process is alive.
+	Heartbeat(ctx context.Context, runID string) error
+	// ReapDeadRuns marks FAILED (with tag mlrun.error) every RUNNING run whose
+	// owner is gone: on this host with a pid that alive reports dead, or on
+	// any host with no heartbeat for longer than stale. It returns their ids.
+	ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error)
+
+	// ArtifactRoot is the local directory under which run artifacts live.
+	ArtifactRoot() string
+	// Close releases the store.
+	Close() error
+}
