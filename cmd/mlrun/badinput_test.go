@@ -1,0 +1,120 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every bad input gets one clear sentence naming what is wrong, a non-zero
+// exit, no panic, and no run left behind.
+func TestBadInputIsOneClearSentence(t *testing.T) {
+	good := tinyProject["MLproject"]
+	cases := []struct {
+		name     string
+		mlproj   string // "" keeps the tiny project; "-" writes no MLproject
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"malformed YAML", "name: x\nentry_points:\n  main: [unclosed\n", []string{"run", "."}, 2,
+			[]string{"MLproject:"}},
+		{"missing MLproject", "-", []string{"run", "."}, 3, []string{"no MLproject"}},
+		{"unknown entry point", "", []string{"run", ".", "-e", "nope"}, 3, []string{`"nope"`, "main"}},
+		{"float given abc", "", []string{"run", ".", "-P", "lr=abc"}, 2, []string{`"lr"`, "abc"}},
+		{"int given 1.5", "", []string{"run", ".", "-P", "random_state=1.5"}, 2, []string{"random_state"}},
+		{"duplicated -P", "", []string{"run", ".", "-P", "lr=1", "-P", "lr=2"}, 2, []string{`"lr"`, "more than once"}},
+		{"-P without =", "", []string{"run", ".", "-P", "lr"}, 2, []string{"name=value"}},
+		{"required parameter left out", "name: x\nentry_points:\n  main:\n    parameters:\n      alpha: float\n    command: echo {alpha}\n",
+			[]string{"run", "."}, 2, []string{"alpha"}},
+		{"unknown step kind", strings.Replace(good, "uses: log", "uses: lgo", 1), []string{"run", "."}, 2,
+			[]string{"MLproject:", "lgo", "unknown step kind"}},
+		{"reference to a missing step", strings.Replace(good, "steps.train.metrics.acc", "steps.trian.metrics.acc", 1), []string{"run", "."}, 2,
+			[]string{"MLproject:", "trian"}},
+		{"reference to a missing parameter", strings.Replace(good, "params.lr", "params.rate", 1), []string{"run", "."}, 2,
+			[]string{"MLproject:", "rate"}},
+		{"cycle in needs", "name: x\nentry_points:\n  main:\n    steps:\n      - {name: a, uses: log, needs: [b]}\n      - {name: b, uses: log, needs: [a]}\n",
+			[]string{"run", "."}, 2, []string{"MLproject:", "cycle"}},
+		{"path parameter to a missing file", "", []string{"run", ".", "-P", "data=nothere.csv"}, 2, []string{"nothere.csv"}},
+		{"unknown flag", "", []string{"run", ".", "--bogus"}, 2, []string{"bogus"}},
+		{"bad tracking URI", "", []string{"run", ".", "--tracking-uri", "postgres://x/y"}, 2, []string{"postgres://x/y"}},
+		{"bad filter", "", []string{"runs", "list", "--filter", "metrics.acc >> 1"}, 2, []string{"filter"}},
+		{"non-existent run", "", []string{"runs", "show", "ffffffffffffffffffffffffffffffff"}, 3, []string{"ffffffff"}},
+		{"bad output format", "", []string{"runs", "list", "-o", "yaml"}, 2, []string{"--output"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			dir := t.TempDir()
+			files := map[string]string{}
+			for k, v := range tinyProject {
+				files[k] = v
+			}
+			switch tc.mlproj {
+			case "":
+			case "-":
+				delete(files, "MLproject")
+			default:
+				files["MLproject"] = tc.mlproj
+			}
+			writeFiles(t, dir, files)
+			r := e.run(dir, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d; stderr: %s", r.code, tc.code, r.stderr)
+			}
+			msg := strings.TrimSpace(r.stderr)
+			if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "mlrun: ") {
+				t.Errorf("want one line starting with 'mlrun: ', got:\n%s", r.stderr)
+			}
+			for _, want := range tc.contains {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q lacks %q", msg, want)
+				}
+			}
+			if tc.args[0] == "run" {
+				if n := len(e.runs()); n != 0 {
+					t.Errorf("bad input left %d run(s) in the store", n)
+				}
+			}
+		})
+	}
+}
+
+func TestRunIDPrefixes(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, tinyProject)
+	// Enough runs that two share a first hex digit.
+	for i := 0; i < 17; i++ {
+		e.ok(dir, "run", ".", "-e", "script")
+	}
+	runs := e.runs()
+	byFirst := map[byte]int{}
+	for _, r := range runs {
+		byFirst[r.Info.ID[0]]++
+	}
+	var shared string
+	for c, n := range byFirst {
+		if n > 1 {
+			shared = string(c)
+		}
+	}
+	r := e.run(dir, "runs", "show", shared)
+	if r.code == 0 {
+		t.Fatalf("an ambiguous prefix %q was accepted", shared)
+	}
+	if !strings.Contains(r.stderr, shared) {
+		t.Errorf("ambiguous prefix message: %s", r.stderr)
+	}
+	id := runs[0].Info.ID
+	if r := e.ok(dir, "runs", "show", id[:10], "-o", "json"); !strings.Contains(r.stdout, id) {
+		t.Errorf("show by unique prefix did not find %s", id)
+	}
+	e.ok(dir, "runs", "delete", id[:10])
+	if n := len(e.ok(dir, "runs", "list", "-o", "json").stdout); strings.Contains(e.ok(dir, "runs", "list", "-o", "json").stdout, id) || n == 0 {
+		t.Errorf("deleted run still listed as active")
+	}
+	e.ok(dir, "runs", "restore", id)
+	if !strings.Contains(e.ok(dir, "runs", "list", "-o", "json").stdout, id) {
+		t.Errorf("restored run is not listed")
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// logCommand lets a command step (or any script) log to a run: the run in
+// $MLRUN_RUN_ID unless --run-id names another.
+func (a *app) logCommand() *cobra.Command {
+	var runID string
+	c := &cobra.Command{
+		Use:   "log",
+		Short: "Log a param, metric, tag or artifact to a run (the run in $MLRUN_RUN_ID by default)",
+		Example: `  mlrun log metric loss 0.25 --step 3
+  mlrun log param layers 4
+  mlrun log artifact plots/loss.png --path plots`,
+	}
+	c.PersistentFlags().StringVar(&runID, "run-id", "", "run to log to (default $MLRUN_RUN_ID)")
+
+	withRun := func(c *cobra.Command, fn func(st tracking.Store, id string) error) error {
+		id := runID
+		if id == "" {
+			id = os.Getenv("MLRUN_RUN_ID")
+		}
+		if id == "" {
+			return errs.Errorf(errs.Invalid, "no run to log to: set --run-id or MLRUN_RUN_ID (command steps have it set)")
+		}
+		st, _, err := a.openStore(c.Context())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full, err := st.ResolveRunID(c.Context(), id)
+		if err != nil {
+			return err
+		}
+		return fn(st, full)
+	}
+
+	param := &cobra.Command{
+		Use: "param KEY VALUE", Short: "Log a param (immutable once logged)", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withRun(c, func(st tracking.Store, id string) error {
+				return st.LogBatch(c.Context(), id, nil, []tracking.Param{{Key: args[0], Value: args[1]}}, nil)
+			})
+		},
+	}
+	var step int64
+	metric := &cobra.Command{
+		Use: "metric KEY VALUE", Short: "Log a metric point", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := strconv.ParseFloat(args[1], 64)
+			if err != nil || math.IsInf(v, 0) {
+				return errs.Errorf(errs.Invalid, "metric %s: %q is not a number", args[0], args[1])
+			}
+			return withRun(c, func(st tracking.Store, id string) error {
+				m := tracking.Metric{Key: args[0], Value: v, Step: step, Timestamp: time.Now().UnixMilli()}
+				return st.LogBatch(c.Context(), id, []tracking.Metric{m}, nil, nil)
+			})
+		},
+	}
+	metric.Flags().Int64Var(&step, "step", 0, "step of the point")
+	tag := &cobra.Command{
+		Use: "tag KEY VALUE", Short: "Set a tag", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withRun(c, func(st tracking.Store, id string) error {
+				return st.LogBatch(c.Context(), id, nil, nil, []tracking.Tag{{Key: args[0], Value: args[1]}})
+			})
+		},
+	}
+	var dstDir string
+	art := &cobra.Command{
+		Use: "artifact PATH", Short: "Copy a file or directory into the run's artifacts", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if _, err := os.Stat(args[0]); err != nil {
+				return errs.Errorf(errs.Invalid, "artifact %s: %v", args[0], err)
+			}
+			return withRun(c, func(st tracking.Store, id string) error {
+				run, err := st.GetRun(c.Context(), id)
+				if err != nil {
+					return err
+				}
+				root, err := artifact.DirFromURI(run.Info.ArtifactURI)
+				if err != nil {
+					return err
+				}
+				dst, err := artifact.Join(root, filepath.Join(dstDir, filepath.Base(filepath.Clean(args[0]))))
+				if err != nil {
+					return err
+				}
+				if err := artifact.Copy(args[0], dst); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "logged %s to run %s\n", args[0], id)
+				return nil
+			})
+		},
+	}
+	art.Flags().StringVar(&dstDir, "path", "", "directory inside the run's artifacts")
+	c.AddCommand(param, metric, tag, art)
+	return c
+}

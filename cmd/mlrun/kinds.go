@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/steps"
+)
+
+// builtinKinds lists every step kind mlrun knows.
+func builtinKinds(version string) []steps.Kind {
+	return []steps.Kind{
+		steps.Command{},
+		steps.Log{},
+		steps.Load{},
+		steps.Split{},
+		steps.Train{Estimators: catalog.Builtin(), Version: version},
+		steps.Evaluate{},
+	}
+}

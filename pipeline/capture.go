@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/mlrun/mlrun/provenance"
+)
+
+// provenanceCapture is what a run records about where it came from.
+type provenanceCapture struct {
+	tags      map[string]string
+	user      string
+	dir       string
+	git       *provenance.Git
+	lockfiles []provenance.Lockfile
+}
+
+// captureProvenance inspects the project's git state, lockfiles and the
+// machine, before the run is created.
+// storeDir, the tracking store's directory, is left out of the dirty check
+// when it lies inside the repository (as ./mlruns usually does).
+func captureProvenance(ctx context.Context, plan *Plan, version, storeDir string) (*provenanceCapture, error) {
+	dir := plan.Project.Dir
+	var ignores []string
+	if root := gitRoot(dir); root != "" && storeDir != "" {
+		if rel, err := filepath.Rel(root, storeDir); err == nil && filepath.IsLocal(rel) {
+			ignores = append(ignores, "/"+filepath.ToSlash(rel)+"/")
+		}
+	}
+	g, err := provenance.InspectGit(ctx, dir, ignores...)
+	if errors.Is(err, provenance.ErrNotRepo) {
+		g, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	locks, err := provenance.FindLockfiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	sys := provenance.CurrentSystem(version)
+	tags := provenance.Tags(g, locks, sys)
+	source := dir
+	if g != nil && g.RemoteURL != "" {
+		source = g.RemoteURL
+	}
+	tags["mlflow.source.name"] = source
+	tags["mlrun.project.dir"] = dir
+	if g != nil {
+		if rel, err := filepath.Rel(g.Root, dir); err == nil {
+			tags["mlrun.git.subdir"] = filepath.ToSlash(rel)
+		}
+	}
+	return &provenanceCapture{tags: tags, user: sys.User, dir: dir, git: g, lockfiles: locks}, nil
+}
+
+// gitRoot returns the nearest directory at or above dir holding .git, or "".
+func gitRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// saveArtifacts stores the dirty-tree diff as code.diff and the lockfiles
+// under lockfiles/.
+func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) error {
+	if c.git != nil && c.git.Dirty {
+		if err := log.WriteArtifact(ctx, "code.diff", c.git.Diff); err != nil {
+			return err
+		}
+	}
+	for _, l := range c.lockfiles {
+		if err := log.LogArtifact(ctx, filepath.Join(c.dir, l.Path), filepath.Join("lockfiles", l.Path)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,547 @@
+// Package pipeline runs an MLproject entry point as one tracked run: it
+// checks the parameters, captures the run's provenance, creates the run,
+// executes the command or the steps in dependency order, and ends the run
+// FINISHED, FAILED or KILLED.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/provenance"
+	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// Runner executes entry points against a tracking store.
+type Runner struct {
+	Store       tracking.Store
+	Kinds       *steps.Registry
+	TrackingURI string    // handed to command steps as MLRUN_TRACKING_URI
+	Version     string    // mlrun's version, recorded on every run
+	Stdout      io.Writer // where steps stream their output
+	Stderr      io.Writer // where the runner reports progress
+	StoreDir    string    // the store's directory, kept out of the git dirty check
+	// HeartbeatEvery is how often a running run says it is alive; zero means 10 s.
+	HeartbeatEvery time.Duration
+}
+
+// Request names what to run.
+type Request struct {
+	Project     *project.Project
+	EntryPoint  string // "" means "main"
+	Params      []project.KV
+	Experiment  string // "" means the Default experiment
+	RunName     string
+	ParentRunID string
+	Seed        *int64            // nil: the param "seed" if declared, else a random seed
+	Tags        map[string]string // extra tags
+}
+
+// StepOutcome is what happened to one step.
+type StepOutcome struct {
+	Name     string
+	Status   string // "finished", "skipped" or "failed"
+	Duration time.Duration
+	Message  string
+}
+
+// Outcome is what a run did.
+type Outcome struct {
+	RunID   string
+	Status  tracking.RunStatus
+	Steps   []StepOutcome
+	Outputs map[string]map[string]any // by step, then output name
+}
+
+// Plan is an entry point whose parameters have been checked: everything a
+// run needs that can be known before the run exists.
+type Plan struct {
+	Project    *project.Project
+	EntryPoint *project.EntryPoint
+	Params     *project.Params
+	Command    string // rendered command, for command entry points
+}
+
+// Prepare checks the request without creating anything: the entry point
+// exists, the parameters are complete and well typed, and every step input
+// that depends only on parameters passes its kind's checks (so that C=-1 or
+// an unknown estimator is reported before a run exists).
+func Prepare(req Request, kinds *steps.Registry) (*Plan, error) {
+	name := req.EntryPoint
+	if name == "" {
+		name = "main"
+	}
+	ep, err := req.Project.EntryPoint(name)
+	if err != nil {
+		return nil, err
+	}
+	params, err := ep.ResolveParams(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Project: req.Project, EntryPoint: ep, Params: params}
+	if len(ep.Steps) == 0 {
+		if plan.Command, err = ep.RenderCommand(params); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSteps(ep, params, kinds); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// checkSteps evaluates the inputs that need nothing but parameters and
+// hands them to each kind's Check.
+func checkSteps(ep *project.EntryPoint, params *project.Params, kinds *steps.Registry) error {
+	env := map[string]any{"params": params.Values, "steps": map[string]any{}, "metrics": map[string]any{},
+		"run": map[string]any{"id": "", "name": "", "experiment_id": ""}}
+	for _, st := range ep.Steps {
+		kind, ok := kinds.Lookup(st.Uses)
+		if !ok {
+			return errs.Errorf(errs.Invalid, "%s: unknown step kind %q", st.Pos, st.Uses)
+		}
+		decl := map[string]steps.Input{}
+		for _, in := range kind.Inputs() {
+			decl[in.Name] = in
+		}
+		values := steps.Values{}
+		for _, in := range st.With {
+			v, err := in.Value.Eval(env)
+			if err != nil || v == nil {
+				continue // needs an earlier step's output: checked when it runs
+			}
+			cv, err := steps.Convert(decl[in.Name].Type, v)
+			if err != nil {
+				return errs.Errorf(errs.Invalid, "%s: step %s: input %q: %v", in.Pos, st.Name, in.Name, err)
+			}
+			values[in.Name] = cv
+		}
+		if err := kind.Check(values); err != nil {
+			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+	}
+	return nil
+}
+
+// Run executes the request as one run. The returned error carries an errs
+// code: errs.Failed when a step failed, errs.Killed when ctx was cancelled.
+// An Outcome with the run id is returned whenever a run was created.
+func (r *Runner) Run(ctx context.Context, req Request) (*Outcome, error) {
+	plan, err := Prepare(req, r.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	return r.RunPlan(ctx, req, plan)
+}
+
+// RunPlan executes a prepared plan.
+func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome, error) {
+	stderr := r.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	seed, err := runSeed(req.Seed, plan.Params)
+	if err != nil {
+		return nil, err
+	}
+	capture, err := captureProvenance(ctx, plan, r.Version, r.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	expName := req.Experiment
+	if expName == "" {
+		expName = "Default"
+	}
+	exp, err := r.Store.EnsureExperiment(ctx, expName)
+	if err != nil {
+		return nil, err
+	}
+
+	tags := capture.tags
+	tags["mlflow.source.type"] = "PROJECT"
+	tags["mlflow.project.entryPoint"] = plan.EntryPoint.Name
+	tags["mlrun.project"] = plan.Project.Name
+	tags["mlrun.seed"] = strconv.FormatInt(seed, 10)
+	if req.ParentRunID != "" {
+		tags["mlflow.parentRunId"] = req.ParentRunID
+	}
+	for k, v := range req.Tags {
+		tags[k] = v
+	}
+	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
+	for _, k := range sortedKeys(plan.Params.Strings) {
+		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
+	}
+	for _, kv := range plan.Params.Extra {
+		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
+	}
+	tagList := make([]tracking.Tag, 0, len(tags))
+	for _, k := range sortedKeys(tags) {
+		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
+	}
+	host, _ := os.Hostname()
+	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
+		ExperimentID: exp.ID,
+		Name:         req.RunName,
+		UserID:       capture.user,
+		Params:       params,
+		Tags:         tagList,
+		Host:         host,
+		PID:          os.Getpid(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{RunID: info.ID, Status: tracking.StatusRunning, Outputs: map[string]map[string]any{}}
+	fmt.Fprintf(stderr, "mlrun: run %s (%s) started in experiment %q\n", info.ID, info.Name, exp.Name)
+
+	stopBeat := r.heartbeat(ctx, info.ID)
+	runErr := r.execute(ctx, plan, info, seed, capture, out)
+	stopBeat()
+
+	// The run ends whatever ctx says: use a context that outlives it.
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	status := tracking.StatusFinished
+	var endTags []tracking.Tag
+	switch {
+	case runErr == nil:
+	case ctx.Err() != nil:
+		status = tracking.StatusKilled
+		endTags = append(endTags, tracking.Tag{Key: "mlrun.error", Value: "interrupted: " + context.Cause(ctx).Error()})
+		runErr = errs.Errorf(errs.Killed, "run %s was interrupted and is marked KILLED", info.ID)
+	default:
+		status = tracking.StatusFailed
+		endTags = append(endTags, tracking.Tag{Key: "mlrun.error", Value: errs.Message(runErr)})
+		if errs.Code(runErr) == errs.Internal {
+			runErr = &errs.Error{Code: errs.Failed, Message: errs.Message(runErr), Err: runErr}
+		}
+	}
+	if len(endTags) > 0 {
+		if err := r.Store.LogBatch(endCtx, info.ID, nil, nil, endTags); err != nil {
+			fmt.Fprintf(stderr, "mlrun: could not record the error on run %s: %v\n", info.ID, err)
+		}
+	}
+	end := time.Now().UnixMilli()
+	if err := r.Store.UpdateRun(endCtx, info.ID, tracking.RunUpdate{Status: &status, EndTime: &end}); err != nil {
+		return out, fmt.Errorf("end run %s: %w", info.ID, err)
+	}
+	out.Status = status
+	fmt.Fprintf(stderr, "mlrun: run %s %s\n", info.ID, status)
+	return out, runErr
+}
+
+// heartbeat records liveness until the returned function is called.
+func (r *Runner) heartbeat(ctx context.Context, runID string) (stop func()) {
+	every := r.HeartbeatEvery
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = r.Store.Heartbeat(ctx, runID)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// execute runs the plan's steps (or its command as one step) on the run.
+func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo, seed int64, capture *provenanceCapture, out *Outcome) error {
+	stderr := r.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	artifactDir, err := artifact.DirFromURI(info.ArtifactURI)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(artifactDir, 0o755); err != nil {
+		return fmt.Errorf("create artifact directory: %w", err)
+	}
+	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
+	if err := capture.saveArtifacts(ctx, log); err != nil {
+		return err
+	}
+
+	datasets := map[string]string{}
+	recordDataset := func(path, sum string) { datasets[path] = sum }
+	// Files given as path parameters are datasets the run reads.
+	for _, p := range plan.EntryPoint.Params {
+		if p.Type != "path" {
+			continue
+		}
+		if v, ok := plan.Params.Values[p.Name].(string); ok {
+			if sum, err := provenance.HashFile(v); err == nil {
+				recordDataset(relTo(plan.Project.Dir, v), sum)
+			}
+		}
+	}
+
+	env := &steps.Env{
+		RunID:          info.ID,
+		ExperimentID:   info.ExperimentID,
+		TrackingURI:    r.TrackingURI,
+		ProjectDir:     plan.Project.Dir,
+		Seed:           seed,
+		Params:         plan.Params.Values,
+		Log:            log,
+		Stdout:         r.Stdout,
+		Stderr:         stderr,
+		DatasetVersion: recordDataset,
+	}
+
+	var runErr error
+	if len(plan.EntryPoint.Steps) == 0 {
+		runErr = r.runCommand(ctx, plan, env, out)
+	} else {
+		runErr = r.runSteps(ctx, plan, info, env, out)
+	}
+
+	// Record what was learnt along the way, even when a step failed.
+	tags := map[string]string{}
+	first := ""
+	for _, path := range sortedKeys(datasets) {
+		tags["mlrun.dataset."+tagSafe(path)] = datasets[path]
+		if first == "" {
+			first = datasets[path]
+		}
+	}
+	if first != "" {
+		tags["mlrun.dataset.sha256"] = first
+	}
+	for _, s := range out.Steps {
+		tags["mlrun.step."+tagSafe(s.Name)] = stepSummary(s)
+	}
+	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// runCommand runs a command entry point as a single command step.
+func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out *Outcome) error {
+	kind, ok := r.Kinds.Lookup("command")
+	if !ok {
+		return fmt.Errorf("the command step kind is not registered")
+	}
+	env.Step = plan.EntryPoint.Name
+	start := time.Now()
+	res, err := kind.Run(ctx, env, steps.Values{"run": plan.Command})
+	so := StepOutcome{Name: env.Step, Status: "finished", Duration: time.Since(start)}
+	if err != nil {
+		so.Status, so.Message = "failed", errs.Message(err)
+	} else {
+		out.Outputs[env.Step] = res.Outputs
+	}
+	out.Steps = append(out.Steps, so)
+	r.reportStep(so)
+	return err
+}
+
+// runSteps runs a pipeline's steps in their topological order.
+func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome) error {
+	stepsEnv := map[string]any{}
+	exprEnv := map[string]any{
+		"params": plan.Params.Values,
+		"steps":  stepsEnv,
+		"run":    map[string]any{"id": info.ID, "name": info.Name, "experiment_id": info.ExperimentID},
+	}
+	failed := map[string]bool{}
+	seeds := map[string]string{}
+	for _, st := range plan.EntryPoint.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// A step whose dependency did not finish does not run.
+		blocked := ""
+		for _, n := range st.Needs {
+			if failed[n] {
+				blocked = n
+			}
+		}
+		if blocked != "" {
+			failed[st.Name] = true
+			so := StepOutcome{Name: st.Name, Status: "skipped", Message: "needs " + blocked + ", which did not finish"}
+			out.Steps = append(out.Steps, so)
+			r.reportStep(so)
+			continue
+		}
+		metrics, err := r.latestMetrics(ctx, info.ID)
+		if err != nil {
+			return err
+		}
+		exprEnv["metrics"] = metrics
+		if st.When != nil {
+			ok, err := st.When.EvalBool(exprEnv)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				failed[st.Name] = true // its dependants are skipped too
+				so := StepOutcome{Name: st.Name, Status: "skipped", Message: "when: " + st.When.Source + " was false"}
+				out.Steps = append(out.Steps, so)
+				r.reportStep(so)
+				continue
+			}
+		}
+		kind, ok := r.Kinds.Lookup(st.Uses)
+		if !ok {
+			return errs.Errorf(errs.Invalid, "%s: unknown step kind %q", st.Pos, st.Uses)
+		}
+		given := map[string]any{}
+		for _, in := range st.With {
+			v, err := in.Value.Eval(exprEnv)
+			if err != nil {
+				return err
+			}
+			given[in.Name] = v
+		}
+		values, err := steps.Resolve(kind, given)
+		if err != nil {
+			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+		// Seeds: a step that takes one and was given none gets the run's.
+		for _, decl := range kind.Inputs() {
+			if decl.Name != "random_state" && decl.Name != "seed" {
+				continue
+			}
+			if _, given := values[decl.Name]; !given {
+				values[decl.Name] = int(env.Seed)
+			}
+			seeds["mlrun.seed."+tagSafe(st.Name)+"."+decl.Name] = fmt.Sprint(values[decl.Name])
+		}
+		if err := kind.Check(values); err != nil {
+			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+		env.Step = st.Name
+		start := time.Now()
+		res, err := kind.Run(ctx, env, values)
+		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
+		if err != nil {
+			so.Status, so.Message = "failed", errs.Message(err)
+			out.Steps = append(out.Steps, so)
+			r.reportStep(so)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errs.Code(err) == errs.Internal {
+				return fmt.Errorf("step %s: %w", st.Name, err)
+			}
+			return err
+		}
+		out.Steps = append(out.Steps, so)
+		r.reportStep(so)
+		outputs := map[string]any{}
+		metricsOut := map[string]any{}
+		if res != nil {
+			for k, v := range res.Outputs {
+				outputs[k] = v
+			}
+			for k, v := range res.Metrics {
+				metricsOut[k] = v
+			}
+		}
+		out.Outputs[st.Name] = outputs
+		stepsEnv[st.Name] = map[string]any{"outputs": outputs, "metrics": metricsOut}
+	}
+	if len(seeds) > 0 {
+		return env.Log.SetTags(ctx, seeds)
+	}
+	return nil
+}
+
+func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]any, error) {
+	run, err := r.Store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, len(run.Metrics))
+	for _, x := range run.Metrics {
+		m[x.Key] = x.Value
+	}
+	return m, nil
+}
+
+func (r *Runner) reportStep(s StepOutcome) {
+	if r.Stderr == nil {
+		return
+	}
+	fmt.Fprintf(r.Stderr, "mlrun: step %-12s %s\n", s.Name, stepSummary(s))
+}
+
+func stepSummary(s StepOutcome) string {
+	switch s.Status {
+	case "finished":
+		return fmt.Sprintf("finished in %s", s.Duration.Round(time.Microsecond*100))
+	default:
+		return s.Status + ": " + s.Message
+	}
+}
+
+// runSeed picks the run's seed: the one asked for, the "seed" parameter,
+// or a fresh random one (recorded, so that the run can be reproduced).
+func runSeed(asked *int64, p *project.Params) (int64, error) {
+	if asked != nil {
+		return *asked, nil
+	}
+	switch v := p.Values["seed"].(type) {
+	case int:
+		return int64(v), nil
+	case int64:
+		return v, nil
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("draw a seed: %w", err)
+	}
+	return int64(binary.LittleEndian.Uint32(b[:]) >> 1), nil
+}
+
+var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)
+
+// tagSafe turns a path or name into something MLflow accepts in a key.
+func tagSafe(s string) string {
+	s = tagUnsafe.ReplaceAllString(filepath.ToSlash(s), "_")
+	s = strings.TrimLeft(strings.ReplaceAll(s, "..", "_"), "/")
+	if s == "" {
+		return "_"
+	}
+	return s
+}
+
+func relTo(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return path
+}
+
+// ErrInterrupted is the cause given when a run is stopped by a signal.
+var ErrInterrupted = errors.New("stopped by a signal")

@@ -1,0 +1,453 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	exprast "github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Expression roots: the names an expression may start with.
+var exprRoots = []string{"params", "steps", "metrics", "run"}
+
+// runFields are the fields of run.
+var runFields = []string{"experiment_id", "id", "name"}
+
+// Expr is one compiled expression: a `when:` condition or one ${{ }} of a
+// `with:` value.
+type Expr struct {
+	Source string // the expression without its ${{ }} wrapper
+	Pos    Pos    // where the YAML value holding it starts
+
+	field   string // e.g. entry_points.main.steps[2].when
+	program *vm.Program
+}
+
+// Eval evaluates the expression in env (see the package documentation for
+// its shape). Errors are errs.Invalid naming the position and the field.
+func (e *Expr) Eval(env map[string]any) (any, error) {
+	out, err := expr.Run(e.program, env)
+	if err != nil {
+		return nil, fieldf(e.Pos, e.field, "${{ %s }}: %s", flatten(e.Source), exprMessage(err))
+	}
+	return out, nil
+}
+
+// EvalBool evaluates a condition; a result that is not a bool is an error.
+func (e *Expr) EvalBool(env map[string]any) (bool, error) {
+	out, err := e.Eval(env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, fieldf(e.Pos, e.field, "${{ %s }} gave %v (%T), not true or false", flatten(e.Source), out, out)
+	}
+	return b, nil
+}
+
+// exprMessage returns expr's message without its source excerpt.
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// refScope is what an expression may refer to: the declared parameters
+// and the steps upstream of the step holding it.
+type refScope struct {
+	params   map[string]int
+	declared string              // declared parameter names, for messages
+	self     string              // the step holding the expression
+	steps    map[string]*Step    // all steps by name
+	upstream map[string]bool     // transitive needs of self
+	outputs  map[string][]string // declared outputs by step name
+}
+
+// compileExpr compiles src and checks its references against scope.
+// asBool asks for a condition.
+func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool) (*Expr, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, fieldf(pos, field, "an expression is empty")
+	}
+	program, err := expr.Compile(src)
+	if err == nil && asBool {
+		// Compiling with AsBool refuses what is surely not a bool (1 + 2);
+		// the program run is the one without it, so that EvalBool can
+		// report a value of the wrong type itself.
+		_, err = expr.Compile(src, expr.AsBool())
+	}
+	if err != nil {
+		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
+	}
+	c := &refChecker{scope: scope, lets: map[string]bool{}}
+	exprast.Walk(&tree.Node, letCollector(c.lets))
+	exprast.Walk(&tree.Node, c)
+	if c.err != "" {
+		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), c.err)
+	}
+	return &Expr{Source: src, Pos: pos, field: field, program: program}, nil
+}
+
+// flatten writes an expression's source on one line for messages.
+func flatten(src string) string { return strings.Join(strings.Fields(src), " ") }
+
+// compileMessage returns a compile error's message with the column where
+// it was found.
+func compileMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) && fe.Snippet != "" {
+		return fmt.Sprintf("%s (at character %d of the expression)", fe.Message, fe.Column+1)
+	}
+	return exprMessage(err)
+}
+
+// letCollector records the names declared with `let` in an expression.
+type letCollector map[string]bool
+
+// Visit records a variable declaration.
+func (l letCollector) Visit(n *exprast.Node) {
+	if v, ok := (*n).(*exprast.VariableDeclaratorNode); ok {
+		l[v.Name] = true
+	}
+}
+
+// refChecker checks the names an expression refers to; err holds the
+// first problem found.
+type refChecker struct {
+	scope *refScope
+	lets  map[string]bool
+	err   string
+}
+
+// Visit checks one node. Walk visits inner nodes first, so the shortest
+// wrong prefix of a.b.c is reported.
+func (c *refChecker) Visit(n *exprast.Node) {
+	if c.err != "" {
+		return
+	}
+	switch x := (*n).(type) {
+	case *exprast.IdentifierNode:
+		if !c.lets[x.Value] && !contains(exprRoots, x.Value) {
+			c.err = fmt.Sprintf("unknown name %q (an expression starts from %s)", x.Value, strings.Join(exprRoots, ", "))
+		}
+	case *exprast.MemberNode:
+		root, path := memberPath(x)
+		if root == "" || c.lets[root] {
+			return
+		}
+		c.err = c.scope.check(root, path)
+	}
+}
+
+// memberPath returns the root identifier of a.b["c"].d and the leading
+// constant property names (stopping at the first computed one).
+func memberPath(n exprast.Node) (string, []string) {
+	var rev []string // properties from the outermost in, "" for a computed one
+	for {
+		switch x := n.(type) {
+		case *exprast.MemberNode:
+			if s, ok := x.Property.(*exprast.StringNode); ok && !x.Method {
+				rev = append(rev, s.Value)
+			} else {
+				rev = append(rev, "")
+			}
+			n = x.Node
+			continue
+		case *exprast.ChainNode:
+			n = x.Node
+			continue
+		case *exprast.IdentifierNode:
+			var path []string
+			for i := len(rev) - 1; i >= 0 && rev[i] != ""; i-- {
+				path = append(path, rev[i])
+			}
+			return x.Value, path
+		}
+		return "", nil
+	}
+}
+
+// check returns what is wrong with the reference root.path, or "".
+func (s *refScope) check(root string, path []string) string {
+	if len(path) == 0 {
+		return ""
+	}
+	switch root {
+	case "params":
+		if _, ok := s.params[path[0]]; !ok {
+			return fmt.Sprintf("params.%s: no parameter %q is declared (declared: %s)", path[0], path[0], s.declared)
+		}
+	case "run":
+		if !contains(runFields, path[0]) {
+			return fmt.Sprintf("run.%s: run has no field %q (it has: %s)", path[0], path[0], strings.Join(runFields, ", "))
+		}
+	case "steps":
+		name := path[0]
+		switch {
+		case name == s.self:
+			return fmt.Sprintf("steps.%s: a step cannot read its own outputs or metrics", name)
+		case s.steps[name] == nil:
+			return fmt.Sprintf("steps.%s: there is no step %q (steps: %s)", name, name, strings.Join(sortedKeys(s.steps), ", "))
+		case !s.upstream[name]:
+			return fmt.Sprintf("steps.%s: step %q is not upstream of step %q; add it to needs", name, name, s.self)
+		}
+		if len(path) < 2 {
+			return ""
+		}
+		switch path[1] {
+		case "metrics":
+			return ""
+		case "outputs":
+			if len(path) < 3 {
+				return ""
+			}
+			outs := s.outputs[name]
+			if !contains(outs, path[2]) {
+				has := "none"
+				if len(outs) > 0 {
+					has = strings.Join(outs, ", ")
+				}
+				return fmt.Sprintf("steps.%s.outputs.%s: step kind %q has no output %q (outputs: %s)", name, path[2], s.steps[name].Uses, path[2], has)
+			}
+		default:
+			return fmt.Sprintf("steps.%s.%s: a step has outputs and metrics, not %q", name, path[1], path[1])
+		}
+	}
+	return ""
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Value is the value of one `with:` input: the YAML value as written, with
+// every ${{ expr }} in its strings compiled.
+type Value struct {
+	raw   any         // plain YAML value as written
+	pos   Pos         // where the value starts
+	parts []valuePart // for a string holding ${{ }}: its text and expressions
+	list  []*Value    // for a list
+	keys  []string    // for a mapping: its keys in file order
+	items map[string]*Value
+	exprs int // number of ${{ }} in this value and below
+}
+
+// valuePart is literal text or an expression of a templated string.
+type valuePart struct {
+	text string
+	expr *Expr
+}
+
+// Raw returns the value as written in YAML: string, int, float64, bool,
+// nil, []any or map[string]any, with its ${{ }} unresolved. Callers must
+// not modify it.
+func (v *Value) Raw() any { return v.raw }
+
+// Static reports whether the value holds no ${{ }}.
+func (v *Value) Static() bool { return v.exprs == 0 }
+
+// Exprs returns the expressions in the value, in file order.
+func (v *Value) Exprs() []*Expr {
+	var out []*Expr
+	for _, p := range v.parts {
+		if p.expr != nil {
+			out = append(out, p.expr)
+		}
+	}
+	for _, it := range v.list {
+		out = append(out, it.Exprs()...)
+	}
+	for _, k := range v.keys {
+		out = append(out, v.items[k].Exprs()...)
+	}
+	return out
+}
+
+// Eval resolves the value's expressions in env, recursively through lists
+// and mappings. A string that is exactly one ${{ expr }} becomes the
+// expression's value, keeping its type; a string with text around its
+// expressions becomes a string with their values formatted in. Lists and
+// mappings are fresh copies.
+func (v *Value) Eval(env map[string]any) (any, error) {
+	switch {
+	case v.parts != nil:
+		if len(v.parts) == 1 && v.parts[0].expr != nil {
+			return v.parts[0].expr.Eval(env)
+		}
+		var b strings.Builder
+		for _, p := range v.parts {
+			if p.expr == nil {
+				b.WriteString(p.text)
+				continue
+			}
+			out, err := p.expr.Eval(env)
+			if err != nil {
+				return nil, err
+			}
+			s, err := formatValue(out)
+			if err != nil {
+				return nil, fieldf(p.expr.Pos, p.expr.field, "${{ %s }}: %v", flatten(p.expr.Source), err)
+			}
+			b.WriteString(s)
+		}
+		return b.String(), nil
+	case v.list != nil:
+		out := make([]any, len(v.list))
+		for i, it := range v.list {
+			x, err := it.Eval(env)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	case v.items != nil:
+		out := make(map[string]any, len(v.items))
+		for _, k := range v.keys {
+			x, err := v.items[k].Eval(env)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = x
+		}
+		return out, nil
+	}
+	return v.raw, nil
+}
+
+// compileValue builds the Value of a YAML node, compiling its templates.
+func compileValue(n *node, field string, scope *refScope) (*Value, error) {
+	v := &Value{raw: n.plain(), pos: n.pos}
+	switch n.kind {
+	case seqNode:
+		v.list = make([]*Value, len(n.items))
+		for i, it := range n.items {
+			c, err := compileValue(it, fmt.Sprintf("%s[%d]", field, i), scope)
+			if err != nil {
+				return nil, err
+			}
+			v.list[i] = c
+			v.exprs += c.exprs
+		}
+	case mapNode:
+		v.items = make(map[string]*Value, len(n.entries))
+		for _, e := range n.entries {
+			c, err := compileValue(e.value, field+"."+e.key, scope)
+			if err != nil {
+				return nil, err
+			}
+			v.keys = append(v.keys, e.key)
+			v.items[e.key] = c
+			v.exprs += c.exprs
+		}
+	default:
+		s, ok := n.value.(string)
+		if !ok || !strings.Contains(s, "${{") {
+			return v, nil
+		}
+		parts, err := splitTemplate(s)
+		if err != nil {
+			return nil, fieldf(n.pos, field, "%v", err)
+		}
+		for _, p := range parts {
+			if !p.isExpr {
+				v.parts = append(v.parts, valuePart{text: p.text})
+				continue
+			}
+			e, err := compileExpr(p.source, n.pos, field, scope, false)
+			if err != nil {
+				return nil, err
+			}
+			v.parts = append(v.parts, valuePart{expr: e})
+			v.exprs++
+		}
+	}
+	return v, nil
+}
+
+// templatePart is text or the source of one ${{ }} in a string.
+type templatePart struct {
+	text   string
+	source string
+	isExpr bool
+}
+
+// splitTemplate splits s at its ${{ ... }} markers. An expression ends at
+// the first "}}" after its "${{".
+func splitTemplate(s string) ([]templatePart, error) {
+	var parts []templatePart
+	for {
+		i := strings.Index(s, "${{")
+		if i < 0 {
+			break
+		}
+		if i > 0 {
+			parts = append(parts, templatePart{text: s[:i]})
+		}
+		rest := s[i+3:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return nil, fmt.Errorf("a ${{ has no closing }}")
+		}
+		src := strings.TrimSpace(rest[:j])
+		if src == "" {
+			return nil, fmt.Errorf("an expression ${{ }} is empty")
+		}
+		parts = append(parts, templatePart{source: src, isExpr: true})
+		s = rest[j+2:]
+	}
+	if s != "" {
+		parts = append(parts, templatePart{text: s})
+	}
+	return parts, nil
+}
+
+// unwrapCondition returns the expression of a `when:` string, accepting a
+// bare expression or one wrapped in ${{ }}.
+func unwrapCondition(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	if !strings.Contains(t, "${{") {
+		return t, nil
+	}
+	parts, err := splitTemplate(t)
+	if err != nil {
+		return "", err
+	}
+	if len(parts) != 1 || !parts[0].isExpr {
+		return "", errors.New("a condition is one expression, bare or wrapped in ${{ }}, with no text around it")
+	}
+	return parts[0].source, nil
+}

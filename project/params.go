@@ -1,0 +1,231 @@
+package project
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/errs"
+)
+
+// KV is one NAME=VALUE given with -P.
+type KV struct{ Key, Value string }
+
+// Params are an entry point's parameter values for one run.
+type Params struct {
+	// Values holds every declared parameter, typed: float64, int, string or
+	// bool; a path parameter holds the absolute path.
+	Values map[string]any
+	// Strings holds every parameter as it is logged to the run: the text
+	// the user gave (a path as given, not made absolute), or the default
+	// formatted canonically (a float as Python prints it, e.g. 1.0, 1e-05).
+	// Undeclared parameters are in it too.
+	Strings map[string]string
+	// Extra holds the undeclared parameters in the order given; MLflow
+	// appends them to a command as --key value.
+	Extra []KV
+}
+
+// ResolveParams types the given values against the declared parameters,
+// fills defaults and checks that every required parameter has a value and
+// that path parameters name existing files (relative to the project
+// directory). Errors are errs.Invalid naming the parameter.
+func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
+	out := &Params{Values: map[string]any{}, Strings: map[string]string{}}
+	seen := map[string]bool{}
+	for _, kv := range given {
+		if kv.Key == "" {
+			return nil, errs.Errorf(errs.Invalid, "a parameter name is empty (in %q); write NAME=VALUE", "="+kv.Value)
+		}
+		if seen[kv.Key] {
+			return nil, errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
+		}
+		seen[kv.Key] = true
+		i, declared := ep.byName[kv.Key]
+		if !declared {
+			out.Extra = append(out.Extra, kv)
+			out.Strings[kv.Key] = kv.Value
+			continue
+		}
+		p := ep.Params[i]
+		v, err := parseValue(p.Type, kv.Value)
+		if err != nil {
+			return nil, errs.Errorf(errs.Invalid, "parameter %q: %v (declared at %s)", p.Name, err, p.Pos)
+		}
+		out.Values[p.Name] = v
+		out.Strings[p.Name] = kv.Value
+	}
+	var missing []string
+	for _, p := range ep.Params {
+		if seen[p.Name] {
+			continue
+		}
+		if p.Required {
+			missing = append(missing, p.Name)
+			continue
+		}
+		out.Values[p.Name] = p.Default
+		out.Strings[p.Name] = p.defaultText
+	}
+	if len(missing) > 0 {
+		return nil, errs.Errorf(errs.Invalid, "missing value for required parameter(s) %s", quoteList(missing))
+	}
+	for _, p := range ep.Params {
+		if p.Type != TypePath {
+			continue
+		}
+		abs, err := ep.localPath(p, out.Values[p.Name].(string))
+		if err != nil {
+			return nil, err
+		}
+		out.Values[p.Name] = abs
+	}
+	return out, nil
+}
+
+// localPath returns the absolute path of a path parameter's value, which
+// must exist. Relative paths are relative to the project directory.
+func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
+	path := value
+	if strings.HasPrefix(path, "file://") {
+		u := strings.TrimPrefix(path, "file://")
+		if !strings.HasPrefix(u, "/") {
+			return "", errs.Errorf(errs.Invalid, "parameter %q: %q is not a local file URI (write file:///absolute/path or a plain path; declared at %s)", p.Name, value, p.Pos)
+		}
+		path = u
+	} else if uriPattern.MatchString(path) && strings.Contains(path, "://") {
+		return "", errs.Errorf(errs.Invalid, "parameter %q: %q is a remote URI; a path parameter takes a local path (declared at %s)", p.Name, value, p.Pos)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(ep.dir, path)
+	}
+	path = filepath.Clean(path)
+	if _, err := os.Stat(path); err != nil {
+		return "", errs.Errorf(errs.Invalid, "parameter %q: no such file or directory %s (declared at %s)", p.Name, path, p.Pos)
+	}
+	return path, nil
+}
+
+// RenderCommand fills the command template with the parameter values,
+// each quoted for a POSIX shell like Python's shlex.quote, and appends the
+// undeclared parameters as " --key value". A path parameter is replaced by
+// its absolute path; other values by their text as given.
+func (ep *EntryPoint) RenderCommand(p *Params) (string, error) {
+	if ep.template == nil {
+		return "", errs.Errorf(errs.Invalid, "entry point %q runs steps, not a command", ep.Name)
+	}
+	var b strings.Builder
+	for _, part := range ep.template {
+		if part.param == "" {
+			b.WriteString(part.text)
+			continue
+		}
+		s, err := commandValue(ep.Params[ep.byName[part.param]], p)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(shellQuote(s))
+	}
+	for _, kv := range p.Extra {
+		b.WriteString(" --")
+		b.WriteString(shellQuote(kv.Key))
+		b.WriteByte(' ')
+		b.WriteString(shellQuote(kv.Value))
+	}
+	return b.String(), nil
+}
+
+// commandValue returns the text a parameter puts in a command.
+func commandValue(decl *Param, p *Params) (string, error) {
+	if decl.Type == TypePath {
+		if v, ok := p.Values[decl.Name].(string); ok {
+			return v, nil
+		}
+	} else if s, ok := p.Strings[decl.Name]; ok {
+		return s, nil
+	}
+	return "", errs.Errorf(errs.Invalid, "no value for parameter %q of the command (declared at %s)", decl.Name, decl.Pos)
+}
+
+// shellUnsafe matches a character that needs quoting in a POSIX shell word
+// (the complement of Python shlex's safe set).
+var shellUnsafe = regexp.MustCompile(`[^A-Za-z0-9_@%+=:,./-]`)
+
+// shellQuote quotes s for a POSIX shell as Python's shlex.quote does: safe
+// words stay as they are, others go in single quotes with each ' written '"'"'.
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if !shellUnsafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// formatFloat formats f as Python's repr does: the shortest text that reads
+// back as f, with ".0" on whole numbers and an exponent below 1e-4 or from
+// 1e16 on (1.0, 0.0001, 1e-05, 1e+16, inf, nan).
+func formatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. -1.2345e+06
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	if exp < -4 || exp >= 16 {
+		sign := "+"
+		if exp < 0 {
+			sign, exp = "-", -exp
+		}
+		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// formatValue formats an expression's value for a string: text as is,
+// numbers and bools as Python-like text, null as "", lists and mappings
+// as JSON.
+func formatValue(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float64:
+		return formatFloat(x), nil
+	case float32:
+		return formatFloat(float64(x)), nil
+	case []any, map[string]any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "", fmt.Errorf("cannot format %T as text: %w", v, err)
+		}
+		return string(b), nil
+	case fmt.Stringer:
+		return x.String(), nil
+	}
+	return "", fmt.Errorf("cannot put a %T into a string; use the expression alone as the whole value", v)
+}

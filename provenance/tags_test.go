@@ -1,0 +1,111 @@
+package provenance
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+)
+
+var testSystem = System{MlrunVersion: "0.1.0", GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", Host: "box", User: "ada"}
+
+func TestTags(t *testing.T) {
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct {
+		name  string
+		git   *Git
+		locks []Lockfile
+		want  map[string]string
+	}{
+		{
+			name:  "clean",
+			git:   &Git{Root: "/p", Commit: commit, Branch: "main", RemoteURL: "https://example.com/p.git"},
+			locks: []Lockfile{{"go.sum", "aa"}},
+			want: map[string]string{
+				"mlflow.source.git.commit":  commit,
+				"mlflow.source.git.branch":  "main",
+				"mlflow.source.git.repoURL": "https://example.com/p.git",
+				"mlflow.gitRepoURL":         "https://example.com/p.git",
+				"mlflow.source.git.dirty":   "false",
+				"mlflow.user":               "ada",
+				"mlrun.version":             "0.1.0",
+				"mlrun.go_version":          "go1.26.0",
+				"mlrun.os":                  "linux/amd64",
+				"mlrun.host":                "box",
+				"mlrun.lockfile":            "go.sum",
+				"mlrun.lockfile.sha256":     "aa",
+			},
+		},
+		{
+			name:  "dirty, detached, no remote, several lockfiles",
+			git:   &Git{Root: "/p", Commit: commit, Dirty: true, Diff: []byte("x"), DiffSHA256: "dd"},
+			locks: []Lockfile{{"go.sum", "aa"}, {"requirements.txt", "bb"}, {"uv.lock", "cc"}},
+			want: map[string]string{
+				"mlflow.source.git.commit": commit,
+				"mlflow.source.git.dirty":  "true",
+				"mlrun.git.diff_sha256":    "dd",
+				"mlflow.user":              "ada",
+				"mlrun.version":            "0.1.0",
+				"mlrun.go_version":         "go1.26.0",
+				"mlrun.os":                 "linux/amd64",
+				"mlrun.host":               "box",
+				"mlrun.lockfile":           "uv.lock",
+				"mlrun.lockfile.sha256":    "cc",
+				"mlrun.lockfiles":          "go.sum,requirements.txt,uv.lock",
+			},
+		},
+		{
+			name: "no repository, no lockfile",
+			want: map[string]string{
+				"mlrun.git.repo":    "none",
+				"mlrun.git.message": "the project directory is not inside a git repository",
+				"mlflow.user":       "ada",
+				"mlrun.version":     "0.1.0",
+				"mlrun.go_version":  "go1.26.0",
+				"mlrun.os":          "linux/amd64",
+				"mlrun.host":        "box",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Tags(tc.git, tc.locks, testSystem)
+			for k, w := range tc.want {
+				if got[k] != w {
+					t.Errorf("tag %s = %q, want %q", k, got[k], w)
+				}
+			}
+			for k, v := range got {
+				if _, ok := tc.want[k]; !ok {
+					t.Errorf("unexpected tag %s = %q", k, v)
+				}
+			}
+		})
+	}
+}
+
+func TestCurrentSystem(t *testing.T) {
+	s := CurrentSystem("1.2.3")
+	host, _ := os.Hostname()
+	if s.MlrunVersion != "1.2.3" || s.GoVersion != runtime.Version() || s.OS != runtime.GOOS || s.Arch != runtime.GOARCH || s.Host != host || s.User == "" {
+		t.Fatalf("CurrentSystem = %+v", s)
+	}
+}
+
+func TestProcessAlive(t *testing.T) {
+	if !ProcessAlive(os.Getpid()) {
+		t.Fatal("ProcessAlive(own pid) = false")
+	}
+	for _, pid := range []int{0, -1} {
+		if ProcessAlive(pid) {
+			t.Fatalf("ProcessAlive(%d) = true", pid)
+		}
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if ProcessAlive(cmd.Process.Pid) {
+		t.Fatalf("ProcessAlive(pid %d of an exited, reaped child) = true", cmd.Process.Pid)
+	}
+}

@@ -1,0 +1,293 @@
+// Package sqlite implements tracking.Store on one SQLite file.
+//
+// The store is safe for many goroutines and for many processes sharing the
+// file: the database runs in WAL mode, every write transaction begins
+// IMMEDIATE (so it waits for the write lock up front instead of failing when
+// a read lock cannot be upgraded), and a generous busy timeout makes writers
+// queue rather than fail with "database is locked". Writes go through a pool
+// of one connection; reads go through a separate pool of read-only
+// connections that see consistent snapshots.
+//
+// The schema is created and upgraded by the numbered SQL files embedded from
+// migrations/ (0001_tracking.sql, ...), applied in order inside one write
+// transaction and recorded in the schema_migrations table. Other features
+// (registry, schedules) add their tables by adding files there.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection or process before giving up.
+const busyTimeout = 60 * time.Second
+
+// Store is a tracking.Store backed by a SQLite file.
+type Store struct {
+	path         string  // absolute path of the database file
+	artifactRoot string  // absolute artifact root directory
+	db           *sql.DB // writer pool: one connection, BEGIN IMMEDIATE
+	rdb          *sql.DB // reader pool: read-only connections
+}
+
+var _ tracking.Store = (*Store)(nil)
+
+// Open opens (creating it and its directory if needed) the SQLite database
+// at dbPath, applies any pending migrations and makes sure the "Default"
+// experiment (id "0") exists. Run artifacts live under artifactRoot, at
+// <artifactRoot>/<experiment id>/<run id>/artifacts. A database written by a newer mlrun, with
+// migrations this binary does not know, is refused with errs.Invalid.
+func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
+	if dbPath == "" {
+		return nil, errs.Errorf(errs.Invalid, "the tracking database path is empty")
+	}
+	if artifactRoot == "" {
+		return nil, errs.Errorf(errs.Invalid, "the artifact root directory is empty")
+	}
+	path, err := filepath.Abs(dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("resolve database path %s: %w", dbPath, err)
+	}
+	root, err := filepath.Abs(artifactRoot)
+	if err != nil {
+		return nil, fmt.Errorf("resolve artifact root %s: %w", artifactRoot, err)
+	}
+	if strings.Contains(path, "?") {
+		return nil, errs.Errorf(errs.Invalid, "the tracking database path %q contains '?', which mlrun cannot pass to SQLite", path)
+	}
+	if err := mkdirAll(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+
+	timeout := strconv.FormatInt(busyTimeout.Milliseconds(), 10)
+	writer, err := sql.Open("sqlite3", path+"?_busy_timeout="+timeout+
+		"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=32")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+
+	s := &Store{path: path, artifactRoot: root, db: writer}
+	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
+		writer.Close()
+		return nil, err
+	}
+
+	// Refresh the query planner's statistics if the tables changed much
+	// since they were last gathered (cheap otherwise; bounded by
+	// analysis_limit). Searches over large stores depend on them.
+	if _, err := writer.ExecContext(ctx, `PRAGMA analysis_limit = 10000; PRAGMA optimize = 0x10002`); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("optimize %s: %w", path, err)
+	}
+
+	reader, err := sql.Open("sqlite3", path+"?_busy_timeout="+timeout+
+		"&_foreign_keys=1&_txlock=deferred&_query_only=1&_stmt_cache_size=32")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(4)
+	reader.SetMaxIdleConns(4)
+	s.rdb = reader
+	return s, nil
+}
+
+// DB returns the database handle used for writes. Its single connection
+// begins every transaction IMMEDIATE, so read-then-write transactions are
+// safe across processes. Do not call Store methods while holding one of its
+// transactions open: the store would wait for that same connection.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// ArtifactRoot returns the absolute directory under which run artifacts live.
+func (s *Store) ArtifactRoot() string { return s.artifactRoot }
+
+// Close refreshes the query planner's statistics where needed and closes
+// both connection pools.
+func (s *Store) Close() error {
+	_, err := s.db.Exec(`PRAGMA optimize = 0x10002`)
+	if err != nil {
+		err = fmt.Errorf("optimize %s: %w", s.path, err)
+	}
+	return errors.Join(err, s.rdb.Close(), s.db.Close())
+}
+
+// migration is one embedded schema file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations ordered by version.
+func migrations() ([]migration, error) {
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded migrations: %w", err)
+	}
+	var out []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil || version <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", name)
+		}
+		if other, dup := seen[version]; dup {
+			return nil, fmt.Errorf("migrations %s and %s have the same version %d", other, name, version)
+		}
+		seen[version] = name
+		body, err := migrationFiles.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		out = append(out, migration{version: version, name: name, sql: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// migrate applies pending migrations and creates the Default experiment, all
+// in one IMMEDIATE transaction so that processes opening a new file at the
+// same moment take turns.
+func (s *Store) migrate(ctx context.Context) error {
+	all, err := migrations()
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		latest := 0
+		if len(all) > 0 {
+			latest = all[len(all)-1].version
+		}
+		if current > latest {
+			return errs.Errorf(errs.Invalid, "the tracking database %s has schema version %d but this mlrun knows versions up to %d; use a newer mlrun", s.path, current, latest)
+		}
+		for _, m := range all {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, nowMillis()); err != nil {
+				return fmt.Errorf("record migration %s: %w", m.name, err)
+			}
+		}
+		now := nowMillis()
+		_, err := tx.ExecContext(ctx, `INSERT INTO experiments
+			(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+			VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`,
+			filepath.Join(s.artifactRoot, tracking.DefaultExperimentID), now, now)
+		if err != nil {
+			return fmt.Errorf("create the Default experiment: %w", err)
+		}
+		return nil
+	})
+}
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE) and commits it if
+// fn succeeds.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write transaction on %s: %w", s.path, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit to %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// read runs fn in a read transaction, so that its queries see one snapshot.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin read transaction on %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// retryBusy calls fn again while it fails because the database is busy or
+// locked. Busy timeouts make this rare; it covers the moments around a new
+// file's creation, when switching it to WAL mode can fail without waiting.
+func retryBusy(ctx context.Context, fn func() error) error {
+	delay := 10 * time.Millisecond
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (while waiting after: %v)", ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is busy/locked".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// nowMillis returns the current time in Unix milliseconds.
+func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// mkdirAll creates dir and its parents.
+func mkdirAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	return nil
+}

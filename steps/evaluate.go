@@ -1,0 +1,176 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/dataset"
+	"github.com/mlrun/mlrun/ml/metrics"
+	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/ml/report"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// Evaluate is the step kind that scores a model on a data set, logs the
+// scores as metrics, and writes the artifacts a person looks at: the
+// confusion matrix, the ROC curve (binary tasks) and the classification
+// report as JSON and HTML.
+type Evaluate struct{}
+
+// Name implements Kind.
+func (Evaluate) Name() string { return "evaluate" }
+
+// Doc implements Kind.
+func (Evaluate) Doc() string {
+	return "score a model on a data set: metrics, confusion_matrix.png, roc_curve.png, classification_report.json/.html"
+}
+
+// Inputs implements Kind.
+func (Evaluate) Inputs() []Input {
+	return []Input{
+		{Name: "model", Type: Model, Required: true, Doc: "the model (an output of train)"},
+		{Name: "data", Type: Dataset, Required: true, Doc: "the data to score on (usually split's test output)"},
+		{Name: "prefix", Type: String, Default: "", Doc: "prefix for the metric names, e.g. val_"},
+		{Name: "plots", Type: Bool, Default: true, Doc: "write the PNG and HTML artifacts"},
+	}
+}
+
+// Outputs implements Kind.
+func (Evaluate) Outputs() []Output {
+	return []Output{{Name: "predictions", Type: List, Doc: "the predicted labels or values"}}
+}
+
+// Check implements Kind.
+func (Evaluate) Check(in Values) error { return nil }
+
+// Run implements Kind.
+func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
+	model, ok := in["model"].(*modelfile.Model)
+	if !ok {
+		return nil, errs.Errorf(errs.Invalid, "step %s: input \"model\" must be a model (an output of train), not %T", env.Step, in["model"])
+	}
+	ds, ok := in["data"].(*dataset.Dataset)
+	if !ok {
+		return nil, errs.Errorf(errs.Invalid, "step %s: input \"data\" must be a data set (an output of load or split), not %T", env.Step, in["data"])
+	}
+	prefix, _ := in["prefix"].(string)
+	plots, _ := in["plots"].(bool)
+	pred, err := model.Predict(ds.Features)
+	if err != nil {
+		return nil, err
+	}
+	scores := map[string]float64{}
+	if model.Task == ml.Regression {
+		y := make([]float64, len(pred.Labels))
+		for i, v := range pred.Labels {
+			y[i], _ = v.(float64)
+		}
+		scores["r2"] = metrics.R2(ds.Target.Y, y)
+		scores["mae"] = metrics.MAE(ds.Target.Y, y)
+		scores["rmse"] = metrics.RMSE(ds.Target.Y, y)
+	} else if err := classificationScores(env, model, ds, pred, scores, prefix, plots); err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixMilli()
+	points := make([]tracking.Metric, 0, len(scores))
+	named := map[string]float64{}
+	for _, k := range sortedKeys(scores) {
+		named[prefix+k] = scores[k]
+		points = append(points, tracking.Metric{Key: prefix + k, Value: scores[k], Timestamp: now})
+	}
+	if err := env.Log.LogMetrics(ctx, points); err != nil {
+		return nil, err
+	}
+	return &Result{Outputs: map[string]any{"predictions": pred.Labels}, Metrics: named}, nil
+}
+
+// classificationScores computes the classification metrics and writes the
+// report artifacts.
+func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, scores map[string]float64, prefix string, plots bool) error {
+	classes := model.Target.Classes
+	index := make(map[string]int, len(classes))
+	for i, c := range classes {
+		index[c] = i
+	}
+	k := len(classes)
+	yTrue := make([]float64, ds.Rows)
+	for i, y := range ds.Target.Y {
+		name := ds.Target.Classes[int(y)]
+		j, ok := index[name]
+		if !ok {
+			return errs.Errorf(errs.Invalid, "step %s: the data holds class %q, which the model never saw", env.Step, name)
+		}
+		yTrue[i] = float64(j)
+	}
+	yPred := make([]float64, len(pred.Labels))
+	for i, l := range pred.Labels {
+		yPred[i] = float64(index[l.(string)])
+	}
+	scores["accuracy"] = metrics.Accuracy(yTrue, yPred)
+	prf := metrics.PrecisionRecallF1(yTrue, yPred, k)
+	scores["precision_macro"], scores["recall_macro"], scores["f1_macro"] = prf.Macro.Precision, prf.Macro.Recall, prf.Macro.F1
+	scores["precision_weighted"], scores["recall_weighted"], scores["f1_weighted"] = prf.Weighted.Precision, prf.Weighted.Recall, prf.Weighted.F1
+	var proba *mat.Dense
+	if pred.Proba != nil {
+		proba = mat.NewDense(len(pred.Proba), k, nil)
+		for i, row := range pred.Proba {
+			proba.SetRow(i, row)
+		}
+		scores["log_loss"] = metrics.LogLoss(yTrue, proba)
+		if auc, err := metrics.ROCAUC(yTrue, proba); err == nil && !math.IsNaN(auc) {
+			scores["roc_auc"] = auc
+		}
+	}
+	rep := metrics.NewClassificationReport(yTrue, yPred, classes)
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := env.Log.WriteArtifact(context.Background(), prefix+"classification_report.json", data); err != nil {
+		return err
+	}
+	if !plots {
+		return nil
+	}
+	cm := metrics.ConfusionMatrix(yTrue, yPred, k)
+	path, err := env.Log.ArtifactPath(prefix + "confusion_matrix.png")
+	if err != nil {
+		return err
+	}
+	if err := report.ConfusionMatrixPNG(path, cm, classes, "Confusion matrix ("+model.EstimatorName+")"); err != nil {
+		return err
+	}
+	html := report.ClassReport{Accuracy: rep.Accuracy, Confusion: cm,
+		Macro:    report.Row{Precision: rep.MacroAvg.Precision, Recall: rep.MacroAvg.Recall, F1: rep.MacroAvg.F1, Support: rep.MacroAvg.Support},
+		Weighted: report.Row{Precision: rep.WeightedAvg.Precision, Recall: rep.WeightedAvg.Recall, F1: rep.WeightedAvg.F1, Support: rep.WeightedAvg.Support}}
+	for i, c := range classes {
+		s := rep.PerClass[i]
+		html.Classes = append(html.Classes, report.ClassRow{Name: c, Row: report.Row{Precision: s.Precision, Recall: s.Recall, F1: s.F1, Support: s.Support}})
+	}
+	var buf bytes.Buffer
+	if err := report.ClassificationReportHTML(&buf, html, "Classification report: "+model.EstimatorName); err != nil {
+		return err
+	}
+	if err := env.Log.WriteArtifact(context.Background(), prefix+"classification_report.html", buf.Bytes()); err != nil {
+		return err
+	}
+	if k == 2 && proba != nil {
+		score := mat.Col(nil, 1, proba)
+		fpr, tpr, _ := metrics.ROCCurve(yTrue, score)
+		path, err := env.Log.ArtifactPath(prefix + "roc_curve.png")
+		if err != nil {
+			return err
+		}
+		if err := report.ROCCurvePNG(path, fpr, tpr, scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,266 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/dataset"
+	"github.com/mlrun/mlrun/ml/metrics"
+	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/ml/preprocess"
+	"github.com/mlrun/mlrun/ml/report"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// Estimators names the estimator kinds that train can build.
+type Estimators interface {
+	Lookup(name string) (ml.Spec, bool)
+	Names() []string
+}
+
+// Train is the step kind that fits a Go-native estimator (scikit-learn's
+// names and defaults) with its preprocessing, and writes the model
+// directory (MLmodel, model.json, input example) as an artifact.
+type Train struct {
+	Estimators Estimators
+	Version    string // mlrun's version, written into the model
+}
+
+// Name implements Kind.
+func (Train) Name() string { return "train" }
+
+// Doc implements Kind.
+func (Train) Doc() string {
+	return "fit an estimator on a data set; writes the model directory with its signature and input example"
+}
+
+// Inputs implements Kind.
+func (t Train) Inputs() []Input {
+	return []Input{
+		{Name: "data", Type: Dataset, Required: true, Doc: "training set (an output of load or split)"},
+		{Name: "estimator", Type: String, Default: "logistic_regression", Doc: "one of: " + strings.Join(t.Estimators.Names(), ", ")},
+		{Name: "hyperparameters", Type: Map, Doc: "scikit-learn's parameter names and values, e.g. {C: 1.0, max_iter: 200}"},
+		{Name: "random_state", Type: Int, Doc: "seed for estimators that take one, unless hyperparameters set it (default: the run's seed)"},
+		{Name: "scale", Type: Bool, Default: false, Doc: "standardise numeric columns (part of the model)"},
+		{Name: "handle_unknown", Type: String, Default: "error", Doc: "unseen categories when predicting: error or ignore"},
+		{Name: "artifact_path", Type: String, Default: "model", Doc: "where the model directory goes in the run's artifacts"},
+	}
+}
+
+// Outputs implements Kind.
+func (Train) Outputs() []Output {
+	return []Output{
+		{Name: "model", Type: Model, Doc: "the fitted model"},
+		{Name: "model_uri", Type: String, Doc: "runs:/<run id>/<artifact_path>"},
+		{Name: "model_dir", Type: Path, Doc: "the model directory on disk"},
+	}
+}
+
+// Check implements Kind: the estimator exists and its hyperparameters are
+// valid, before anything trains.
+func (t Train) Check(in Values) error {
+	_, _, err := t.estimator(in, "")
+	if hu, ok := in["handle_unknown"].(string); ok && hu != preprocess.UnknownError && hu != preprocess.UnknownIgnore {
+		return fmt.Errorf("input \"handle_unknown\" must be error or ignore, not %q", hu)
+	}
+	return err
+}
+
+// estimator builds the unfitted estimator for task ("" checks against the
+// spec's first task).
+func (t Train) estimator(in Values, task ml.Task) (ml.Spec, ml.Estimator, error) {
+	name, _ := in["estimator"].(string)
+	if name == "" {
+		name = "logistic_regression"
+	}
+	spec, ok := t.Estimators.Lookup(name)
+	if !ok {
+		return spec, nil, fmt.Errorf("unknown estimator %q (known: %s)", name, strings.Join(t.Estimators.Names(), ", "))
+	}
+	if task == "" {
+		task = spec.Tasks[0]
+	}
+	if !spec.Supports(task) {
+		return spec, nil, fmt.Errorf("estimator %s does not do %s", name, task)
+	}
+	hp := ml.Params{}
+	if m, ok := in["hyperparameters"].(map[string]any); ok {
+		for k, v := range m {
+			hp[k] = normaliseNumber(v)
+		}
+	}
+	if rs, ok := in["random_state"].(int); ok {
+		for _, p := range spec.Params {
+			if _, set := hp["random_state"]; p.Name == "random_state" && !set {
+				hp["random_state"] = rs
+			}
+		}
+	}
+	est, err := spec.New(task, hp)
+	if err != nil {
+		return spec, nil, fmt.Errorf("estimator %s: %v", name, errs.Message(err))
+	}
+	return spec, est, nil
+}
+
+// normaliseNumber turns YAML's integer types into int.
+func normaliseNumber(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return int(x)
+	case uint64:
+		return int(x)
+	}
+	return v
+}
+
+// Run implements Kind.
+func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
+	ds, ok := in["data"].(*dataset.Dataset)
+	if !ok {
+		return nil, errs.Errorf(errs.Invalid, "step %s: input \"data\" must be a data set (an output of load or split), not %T", env.Step, in["data"])
+	}
+	task := ds.Target.Task
+	spec, est, err := t.estimator(in, task)
+	if err != nil {
+		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
+	}
+	opts := preprocess.DefaultOptions()
+	opts.Scale, _ = in["scale"].(bool)
+	if hu, ok := in["handle_unknown"].(string); ok {
+		opts.HandleUnknown = hu
+	}
+	pipe, err := preprocess.Fit(ds.Features, opts)
+	if err != nil {
+		return nil, err
+	}
+	X, err := pipe.Transform(ds.Features)
+	if err != nil {
+		return nil, err
+	}
+
+	var history []tracking.Metric
+	now := time.Now().UnixMilli()
+	progress := func(key string, step int, value float64) {
+		history = append(history, tracking.Metric{Key: key, Value: value, Step: int64(step), Timestamp: now})
+	}
+	if err := est.Fit(ctx, X, ds.Target.Y, progress); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errs.Errorf(errs.Failed, "step %s: %s: %v", env.Step, spec.Name, errs.Message(err))
+	}
+
+	hp, err := spec.WithDefaults(paramsOf(in))
+	if err != nil {
+		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
+	}
+	if rs, ok := in["random_state"].(int); ok {
+		if _, declared := hp["random_state"]; declared && hp["random_state"] == nil {
+			hp["random_state"] = rs
+		}
+	}
+	path, _ := in["artifact_path"].(string)
+	if path == "" {
+		path = "model"
+	}
+	dir, err := env.Log.ArtifactPath(path)
+	if err != nil {
+		return nil, err
+	}
+	model := &modelfile.Model{
+		Estimator:       est,
+		EstimatorName:   spec.Name,
+		Task:            task,
+		Hyperparameters: hp,
+		Preprocess:      pipe,
+		Target:          modelfile.TargetInfo{Name: ds.Target.Name, Classes: ds.Target.Classes},
+		RunID:           env.RunID,
+		ArtifactPath:    path,
+		MLrunVersion:    t.Version,
+	}
+	if err := modelfile.Save(dir, model, ds.Features); err != nil {
+		return nil, err
+	}
+
+	// The training score, and what a person wants to see: params and history.
+	pred := est.Predict(X)
+	scoreKey, score := "train_r2", 0.0
+	if task == ml.Classification {
+		scoreKey, score = "train_accuracy", metrics.Accuracy(ds.Target.Y, pred)
+	} else {
+		score = metrics.R2(ds.Target.Y, pred)
+	}
+	history = append(history, tracking.Metric{Key: scoreKey, Value: score, Timestamp: now})
+	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
+	for k, v := range hp {
+		params[env.Step+"."+k] = formatParam(v)
+	}
+	if err := env.Log.LogParams(ctx, params); err != nil {
+		return nil, err
+	}
+	if err := env.Log.LogMetrics(ctx, history); err != nil {
+		return nil, err
+	}
+	if err := learningCurve(env, history, spec.Name); err != nil {
+		return nil, err
+	}
+	return &Result{
+		Outputs: map[string]any{"model": model, "model_uri": "runs:/" + env.RunID + "/" + path, "model_dir": dir},
+		Metrics: map[string]float64{scoreKey: score},
+	}, nil
+}
+
+// paramsOf returns the hyperparameters given in `with:`.
+func paramsOf(in Values) ml.Params {
+	hp := ml.Params{}
+	if m, ok := in["hyperparameters"].(map[string]any); ok {
+		for k, v := range m {
+			hp[k] = normaliseNumber(v)
+		}
+	}
+	return hp
+}
+
+// formatParam renders a hyperparameter as MLflow logs it (None for nil).
+func formatParam(v any) string {
+	if v == nil {
+		return "None"
+	}
+	return fmt.Sprint(v)
+}
+
+// learningCurve draws the training history (loss per iteration, ...) as
+// learning_curve.png when there is a curve to draw.
+func learningCurve(env *Env, history []tracking.Metric, estimator string) error {
+	byKey := map[string]*report.Series{}
+	for _, m := range history {
+		s := byKey[m.Key]
+		if s == nil {
+			s = &report.Series{Name: m.Key}
+			byKey[m.Key] = s
+		}
+		s.Steps = append(s.Steps, float64(m.Step))
+		s.Values = append(s.Values, m.Value)
+	}
+	var series []report.Series
+	for _, s := range byKey {
+		if len(s.Steps) > 1 {
+			series = append(series, *s)
+		}
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	sort.Slice(series, func(i, j int) bool { return series[i].Name < series[j].Name })
+	path, err := env.Log.ArtifactPath("learning_curve.png")
+	if err != nil {
+		return err
+	}
+	return report.LearningCurvePNG(path, series, "Training history: "+estimator, "value")
+}
