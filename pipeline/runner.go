@@ -37,6 +37,8 @@ type Runner struct {
 	StoreDir    string    // the store's directory, kept out of the git dirty check
 	// HeartbeatEvery is how often a running run says it is alive; zero means 10 s.
 	HeartbeatEvery time.Duration
+
+	onCreated func(runID string) // told the run id as soon as the run exists
 }
 
 // Request names what to run.
@@ -208,6 +210,9 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 		return nil, err
 	}
 	out := &Outcome{RunID: info.ID, Status: tracking.StatusRunning, Outputs: map[string]map[string]any{}}
+	if r.onCreated != nil {
+		r.onCreated(info.ID)
+	}
 	fmt.Fprintf(stderr, "mlrun: run %s (%s) started in experiment %q\n", info.ID, info.Name, exp.Name)
 
 	stopBeat := r.heartbeat(ctx, info.ID)
@@ -246,6 +251,18 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	return out, runErr
 }
 
+// artifactDirOf returns the run's artifact directory, created.
+func artifactDirOf(info *tracking.RunInfo) (string, error) {
+	dir, err := artifact.DirFromURI(info.ArtifactURI)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create artifact directory: %w", err)
+	}
+	return dir, nil
+}
+
 // heartbeat records liveness until the returned function is called.
 func (r *Runner) heartbeat(ctx context.Context, runID string) (stop func()) {
 	every := r.HeartbeatEvery
@@ -278,12 +295,9 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	artifactDir, err := artifact.DirFromURI(info.ArtifactURI)
+	artifactDir, err := artifactDirOf(info)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(artifactDir, 0o755); err != nil {
-		return fmt.Errorf("create artifact directory: %w", err)
 	}
 	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
 	if err := capture.saveArtifacts(ctx, log); err != nil {
@@ -312,6 +326,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		Seed:           seed,
 		Params:         plan.Params.Values,
 		Log:            log,
+		Store:          r.Store,
 		Stdout:         r.Stdout,
 		Stderr:         stderr,
 		DatasetVersion: recordDataset,

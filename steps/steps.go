@@ -73,6 +73,7 @@ type Env struct {
 	Seed         int64  // the run's seed, for steps that need randomness and were given none
 	Params       map[string]any
 	Log          Logger
+	Store        tracking.Store // the tracking store, for kinds that read it (the registry, ...)
 	Stdout       io.Writer // where a step streams what a person should see
 	Stderr       io.Writer
 	// DatasetVersion records that the step read a data file: its path

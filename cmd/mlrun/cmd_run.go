@@ -17,6 +17,7 @@ type runOptions struct {
 	experiment string
 	runName    string
 	seed       int64
+	tags       []string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -47,6 +48,7 @@ tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.`,
 	f.StringArrayVarP(&o.params, "param", "P", nil, "parameter name=value (repeatable)")
 	f.StringVar(&o.experiment, "experiment", "", "experiment name, created if missing (default: Default, or $MLRUN_EXPERIMENT_NAME)")
 	f.StringVar(&o.runName, "run-name", "", "run name (default: a random adjective-noun-NNN)")
+	f.StringArrayVar(&o.tags, "tag", nil, "extra run tag key=value (repeatable)")
 	f.Int64Var(&o.seed, "seed", 0, "the run's seed for steps given no random_state (default: the param seed, else random; always recorded)")
 	return c
 }
@@ -68,6 +70,16 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		Params:     kvs,
 		Experiment: o.experiment,
 		RunName:    o.runName,
+	}
+	for _, t := range o.tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return errs.Errorf(errs.Invalid, "--tag %q must be written key=value", t)
+		}
+		if req.Tags == nil {
+			req.Tags = map[string]string{}
+		}
+		req.Tags[k] = v
 	}
 	if req.Experiment == "" {
 		req.Experiment = envOr("MLRUN_EXPERIMENT_NAME", "")
