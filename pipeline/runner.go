@@ -6,8 +6,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/steps"
@@ -37,6 +36,16 @@ type Runner struct {
 	StoreDir    string    // the store's directory, kept out of the git dirty check
 	// HeartbeatEvery is how often a running run says it is alive; zero means 10 s.
 	HeartbeatEvery time.Duration
+
+	// Cache, when set, lets a step reuse an identical earlier execution;
+	// CacheDir keeps the data sets it stores. NoCache runs every step (and
+	// still records them for later runs). ModelSpecs loads cached models.
+	Cache      CacheStore
+	CacheDir   string
+	NoCache    bool
+	ModelSpecs func(name string) (ml.Spec, bool)
+
+	flight *flightGroup // shared by the trials of a sweep
 
 	onCreated func(runID string) // told the run id as soon as the run exists
 }
@@ -336,7 +345,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if len(plan.EntryPoint.Steps) == 0 {
 		runErr = r.runCommand(ctx, plan, env, out)
 	} else {
-		runErr = r.runSteps(ctx, plan, info, env, out)
+		runErr = r.runSteps(ctx, plan, info, env, out, log)
 	}
 
 	// Record what was learnt along the way, even when a step failed.
@@ -381,7 +390,16 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 }
 
 // runSteps runs a pipeline's steps in their topological order.
-func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome) error {
+func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome, log *runLogger) error {
+	var cache *stepCache
+	if r.Cache != nil {
+		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version, noReuse: r.NoCache,
+			modelSpecs: r.ModelSpecs, flight: r.flight, digests: map[any]string{},
+			self: strings.NewReplacer(info.ID, "{run}", log.artifactDir, "{artifacts}")}
+		if cache.flight == nil {
+			cache.flight = newFlightGroup()
+		}
+	}
 	stepsEnv := map[string]any{}
 	exprEnv := map[string]any{
 		"params": plan.Params.Values,
@@ -457,8 +475,11 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		}
 		env.Step = st.Name
 		start := time.Now()
-		res, err := kind.Run(ctx, env, values)
+		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
 		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
+		if cachedFrom != "" {
+			so.Status, so.Message = "cached", "reused the outputs of run "+cachedFrom
+		}
 		if err != nil {
 			so.Status, so.Message = "failed", errs.Message(err)
 			out.Steps = append(out.Steps, so)
@@ -492,6 +513,69 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 	return nil
 }
 
+// runStep runs one step, or replays an identical earlier execution from
+// the cache. It returns the id of the run replayed from, if any.
+func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, values steps.Values, cache *stepCache, log *runLogger) (*steps.Result, string, error) {
+	key := ""
+	if cache != nil {
+		key = cache.key(kind, values, env.ProjectDir)
+	}
+	outer := env.DatasetVersion
+	defer func() { env.Log, env.ChildLog, env.DatasetVersion = log, "", outer }()
+	if key == "" {
+		res, err := kind.Run(ctx, env, values)
+		if err == nil && cache != nil {
+			cache.remember(res, "run:"+env.RunID+"/"+env.Step)
+		}
+		return res, "", err
+	}
+	if wait, first := cache.flight.enter(key); first {
+		defer cache.flight.leave(key)
+	} else {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	if e := cache.lookup(ctx, key); e != nil {
+		res, err := cache.replay(ctx, e, env, log.artifactDir)
+		if err == nil {
+			cache.remember(res, key)
+			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + tagSafe(env.Step): e.RunID}); terr != nil {
+				return nil, "", terr
+			}
+		}
+		return res, e.RunID, err
+	}
+
+	rec := newRecordingLogger(log)
+	env.Log = rec
+	env.DatasetVersion = func(path, sum string) {
+		rec.mu.Lock()
+		rec.datasets[path] = sum
+		rec.mu.Unlock()
+		if outer != nil {
+			outer(path, sum)
+		}
+	}
+	childLog, err := os.CreateTemp("", "mlrun-step-*.jsonl")
+	if err != nil {
+		return nil, "", fmt.Errorf("create the step's log record: %w", err)
+	}
+	childLog.Close()
+	defer os.Remove(childLog.Name())
+	env.ChildLog = childLog.Name()
+	res, err := kind.Run(ctx, env, values)
+	if err != nil {
+		return nil, "", err
+	}
+	rec.readChildLog(childLog.Name())
+	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
+	cache.remember(res, key)
+	return res, "", nil
+}
+
 func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]any, error) {
 	run, err := r.Store.GetRun(ctx, runID)
 	if err != nil {
@@ -520,8 +604,13 @@ func stepSummary(s StepOutcome) string {
 	}
 }
 
+// DefaultSeed is the run's seed when neither --seed nor a "seed" parameter
+// gives one. mlrun never draws a seed at random: the same inputs give the
+// same results (and reuse the step cache) unless a seed is changed on purpose.
+const DefaultSeed = 0
+
 // runSeed picks the run's seed: the one asked for, the "seed" parameter,
-// or a fresh random one (recorded, so that the run can be reproduced).
+// or DefaultSeed. It is recorded on the run as mlrun.seed.
 func runSeed(asked *int64, p *project.Params) (int64, error) {
 	if asked != nil {
 		return *asked, nil
@@ -532,11 +621,7 @@ func runSeed(asked *int64, p *project.Params) (int64, error) {
 	case int64:
 		return v, nil
 	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("draw a seed: %w", err)
-	}
-	return int64(binary.LittleEndian.Uint32(b[:]) >> 1), nil
+	return DefaultSeed, nil
 }
 
 var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)

@@ -88,6 +88,18 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 		workers = runtime.NumCPU()
 	}
 	workers = min(workers, len(req.Trials))
+	// Trials share one seed (so they differ only in what is swept) and one
+	// flight group (so a step they share runs once and the others reuse it).
+	if req.Seed == nil {
+		seed, err := runSeed(nil, plans[0].Params)
+		if err != nil {
+			return nil, err
+		}
+		req.Seed = &seed
+	}
+	if r.flight == nil {
+		r.flight = newFlightGroup()
+	}
 
 	parent, err := r.createSweepParent(ctx, req, plans[0])
 	if err != nil {
@@ -214,6 +226,7 @@ func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *
 	tags["mlrun.project"] = plan.Project.Name
 	tags["mlrun.sweep"] = req.Sweep.Describe()
 	tags["mlrun.sweep.trials"] = fmt.Sprint(len(req.Trials))
+	tags["mlrun.seed"] = fmt.Sprint(*req.Seed)
 	if req.Objective != "" {
 		goal := "minimize"
 		if req.Maximize {

@@ -197,8 +197,24 @@ func (s *Store) migrate(ctx context.Context) error {
 		if current > latest {
 			return errs.Errorf(errs.Invalid, "the tracking database %s has schema version %d but this mlrun knows versions up to %d; use a newer mlrun", s.path, current, latest)
 		}
+		applied := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return fmt.Errorf("read applied migrations: %w", err)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("read applied migrations: %w", err)
+			}
+			applied[v] = true
+		}
+		rows.Close()
+		// Every migration not yet applied, in order: a gap left by a
+		// migration added later is filled, not skipped.
 		for _, m := range all {
-			if m.version <= current {
+			if applied[m.version] {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
@@ -210,7 +226,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		now := nowMillis()
-		_, err := tx.ExecContext(ctx, `INSERT INTO experiments
+		_, err = tx.ExecContext(ctx, `INSERT INTO experiments
 			(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
 			VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`,
 			filepath.Join(s.artifactRoot, tracking.DefaultExperimentID), now, now)

@@ -85,6 +85,9 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 		"MLRUN_STEP="+env.Step,
 		fmt.Sprintf("MLRUN_SEED=%d", env.Seed),
 	)
+	if env.ChildLog != "" {
+		cmd.Env = append(cmd.Env, "MLRUN_STEP_LOG="+env.ChildLog)
+	}
 	if extra, ok := in["env"].(map[string]any); ok {
 		keys := make([]string, 0, len(extra))
 		for k := range extra {
@@ -183,6 +186,25 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 		}
 	}
 	return res, nil
+}
+
+// CacheFiles implements Cacheable: the files the command names (a word of
+// the command that is an existing file in the project, such as train.py)
+// and its metrics files are part of what it depends on.
+func (Command) CacheFiles(projectDir string, in Values) []string {
+	var files []string
+	script, _ := in["run"].(string)
+	for _, word := range strings.FieldsFunc(script, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == ';' || r == '|' || r == '&' || r == '(' || r == ')' || r == '<' || r == '>' || r == '"' || r == '\''
+	}) {
+		if word == "" || strings.HasPrefix(word, "-") || !filepath.IsLocal(word) {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(projectDir, word)); err == nil && fi.Mode().IsRegular() {
+			files = append(files, word)
+		}
+	}
+	return files
 }
 
 // ReadMetricsFile reads a JSON object of metrics. A number is one point; a

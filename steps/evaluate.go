@@ -174,3 +174,6 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	}
 	return nil
 }
+
+// CacheFiles implements Cacheable.
+func (Evaluate) CacheFiles(string, Values) []string { return nil }

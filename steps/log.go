@@ -125,3 +125,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// CacheFiles implements Cacheable: the artifacts it copies.
+func (Log) CacheFiles(projectDir string, in Values) []string {
+	files, _ := stringList(in, "artifacts")
+	return files
+}

@@ -87,3 +87,6 @@ func (s Split) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	}
 	return &Result{Outputs: map[string]any{"train": ds.Subset(train), "test": ds.Subset(test)}}, nil
 }
+
+// CacheFiles implements Cacheable.
+func (Split) CacheFiles(string, Values) []string { return nil }

@@ -74,11 +74,14 @@ type Env struct {
 	Params       map[string]any
 	Log          Logger
 	Store        tracking.Store // the tracking store, for kinds that read it (the registry, ...)
-	Stdout       io.Writer // where a step streams what a person should see
+	Stdout       io.Writer      // where a step streams what a person should see
 	Stderr       io.Writer
 	// DatasetVersion records that the step read a data file: its path
 	// relative to the project and the sha256 of its content.
 	DatasetVersion func(path, sha256 string)
+	// ChildLog, when set, is a file that command steps pass to their
+	// process as MLRUN_STEP_LOG (see ChildRecord).
+	ChildLog string
 }
 
 // Values are a step's inputs after defaults are filled and types checked.
@@ -233,4 +236,28 @@ func Convert(t Type, v any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("want a %s, got %v (%T)", t, v, v)
+}
+
+// Cacheable is implemented by kinds whose execution may be replaced by the
+// recorded effects of an earlier identical execution (the step cache).
+// Kinds with effects outside the run (registering a model, serving) do not
+// implement it, and always run.
+type Cacheable interface {
+	// CacheFiles returns the files, relative to the project directory, whose
+	// content the step depends on beyond its path-typed inputs (e.g. the
+	// scripts a command runs). They are hashed into the step's cache key.
+	CacheFiles(projectDir string, in Values) []string
+}
+
+// ChildRecord is one thing a command's child process logged through
+// `mlrun log`, appended as a JSON line to the file named by MLRUN_STEP_LOG
+// so that the step cache can replay it.
+type ChildRecord struct {
+	Type      string  `json:"type"` // "param", "metric", "tag" or "artifact"
+	Key       string  `json:"key,omitempty"`
+	Value     string  `json:"value,omitempty"`
+	Number    float64 `json:"number,omitempty"`
+	Step      int64   `json:"step,omitempty"`
+	Timestamp int64   `json:"timestamp,omitempty"`
+	Path      string  `json:"path,omitempty"` // artifact destination, relative to the run's artifacts
 }

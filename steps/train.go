@@ -264,3 +264,6 @@ func learningCurve(env *Env, history []tracking.Metric, estimator string) error 
 	}
 	return report.LearningCurvePNG(path, series, "Training history: "+estimator, "value")
 }
+
+// CacheFiles implements Cacheable.
+func (Train) CacheFiles(string, Values) []string { return nil }

@@ -75,7 +75,9 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		a.experimentsCommand(),
 		a.logCommand(),
 		a.stepsCommand(),
+		a.reproduceCommand(),
 	)
+	root.AddCommand(a.modelsCommand(), a.serveCommand())
 	return root
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -12,8 +13,29 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/steps"
 	"github.com/mlrun/mlrun/tracking"
 )
+
+// recordForStep appends what was logged to $MLRUN_STEP_LOG, when a command
+// step set it, so that the step cache can replay it on a later run.
+func recordForStep(rec steps.ChildRecord) error {
+	path := os.Getenv("MLRUN_STEP_LOG")
+	if path == "" {
+		return nil
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("record for the step cache: %w", err)
+	}
+	defer f.Close()
+	_, err = f.Write(append(line, '\n'))
+	return err
+}
 
 // logCommand lets a command step (or any script) log to a run: the run in
 // $MLRUN_RUN_ID unless --run-id names another.
@@ -52,7 +74,10 @@ func (a *app) logCommand() *cobra.Command {
 		Use: "param KEY VALUE", Short: "Log a param (immutable once logged)", Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withRun(c, func(st tracking.Store, id string) error {
-				return st.LogBatch(c.Context(), id, nil, []tracking.Param{{Key: args[0], Value: args[1]}}, nil)
+				if err := st.LogBatch(c.Context(), id, nil, []tracking.Param{{Key: args[0], Value: args[1]}}, nil); err != nil {
+					return err
+				}
+				return recordForStep(steps.ChildRecord{Type: "param", Key: args[0], Value: args[1]})
 			})
 		},
 	}
@@ -66,7 +91,10 @@ func (a *app) logCommand() *cobra.Command {
 			}
 			return withRun(c, func(st tracking.Store, id string) error {
 				m := tracking.Metric{Key: args[0], Value: v, Step: step, Timestamp: time.Now().UnixMilli()}
-				return st.LogBatch(c.Context(), id, []tracking.Metric{m}, nil, nil)
+				if err := st.LogBatch(c.Context(), id, []tracking.Metric{m}, nil, nil); err != nil {
+					return err
+				}
+				return recordForStep(steps.ChildRecord{Type: "metric", Key: m.Key, Number: m.Value, Step: m.Step, Timestamp: m.Timestamp})
 			})
 		},
 	}
@@ -75,7 +103,10 @@ func (a *app) logCommand() *cobra.Command {
 		Use: "tag KEY VALUE", Short: "Set a tag", Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withRun(c, func(st tracking.Store, id string) error {
-				return st.LogBatch(c.Context(), id, nil, nil, []tracking.Tag{{Key: args[0], Value: args[1]}})
+				if err := st.LogBatch(c.Context(), id, nil, nil, []tracking.Tag{{Key: args[0], Value: args[1]}}); err != nil {
+					return err
+				}
+				return recordForStep(steps.ChildRecord{Type: "tag", Key: args[0], Value: args[1]})
 			})
 		},
 	}
@@ -95,11 +126,15 @@ func (a *app) logCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				dst, err := artifact.Join(root, filepath.Join(dstDir, filepath.Base(filepath.Clean(args[0]))))
+				rel := filepath.Join(dstDir, filepath.Base(filepath.Clean(args[0])))
+				dst, err := artifact.Join(root, rel)
 				if err != nil {
 					return err
 				}
 				if err := artifact.Copy(args[0], dst); err != nil {
+					return err
+				}
+				if err := recordForStep(steps.ChildRecord{Type: "artifact", Path: filepath.ToSlash(rel)}); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "logged %s to run %s\n", args[0], id)

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml/catalog"
 	"github.com/mlrun/mlrun/pipeline"
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/sweep"
 )
 
 type runOptions struct {
@@ -18,21 +23,46 @@ type runOptions struct {
 	runName    string
 	seed       int64
 	tags       []string
+	noCache    bool
+
+	// Sweeps.
+	jobs       int
+	failFast   bool
+	dryRun     bool
+	maxTrials  int
+	sweepSeed  uint64
+	useSection bool
+	objective  string
+	maximize   bool
+	minimize   bool
 }
 
 func (a *app) runCommand() *cobra.Command {
 	var o runOptions
 	c := &cobra.Command{
 		Use:   "run [DIR]",
-		Short: "Run an entry point of the MLproject in DIR (default .) as a tracked run",
+		Short: "Run an entry point of the MLproject in DIR (default .) as a tracked run, or a sweep",
 		Long: `Run an entry point of the MLproject in DIR (default: the current directory).
 
 Parameters are given with -P name=value (repeatable). Declared parameters are
 typed and checked before the run is created; undeclared ones are appended to a
 command entry point as --name value. Every run records its params, metrics,
-tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.`,
+tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.
+
+A -P value with commas is a list, and lists make a sweep: one child run per
+combination (a grid), -j at a time, under one parent run. Lists can also be
+generated: logspace(a,b,n), linspace(a,b,n), range(start,stop[,step]); and
+uniform(a,b), loguniform(a,b), randint(a,b) or choice(x,y,...) make a random
+search of --max-trials trials. A literal comma is written \,. --sweep uses the
+entry point's sweep: section of the MLproject.
+
+Steps reuse the outputs of an identical earlier execution (same kind, inputs,
+data and scripts) unless --no-cache is given.`,
 		Example: `  mlrun run examples/iris
-  mlrun run examples/iris -P C=0.5 -P max_iter=300 --run-name tuned`,
+  mlrun run examples/iris -P C=0.5 --run-name tuned
+  mlrun run examples/iris -P C=0.1,1,10 -P max_iter=100,200 -j 4 --objective metrics.accuracy --maximize
+  mlrun run examples/iris -P C=logspace(-3,1,5) --dry-run
+  mlrun run examples/iris -P C=loguniform(0.001,10) --max-trials 20 --sweep-seed 7`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := "."
@@ -45,11 +75,21 @@ tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.`,
 	f := c.Flags()
 	f.StringVarP(&o.entryPoint, "entry-point", "e", "main", "entry point to run")
 	// StringArray, not StringSlice: a value such as C=0.1,1,10 keeps its commas.
-	f.StringArrayVarP(&o.params, "param", "P", nil, "parameter name=value (repeatable)")
+	f.StringArrayVarP(&o.params, "param", "P", nil, "parameter name=value (repeatable; a list makes a sweep)")
 	f.StringVar(&o.experiment, "experiment", "", "experiment name, created if missing (default: Default, or $MLRUN_EXPERIMENT_NAME)")
 	f.StringVar(&o.runName, "run-name", "", "run name (default: a random adjective-noun-NNN)")
 	f.StringArrayVar(&o.tags, "tag", nil, "extra run tag key=value (repeatable)")
-	f.Int64Var(&o.seed, "seed", 0, "the run's seed for steps given no random_state (default: the param seed, else random; always recorded)")
+	f.Int64Var(&o.seed, "seed", 0, "the run's seed, for steps given no random_state (default: the seed parameter, else 0; always recorded)")
+	f.BoolVar(&o.noCache, "no-cache", false, "run every step, reusing nothing")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "sweep trials run at once (default: the sweep section's parallel, else the number of CPUs)")
+	f.BoolVar(&o.failFast, "fail-fast", false, "stop a sweep at its first failed trial")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the sweep's trials without running anything")
+	f.IntVar(&o.maxTrials, "max-trials", 0, "trials of a random search")
+	f.Uint64Var(&o.sweepSeed, "sweep-seed", 0, "seed of a random search's draws")
+	f.BoolVar(&o.useSection, "sweep", false, "sweep as the entry point's sweep: section says")
+	f.StringVar(&o.objective, "objective", "", "metric that ranks a sweep's trials, e.g. metrics.accuracy")
+	f.BoolVar(&o.maximize, "maximize", false, "the best trial has the highest objective")
+	f.BoolVar(&o.minimize, "minimize", false, "the best trial has the lowest objective (default)")
 	return c
 }
 
@@ -87,27 +127,54 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	if c.Flags().Changed("seed") {
 		req.Seed = &o.seed
 	}
+	ep, err := proj.EntryPoint(o.entryPoint)
+	if err != nil {
+		return err
+	}
 	// Everything that can be checked is checked before the store is touched.
-	plan, err := pipeline.Prepare(req, kinds)
+	sw, err := sweep.Parse(ep, kvs, sweep.Options{MaxTrials: o.maxTrials, Seed: o.sweepSeed, UseSection: o.useSection})
 	if err != nil {
 		return err
 	}
-	st, uri, err := a.openStore(ctx)
-	if err != nil {
+	if sw == nil {
+		if o.dryRun {
+			return errs.Errorf(errs.Invalid, "--dry-run lists a sweep's trials, and no -P value is a list")
+		}
+		plan, err := pipeline.Prepare(req, kinds)
+		if err != nil {
+			return err
+		}
+		r, st, err := a.runner(c, o)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		_, err = r.RunPlan(ctx, req, plan)
 		return err
 	}
-	defer st.Close()
-	r := &pipeline.Runner{
+	return a.runSweep(c, kinds, req, sw, o)
+}
+
+// runner opens the store and builds a Runner writing to it.
+func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, *sqlite.Store, error) {
+	st, uri, err := a.openStore(c.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	storeDir := filepath.Dir(st.Path())
+	return &pipeline.Runner{
 		Store:       st,
-		Kinds:       kinds,
+		Kinds:       a.kinds(),
 		TrackingURI: uri,
 		Version:     a.version,
-		StoreDir:    filepath.Dir(st.Path()),
 		Stdout:      a.stdout,
 		Stderr:      a.stderr,
-	}
-	_, err = r.RunPlan(ctx, req, plan)
-	return err
+		StoreDir:    storeDir,
+		Cache:       st,
+		CacheDir:    filepath.Join(storeDir, "cache"),
+		NoCache:     o.noCache,
+		ModelSpecs:  catalog.Builtin().Lookup,
+	}, st, nil
 }
 
 // parseParams splits each -P name=value on its first '='; a name given
@@ -128,4 +195,23 @@ func parseParams(raw []string) ([]project.KV, error) {
 		out = append(out, project.KV{Key: k, Value: v})
 	}
 	return out, nil
+}
+
+// printTrials writes a sweep's trials as a table.
+func printTrials(a *app, sw *sweep.Sweep, trials []sweep.Trial) error {
+	fmt.Fprintf(a.stderr, "%s\n", sw.Describe())
+	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+	var names []string
+	for _, ax := range sw.Axes {
+		names = append(names, ax.Name)
+	}
+	fmt.Fprintf(tw, "TRIAL\t%s\n", strings.ToUpper(strings.Join(names, "\t")))
+	for _, t := range trials {
+		row := make([]string, len(names))
+		for i, n := range names {
+			row[i] = t.Values[n]
+		}
+		fmt.Fprintf(tw, "%d\t%s\n", t.Index+1, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
 }

@@ -14,5 +14,7 @@ func builtinKinds(version string) []steps.Kind {
 		steps.Split{},
 		steps.Train{Estimators: catalog.Builtin(), Version: version},
 		steps.Evaluate{},
+		steps.Register{},
+		steps.Serve{Specs: catalog.Builtin().Lookup, Version: version},
 	}
 }

@@ -1,0 +1,335 @@
+package reproduce
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/provenance"
+)
+
+// Drift kinds.
+const (
+	DriftDataset    = "dataset"     // a data file the run read has other content now
+	DriftLockfile   = "lockfile"    // a lockfile beside the project has other content now
+	DriftParam      = "param"       // a parameter would resolve to another value now
+	DriftEntryPoint = "entry_point" // the entry point no longer loads or resolves
+)
+
+// Drift is one thing that differs between what a run recorded and what a
+// re-run would use now.
+//
+// Where "now" is looked at:
+//   - dataset: the file at the recorded path in the directory the re-run
+//     runs in. In a temporary worktree that is the file at the recorded
+//     commit (plus the recorded diff) when git tracks it; data files that
+//     are not in git (the usual case) are linked into the worktree from the
+//     recorded project directory, so it is the file there. A path outside
+//     the project is looked at where it is.
+//   - lockfile: the lockfiles in the recorded project directory (the
+//     checkout), because a lockfile stands for the environment installed on
+//     this machine, which a worktree of old code does not bring back.
+//   - param: the entry point as the recorded project directory declares it
+//     now, resolved with the values the original was given (its recorded
+//     values that differ from the defaults of the code it ran), against the
+//     recorded values. A default changed since the run shows here; the re-run
+//     itself passes every recorded value, so it is not affected.
+type Drift struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Recorded string `json:"recorded"`
+	Current  string `json:"current"`
+}
+
+// Placeholder values in a Drift.
+const (
+	valueMissing     = "missing"
+	valueNone        = "none"
+	valueNotDeclared = "not declared"
+)
+
+// findDrift fills p.Drift.
+func (p *Plan) findDrift() error {
+	data, err := p.datasetDrift()
+	if err != nil {
+		return err
+	}
+	locks, err := p.lockfileDrift()
+	if err != nil {
+		return err
+	}
+	p.Drift = append(append(append(p.Drift, data...), locks...), p.paramDrift()...)
+	return nil
+}
+
+// datasetDrift compares each recorded mlrun.dataset.<path> hash with the
+// file the re-run would read.
+func (p *Plan) datasetDrift() ([]Drift, error) {
+	var out []Drift
+	for _, t := range p.Original.Tags {
+		rel, ok := datasetPath(t.Key)
+		if !ok {
+			continue
+		}
+		name := strings.TrimPrefix(t.Key, TagDatasetPrefix)
+		current, err := hashIfPresent(filepath.Join(p.Dir, rel))
+		if err == nil && current == "" && !filepath.IsAbs(rel) {
+			// Recorded outside the project: the tag lost its leading "/".
+			current, err = hashIfPresent(string(filepath.Separator) + rel)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("hash data file %s: %w", name, err)
+		}
+		if current == "" {
+			current = valueMissing
+		}
+		if current != t.Value {
+			out = append(out, Drift{Kind: DriftDataset, Name: name, Recorded: t.Value, Current: current})
+		}
+	}
+	return out, nil
+}
+
+// hashIfPresent returns the sha256 of a file, or "" when it does not exist.
+func hashIfPresent(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() {
+		return "", nil
+	}
+	return provenance.HashFile(path)
+}
+
+// lockfileDrift compares the recorded lockfiles with those in the recorded
+// project directory now: changed, gone and new ones.
+func (p *Plan) lockfileDrift() ([]Drift, error) {
+	recorded, err := p.recordedLockfiles()
+	if err != nil {
+		return nil, err
+	}
+	found, err := provenance.FindLockfiles(p.RecordedDir)
+	if err != nil {
+		return nil, fmt.Errorf("find lockfiles in %s: %w", p.RecordedDir, err)
+	}
+	current := map[string]string{}
+	for _, l := range found {
+		current[l.Path] = l.SHA256
+	}
+	var out []Drift
+	for _, l := range recorded {
+		now, ok := current[l.Path]
+		switch {
+		case !ok:
+			out = append(out, Drift{Kind: DriftLockfile, Name: l.Path, Recorded: l.SHA256, Current: valueMissing})
+		case l.SHA256 != "" && now != l.SHA256:
+			out = append(out, Drift{Kind: DriftLockfile, Name: l.Path, Recorded: l.SHA256, Current: now})
+		}
+		delete(current, l.Path)
+	}
+	for _, l := range found {
+		if now, ok := current[l.Path]; ok {
+			out = append(out, Drift{Kind: DriftLockfile, Name: l.Path, Recorded: valueNone, Current: now})
+		}
+	}
+	return out, nil
+}
+
+// recordedLockfiles lists the run's lockfiles with their recorded hashes:
+// the primary one's from its tag, the others' from the copies saved as
+// artifacts (lockfiles/<path>); "" when neither is there.
+func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
+	run := p.Original
+	primary, _ := run.Tag(provenance.TagLockfile)
+	primarySum, _ := run.Tag(provenance.TagLockfileSHA256)
+	paths := []string{primary}
+	if all, ok := run.Tag(provenance.TagLockfiles); ok && all != "" {
+		paths = strings.Split(all, ",")
+	}
+	artDir, err := artifact.DirFromURI(run.Info.ArtifactURI)
+	if err != nil {
+		return nil, err
+	}
+	var out []provenance.Lockfile
+	for _, path := range paths {
+		path = strings.TrimSpace(path)
+		if path == "" {
+			continue
+		}
+		l := provenance.Lockfile{Path: path}
+		if path == primary {
+			l.SHA256 = primarySum
+		} else if saved, err := artifact.Join(filepath.Join(artDir, "lockfiles"), path); err == nil {
+			if l.SHA256, err = hashIfPresent(saved); err != nil {
+				return nil, fmt.Errorf("hash the saved lockfile %s: %w", path, err)
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// paramDrift resolves the entry point as the checkout declares it now with
+// the values the original was given, and compares with what was recorded.
+func (p *Plan) paramDrift() []Drift {
+	recEP, err := p.project.EntryPoint(p.EntryPoint)
+	if err != nil {
+		return nil // NewPlan checked it
+	}
+	curProject := p.project
+	if p.Dir != p.RecordedDir {
+		if curProject, err = project.Load(p.RecordedDir, p.opts.Kinds); err != nil {
+			return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "declared", Current: errs.Message(err)}}
+		}
+	}
+	curEP, err := curProject.EntryPoint(p.EntryPoint)
+	if err != nil {
+		return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "declared", Current: errs.Message(err)}}
+	}
+
+	// What the original was given: everything but values equal to the
+	// defaults of the code it ran.
+	defaults := defaultTexts(recEP, p.Params)
+	var given []project.KV
+	for _, kv := range p.Params {
+		if d, ok := defaults[kv.Key]; !ok || d != kv.Value {
+			given = append(given, kv)
+		}
+	}
+	now, err := curEP.ResolveParams(given)
+	if err != nil {
+		return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "parameters resolved", Current: errs.Message(err)}}
+	}
+
+	var out []Drift
+	seen := map[string]bool{}
+	for _, d := range recEP.Params {
+		seen[d.Name] = true
+		recorded, ok := p.Original.Param(d.Name)
+		if !ok {
+			recorded = valueMissing
+		}
+		current, ok := now.Strings[d.Name]
+		if !ok || !declares(curEP, d.Name) {
+			current = valueNotDeclared
+		}
+		if recorded != current {
+			out = append(out, Drift{Kind: DriftParam, Name: d.Name, Recorded: recorded, Current: current})
+		}
+	}
+	for _, d := range curEP.Params {
+		if !seen[d.Name] {
+			recorded, ok := p.Original.Param(d.Name)
+			if !ok {
+				recorded = valueNotDeclared
+			}
+			if current := now.Strings[d.Name]; current != recorded {
+				out = append(out, Drift{Kind: DriftParam, Name: d.Name, Recorded: recorded, Current: current})
+			}
+		}
+	}
+	return out
+}
+
+// declares reports whether ep declares parameter name.
+func declares(ep *project.EntryPoint, name string) bool {
+	for _, d := range ep.Params {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultTexts returns the default of each parameter of ep that has one,
+// as it is logged. Required and path parameters are resolved with the
+// recorded values (so that path checks pass). When ep cannot resolve them,
+// only path defaults (kept as written) are known.
+func defaultTexts(ep *project.EntryPoint, recorded []project.KV) map[string]string {
+	byName := map[string]string{}
+	for _, kv := range recorded {
+		byName[kv.Key] = kv.Value
+	}
+	var given []project.KV
+	out := map[string]string{}
+	for _, d := range ep.Params {
+		v, ok := byName[d.Name]
+		if d.Type == project.TypePath && !d.Required {
+			if s, isText := d.Default.(string); isText {
+				out[d.Name] = s
+			}
+		}
+		if ok && (d.Required || d.Type == project.TypePath) {
+			given = append(given, project.KV{Key: d.Name, Value: v})
+		}
+	}
+	res, err := ep.ResolveParams(given)
+	if err != nil {
+		return out
+	}
+	for _, d := range ep.Params {
+		if !d.Required && d.Type != project.TypePath {
+			out[d.Name] = res.Strings[d.Name]
+		}
+	}
+	return out
+}
+
+// driftTags turns drift into tags for the new run: mlrun.drift.<kind>.<name>
+// = "recorded X, now Y" and the summary mlrun.drift. Empty for no drift.
+func driftTags(drift []Drift) map[string]string {
+	if len(drift) == 0 {
+		return nil
+	}
+	tags := map[string]string{TagDrift: driftSummary(drift)}
+	for _, d := range drift {
+		tags[TagDriftPrefix+d.Kind+"."+tagSafe(d.Name)] = fmt.Sprintf("recorded %s, now %s", d.Recorded, d.Current)
+	}
+	return tags
+}
+
+// driftSummary says how many drifts there are and names them:
+// "2 drifts: dataset data/iris.csv, param C".
+func driftSummary(drift []Drift) string {
+	names := make([]string, len(drift))
+	for i, d := range drift {
+		names[i] = d.Kind + " " + d.Name
+	}
+	noun := "drifts"
+	if len(drift) == 1 {
+		noun = "drift"
+	}
+	return fmt.Sprintf("%d %s: %s", len(drift), noun, strings.Join(names, ", "))
+}
+
+// tagUnsafe matches what MLflow does not accept in a tag key.
+var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)
+
+// tagSafe turns a name into something MLflow accepts in a tag key, as the
+// runner does for dataset paths.
+func tagSafe(s string) string {
+	s = tagUnsafe.ReplaceAllString(filepath.ToSlash(s), "_")
+	s = strings.TrimLeft(strings.ReplaceAll(s, "..", "_"), "/")
+	if s == "" {
+		return "_"
+	}
+	return s
+}
+
+// sha256Hex returns the hex sha256 of data.
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,33 @@
+//go:build unix
+
+package schedule
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// processAlive reports whether a process with this pid exists on this
+// host; EPERM (it exists but belongs to another user) counts as alive.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// terminate asks a job to stop: SIGTERM to the mlrun process only, which
+// ends its run KILLED and stops its own children.
+func terminate(p *os.Process) {
+	p.Signal(syscall.SIGTERM)
+}
+
+// kill ends a job that outlived the grace period: SIGKILL to its whole
+// process group (the job runs in its own group; see jobProcAttr).
+func kill(p *os.Process) {
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil {
+		p.Kill()
+	}
+}
