@@ -82,7 +82,6 @@ type stepCache struct {
 	store      CacheStore
 	dir        string // where data set outputs are kept
 	version    string
-	noReuse    bool // --no-cache: run everything, still record
 	modelSpecs func(string) (ml.Spec, bool)
 	flight     *flightGroup
 	digests    map[any]string // output value → "<key>/<name>", for downstream keys
@@ -240,9 +239,6 @@ func hashFileInto(h hash.Hash, projectDir, p string) bool {
 // lookup returns the usable entry for key, or nil. An entry whose files
 // are gone or changed is deleted.
 func (c *stepCache) lookup(ctx context.Context, key string) *cacheEntry {
-	if c.noReuse {
-		return nil
-	}
 	data, err := c.store.GetStepCache(ctx, key)
 	if err != nil || data == nil {
 		return nil

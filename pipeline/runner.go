@@ -38,8 +38,8 @@ type Runner struct {
 	HeartbeatEvery time.Duration
 
 	// Cache, when set, lets a step reuse an identical earlier execution;
-	// CacheDir keeps the data sets it stores. NoCache runs every step (and
-	// still records them for later runs). ModelSpecs loads cached models.
+	// CacheDir keeps the data sets it stores. NoCache turns the cache off:
+	// every step runs and nothing is recorded. ModelSpecs loads cached models.
 	Cache      CacheStore
 	CacheDir   string
 	NoCache    bool
@@ -392,8 +392,8 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 // runSteps runs a pipeline's steps in their topological order.
 func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome, log *runLogger) error {
 	var cache *stepCache
-	if r.Cache != nil {
-		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version, noReuse: r.NoCache,
+	if r.Cache != nil && !r.NoCache {
+		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version,
 			modelSpecs: r.ModelSpecs, flight: r.flight, digests: map[any]string{},
 			self: strings.NewReplacer(info.ID, "{run}", log.artifactDir, "{artifacts}")}
 		if cache.flight == nil {
@@ -438,7 +438,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			}
 			if !ok {
 				failed[st.Name] = true // its dependants are skipped too
-				so := StepOutcome{Name: st.Name, Status: "skipped", Message: "when: " + st.When.Source + " was false"}
+				so := StepOutcome{Name: st.Name, Status: "skipped", Message: "when: " + st.When.Source + " was false" + whyFalse(st.When, exprEnv)}
 				out.Steps = append(out.Steps, so)
 				r.reportStep(so)
 				continue
@@ -508,7 +508,8 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		stepsEnv[st.Name] = map[string]any{"outputs": outputs, "metrics": metricsOut}
 	}
 	if len(seeds) > 0 {
-		return env.Log.SetTags(ctx, seeds)
+		// Recorded even when the last step (serve) ended with Ctrl-C.
+		return env.Log.SetTags(context.WithoutCancel(ctx), seeds)
 	}
 	return nil
 }
@@ -559,21 +560,47 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 			outer(path, sum)
 		}
 	}
-	childLog, err := os.CreateTemp("", "mlrun-step-*.jsonl")
-	if err != nil {
-		return nil, "", fmt.Errorf("create the step's log record: %w", err)
-	}
-	childLog.Close()
-	defer os.Remove(childLog.Name())
-	env.ChildLog = childLog.Name()
+	// A command's process appends what it logs here (it creates the file).
+	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+tagSafe(env.Step)+".jsonl")
+	defer os.Remove(childLog)
+	env.ChildLog = childLog
 	res, err := kind.Run(ctx, env, values)
 	if err != nil {
 		return nil, "", err
 	}
-	rec.readChildLog(childLog.Name())
+	rec.readChildLog(childLog)
 	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
 	cache.remember(res, key)
 	return res, "", nil
+}
+
+// whyFalse lists the values a condition read, e.g.
+// " (metrics.accuracy = 0.93)", so that a skip says why.
+func whyFalse(e *project.Expr, env map[string]any) string {
+	var parts []string
+	for _, ref := range e.Refs() {
+		v := lookupPath(env, strings.Split(ref, "."))
+		parts = append(parts, fmt.Sprintf("%s = %v", ref, v))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// lookupPath walks nested maps; a missing name gives "<missing>".
+func lookupPath(env map[string]any, path []string) any {
+	var cur any = env
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "<missing>"
+		}
+		if cur, ok = m[p]; !ok {
+			return "<missing>"
+		}
+	}
+	return cur
 }
 
 func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]any, error) {

@@ -451,3 +451,47 @@ func unwrapCondition(s string) (string, error) {
 	}
 	return parts[0].source, nil
 }
+
+// Refs returns the names the expression reads, such as "metrics.accuracy"
+// or "params.C", in the order they appear, each once.
+func (e *Expr) Refs() []string {
+	tree, err := parser.Parse(e.Source)
+	if err != nil {
+		return nil
+	}
+	c := &refCollector{seen: map[string]bool{}}
+	exprast.Walk(&tree.Node, c)
+	return c.refs
+}
+
+// refCollector gathers the outermost member paths of an expression.
+type refCollector struct {
+	seen map[string]bool
+	refs []string
+}
+
+// Visit records a.b.c once; Walk visits a.b before a.b.c, so a longer path
+// replaces its prefix.
+func (c *refCollector) Visit(n *exprast.Node) {
+	m, ok := (*n).(*exprast.MemberNode)
+	if !ok {
+		return
+	}
+	root, path := memberPath(m)
+	if root == "" || len(path) == 0 {
+		return
+	}
+	ref := root + "." + strings.Join(path, ".")
+	if c.seen[ref] {
+		return
+	}
+	for i, r := range c.refs {
+		if strings.HasPrefix(ref, r+".") {
+			c.refs[i] = ref
+			c.seen[ref] = true
+			return
+		}
+	}
+	c.seen[ref] = true
+	c.refs = append(c.refs, ref)
+}

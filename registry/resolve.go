@@ -102,8 +102,11 @@ func runModelDir(run *tracking.Run, path string) (string, error) {
 // MLmodel file; what names the model for the message.
 func checkModelDir(dir, what string) error {
 	info, err := os.Stat(dir)
-	if err != nil || !info.IsDir() {
+	if err != nil {
 		return errs.Errorf(errs.NotFound, "model %s: directory %s does not exist", what, dir)
+	}
+	if !info.IsDir() {
+		return errs.Errorf(errs.NotFound, "model %s: %s is a file, not a model directory", what, dir)
 	}
 	if _, err := os.Stat(filepath.Join(dir, modelfile.MLmodelFile)); err != nil {
 		return errs.Errorf(errs.NotFound, "model %s: directory %s has no %s file, so it is not a model", what, dir, modelfile.MLmodelFile)

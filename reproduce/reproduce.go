@@ -115,7 +115,7 @@ type Plan struct {
 // recorded commit or changes are not what is checked out now), the
 // parameters, the seed and the drift report. It creates no run. On error
 // nothing is left behind; otherwise the caller must Close the plan.
-func NewPlan(ctx context.Context, st tracking.Store, runID string, opts Options) (p *Plan, err error) {
+func NewPlan(ctx context.Context, st tracking.Store, runID string, opts Options) (*Plan, error) {
 	if opts.Kinds == nil {
 		return nil, fmt.Errorf("reproduce: Options.Kinds is required")
 	}
@@ -127,31 +127,33 @@ func NewPlan(ctx context.Context, st tracking.Store, runID string, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	p = &Plan{Original: run, opts: opts}
-	defer func() {
-		if err != nil {
-			p.Close()
-			p = nil
-		}
-	}()
-	if err := p.readRecord(ctx, st); err != nil {
-		return nil, err
-	}
-	if err := p.checkout(ctx); err != nil {
-		return nil, err
-	}
-	if p.project, err = project.Load(p.Dir, opts.Kinds); err != nil {
-		return nil, fmt.Errorf("load the project of run %s from %s: %w", run.Info.ID, p.Dir, err)
-	}
-	ep, err := p.project.EntryPoint(p.EntryPoint)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", run.Info.ID, err)
-	}
-	p.Params = recordedParams(run, ep)
-	if err := p.findDrift(); err != nil {
+	p := &Plan{Original: run, opts: opts}
+	if err := p.prepare(ctx, st); err != nil {
+		p.Close() // nothing is left behind
 		return nil, err
 	}
 	return p, nil
+}
+
+// prepare fills the plan in; NewPlan removes the worktree if it fails.
+func (p *Plan) prepare(ctx context.Context, st tracking.Store) error {
+	if err := p.readRecord(ctx, st); err != nil {
+		return err
+	}
+	if err := p.checkout(ctx); err != nil {
+		return err
+	}
+	id := p.Original.Info.ID
+	var err error
+	if p.project, err = project.Load(p.Dir, p.opts.Kinds); err != nil {
+		return fmt.Errorf("load the project of run %s from %s: %w", id, p.Dir, err)
+	}
+	ep, err := p.project.EntryPoint(p.EntryPoint)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", id, err)
+	}
+	p.Params = recordedParams(p.Original, ep)
+	return p.findDrift()
 }
 
 // readRecord reads what the run recorded about itself.
@@ -243,6 +245,8 @@ type Result struct {
 // errs.Invalid unless Options.AllowDrift is set; then the drift is recorded
 // on the new run. A reproduction that fails returns its run's error
 // (errs.Failed). A run that differs is not an error: see Verdict.Reproduced.
+// Every step really runs: r's step cache may record the new run's steps but
+// is never replayed (a replay would prove nothing).
 func (p *Plan) Run(ctx context.Context, r *pipeline.Runner) (*Result, error) {
 	id := p.Original.Info.ID
 	if len(p.Drift) > 0 && !p.opts.AllowDrift {
@@ -274,7 +278,9 @@ func (p *Plan) Run(ctx context.Context, r *pipeline.Runner) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare the re-run of %s: %w", id, err)
 	}
-	out, err := r.RunPlan(ctx, req, plan)
+	runner := *r
+	runner.NoCache = true
+	out, err := runner.RunPlan(ctx, req, plan)
 	if err != nil {
 		if out != nil && out.RunID != "" && errs.Code(err) == errs.Failed {
 			return nil, errs.Errorf(errs.Failed, "the re-run %s of run %s failed: %w", out.RunID, id, err)

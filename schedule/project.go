@@ -64,7 +64,7 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 	if !ok {
 		return nil, loc.errorf(-1, "", "must be a list of schedules, each with name and cron")
 	}
-	source := filepath.Join(p.Dir, filepath.Base(p.File))
+	source := ProjectSource(p)
 	seen := map[string]int{}
 	var out []*Schedule
 	for i, item := range list {
@@ -266,24 +266,31 @@ func (l *locator) pos(i int, key string) project.Pos {
 	if err != nil || n == nil {
 		return fallback
 	}
+	var values []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	}
 	target := n.GetToken()
-	if key != "" {
-		var values []*ast.MappingValueNode
-		switch m := n.(type) {
-		case *ast.MappingNode:
-			values = m.Values
-		case *ast.MappingValueNode:
-			values = []*ast.MappingValueNode{m}
-		}
-		for _, mv := range values {
-			if tk := mv.Key.GetToken(); tk != nil && tk.Value == key {
-				target = tk
-				break
-			}
+	if len(values) > 0 {
+		target = values[0].Key.GetToken() // a mapping's own token may be its first ':'
+	}
+	for _, mv := range values {
+		if tk := mv.Key.GetToken(); key != "" && tk != nil && tk.Value == key {
+			target = tk
+			break
 		}
 	}
 	if target == nil || target.Position == nil {
 		return fallback
 	}
 	return project.Pos{File: l.p.File, Line: target.Position.Line, Column: target.Position.Column}
+}
+
+// ProjectSource is the Source of the schedules applied from p: the
+// absolute path of its MLproject file.
+func ProjectSource(p *project.Project) string {
+	return filepath.Join(p.Dir, filepath.Base(p.File))
 }

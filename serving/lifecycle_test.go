@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,6 +91,16 @@ func TestDefaultHost(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /ping: %d", resp.StatusCode)
+	}
+
+	// A second server on the same port is refused with a clear message.
+	used, _ := strconv.Atoi(port)
+	s2, err := New(context.Background(), newSource(dir), Options{Port: used})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Serve(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "another program uses the port") {
+		t.Fatalf("Serve on a used port: %v, want an error saying so", err)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("graceful shutdown returned %v, want nil", err)
@@ -341,5 +353,50 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Serve returned %v after a graceful shutdown, want nil", err)
+	}
+}
+
+// TestDirSourceReplacedInPlace serves a DirSource and replaces the model
+// directory with another model: Reload notices and loads it.
+func TestDirSourceReplacedInPlace(t *testing.T) {
+	dirA, _ := irisModel(t)
+	dirB, _ := speciesModel(t)
+	served := filepath.Join(t.TempDir(), "model")
+	if err := os.Rename(dirA, served); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), DirSource{Dir: served, URI: "runs:/0123/model"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	if got := score(t, ts.URL+"/invocations", "application/json", `{"data": [[5.1, 3.5, 1.4, 0.2]]}`); fmt.Sprint(got.Predictions) != "[0]" {
+		t.Fatalf("model A predicts %v, want [0]", got.Predictions)
+	}
+	if changed, err := s.Reload(context.Background()); changed || err != nil {
+		t.Fatalf("Reload of an unchanged directory: %v %v", changed, err)
+	}
+	time.Sleep(10 * time.Millisecond) // a later modification time for MLmodel
+	if err := os.RemoveAll(served); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dirB, served); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := s.Reload(context.Background()); !changed || err != nil {
+		t.Fatalf("Reload of a replaced directory: %v %v, want true nil", changed, err)
+	}
+	if got := score(t, ts.URL+"/invocations", "application/json", `{"data": [[5.1, 3.5, 1.4, 0.2]]}`); fmt.Sprint(got.Predictions) != "[setosa]" {
+		t.Fatalf("after replacing the directory, predictions %v, want [setosa]", got.Predictions)
+	}
+	resp, err := http.Get(ts.URL + "/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"model_uri": "runs:/0123/model"`) {
+		t.Fatalf("metadata %s does not name the URI", b)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
@@ -42,6 +43,9 @@ const (
 	maxHeaderBytes    = 64 << 10
 	// pooledBufferMax is the largest buffer kept for reuse between requests.
 	pooledBufferMax = 1 << 20
+	// retryFailedEvery is how long Reload waits before loading again a
+	// token whose directory failed to load.
+	retryFailedEvery = 30 * time.Second
 )
 
 // Source says which model directory to serve. The server calls Resolve at
@@ -96,9 +100,10 @@ type Server struct {
 
 	// mu serialises Reload; the fields below are its state.
 	mu          sync.Mutex
-	failedToken string // token whose directory failed to load
-	failedErr   error  // and why
-	resolveErr  string // last Resolve error logged, to log each error once
+	failedToken string    // token whose directory failed to load
+	failedErr   error     // and why
+	failedAt    time.Time // and when
+	resolveErr  string    // last Resolve error logged, to log each error once
 
 	// bufs recycles request and response buffers (*bytes.Buffer).
 	bufs sync.Pool
@@ -163,11 +168,17 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Source every Options.ReloadEvery while it serves. It returns nil after a
 // graceful shutdown.
 func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(s.o.Host, strconv.Itoa(s.o.Port))
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return errs.Errorf(errs.Invalid, "cannot listen on %s: another program uses the port; choose another port: %w", addr, err)
+	}
 	if err != nil {
-		return errs.Errorf(errs.Invalid, "cannot listen on %s (is another server using the port?): %w", addr, err)
+		return errs.Errorf(errs.Invalid, "cannot listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -228,10 +239,14 @@ func (s *Server) poll(ctx context.Context) {
 
 // Reload resolves the Source once and, when its token differs from the
 // served model's, loads the new directory and swaps it in. It reports
-// whether the model changed. A failed resolve or load keeps the old model;
-// the failure is logged once and returned. A token whose load failed is not
-// tried again until the token changes.
+// whether the model changed. A failed resolve or load keeps the old model
+// and is returned. A resolve error is logged once until it changes; a token
+// whose load failed is logged and then not tried again for 30 s (unless the
+// token changes), so that polling does not flood the log.
 func (s *Server) Reload(ctx context.Context) (changed bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dir, token, err := s.src.Resolve(ctx)
@@ -250,12 +265,12 @@ func (s *Server) Reload(ctx context.Context) (changed bool, err error) {
 	if token == old.token {
 		return false, nil
 	}
-	if token == s.failedToken {
+	if token == s.failedToken && time.Since(s.failedAt) < retryFailedEvery {
 		return false, s.failedErr
 	}
 	mdl, err := loadModel(dir, token, s.src.String(), s.o.Version, s.o.Specs)
 	if err != nil {
-		s.failedToken, s.failedErr = token, fmt.Errorf("reload %s from %s: %w", s.src, dir, err)
+		s.failedToken, s.failedErr, s.failedAt = token, fmt.Errorf("reload %s from %s: %w", s.src, dir, err), time.Now()
 		s.log.Error("cannot load the new model; keeping the current one", "model", s.src.String(), "dir", dir, "error", err)
 		return false, s.failedErr
 	}

@@ -34,7 +34,7 @@ func (Register) Doc() string {
 func (Register) Inputs() []Input {
 	return []Input{
 		{Name: "name", Type: String, Required: true, Doc: "registered model name (created if missing)"},
-		{Name: "model_uri", Type: String, Default: "", Doc: "model to register: runs:/<run>/<path> or models:/...; default runs:/<this run>/model"},
+		{Name: "model_uri", Type: String, Doc: "model to register: runs:/<run>/<path> or models:/...; default runs:/<this run>/model"},
 		{Name: "alias", Type: String, Doc: "alias to point at the new version, e.g. champion (moved if it exists)"},
 		{Name: "stage", Type: String, Doc: "stage of the new version: None, Staging, Production or Archived"},
 		{Name: "description", Type: String, Doc: "description of the new version"},
@@ -73,20 +73,23 @@ func (Register) Check(in Values) error {
 			return fmt.Errorf("input \"model_uri\": %s", errs.Message(err))
 		}
 	}
-	if _, err := registerTags(in); err != nil {
-		return err
-	}
-	return nil
+	_, err := registerTags(in, false)
+	return err
 }
 
-// registerTags returns the "tags" input as text.
-func registerTags(in Values) (map[string]string, error) {
+// registerTags returns the "tags" input as text. Before the run (running
+// false) a nil value is an expression not evaluated yet, and passes.
+func registerTags(in Values, running bool) (map[string]string, error) {
 	m, _ := in["tags"].(map[string]any)
 	out := map[string]string{}
 	for k, v := range m {
 		switch v.(type) {
 		case string, int, int64, uint64, float64, bool:
 			out[k] = fmt.Sprint(v)
+		case nil:
+			if running {
+				return nil, fmt.Errorf("input \"tags\": tag %q has no value", k)
+			}
 		default:
 			return nil, fmt.Errorf("input \"tags\": tag %q must be a text, number or bool, not %v", k, v)
 		}
@@ -99,6 +102,10 @@ func registerTags(in Values) (map[string]string, error) {
 // mlrun.registered_model ("<name>/<v>").
 func (r Register) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err := r.Check(in); err != nil {
+		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
+	}
+	tags, err := registerTags(in, true)
+	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
 	}
 	st, ok := env.Store.(registry.Store)
@@ -114,7 +121,7 @@ func (r Register) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 	req.Alias, _ = in["alias"].(string)
 	req.Stage, _ = in["stage"].(string)
 	req.Description, _ = in["description"].(string)
-	req.Tags, _ = registerTags(in)
+	req.Tags = tags
 	mv, err := registry.Register(ctx, st, req)
 	if err != nil {
 		if errs.Code(err) == errs.Internal {
@@ -123,11 +130,11 @@ func (r Register) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 		return nil, errs.Errorf(errs.Code(err), "step %s: %w", env.Step, err)
 	}
 	v := strconv.Itoa(mv.Version)
-	tags := map[string]string{
+	runTags := map[string]string{
 		"mlrun.register." + env.Step: "registered " + mv.Name + " version " + v,
 		"mlrun.registered_model":     mv.Name + "/" + v,
 	}
-	if err := env.Log.SetTags(ctx, tags); err != nil {
+	if err := env.Log.SetTags(ctx, runTags); err != nil {
 		return nil, err
 	}
 	if env.Stderr != nil {

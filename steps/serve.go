@@ -18,12 +18,15 @@ import (
 //
 // It blocks: the step, and so the run, lasts until the run is interrupted
 // (Ctrl-C or SIGTERM cancels the run's context). Serve treats that as the
-// normal end of serving: it shuts the server down gracefully and returns
-// nil, so a run whose last step is serve ends FINISHED, not KILLED (steps
-// after it do not run, and the run is then marked KILLED). The address is
-// printed to the run's stderr and recorded in the tag mlrun.serve.<step>.
-// A models:/ URI is looked up again every 2 s, so the server follows a
-// moved alias or stage.
+// normal end of serving: it shuts the server down gracefully (requests in
+// flight finish) and returns nil, so the step is reported finished, not
+// failed. The run itself was interrupted, and the runner marks it KILLED
+// (exit status 130) as it does every interrupted run; steps after serve
+// never run, so put serve last.
+//
+// The address is printed to the run's stderr and recorded in the tag
+// mlrun.serve.<step>. A models:/ URI is looked up again every 2 s, so the
+// server follows a moved alias or stage.
 type Serve struct {
 	Specs   func(name string) (ml.Spec, bool) // estimators, to load models; nil: the built-in catalog
 	Version string                            // mlrun's version, for GET /version
@@ -34,13 +37,13 @@ func (Serve) Name() string { return "serve" }
 
 // Doc implements Kind.
 func (Serve) Doc() string {
-	return "serve a model over HTTP (MLflow's /invocations); blocks until Ctrl-C, which ends the step normally"
+	return "serve a model over HTTP (MLflow's /invocations); blocks until Ctrl-C, which stops it cleanly and ends the run KILLED"
 }
 
 // Inputs implements Kind.
 func (Serve) Inputs() []Input {
 	return []Input{
-		{Name: "model_uri", Type: String, Default: "", Doc: "model to serve: runs:/... or models:/...; default runs:/<this run>/model"},
+		{Name: "model_uri", Type: String, Doc: "model to serve: runs:/... or models:/...; default runs:/<this run>/model"},
 		{Name: "host", Type: String, Default: serving.DefaultHost, Doc: "address to listen on (0.0.0.0 for every interface)"},
 		{Name: "port", Type: Int, Default: 1234, Doc: "TCP port; 0 picks a free one"},
 	}

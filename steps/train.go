@@ -49,6 +49,7 @@ func (t Train) Inputs() []Input {
 		{Name: "scale", Type: Bool, Default: false, Doc: "standardise numeric columns (part of the model)"},
 		{Name: "handle_unknown", Type: String, Default: "error", Doc: "unseen categories when predicting: error or ignore"},
 		{Name: "artifact_path", Type: String, Default: "model", Doc: "where the model directory goes in the run's artifacts"},
+		{Name: "plots", Type: Bool, Default: true, Doc: "draw learning_curve.png from the training history"},
 	}
 }
 
@@ -207,8 +208,10 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err := env.Log.LogMetrics(ctx, history); err != nil {
 		return nil, err
 	}
-	if err := learningCurve(env, history, spec.Name); err != nil {
-		return nil, err
+	if plots, _ := in["plots"].(bool); plots {
+		if err := learningCurve(env, history, spec.Name); err != nil {
+			return nil, err
+		}
 	}
 	return &Result{
 		Outputs: map[string]any{"model": model, "model_uri": "runs:/" + env.RunID + "/" + path, "model_dir": dir},

@@ -38,14 +38,6 @@ func lookupParam(ep *project.EntryPoint, name string) param {
 	return param{name: name}
 }
 
-// typeName names the parameter's type for messages.
-func (p param) typeName() string {
-	if p.typ == "" {
-		return "undeclared"
-	}
-	return p.typ
-}
-
 // boolWords are the texts project.ResolveParams accepts for a bool.
 var boolWords = map[string]bool{
 	"true": true, "t": true, "1": true, "yes": true, "y": true, "on": true,
@@ -146,15 +138,14 @@ func buildAxis(p param, sp spec) (Axis, error) {
 var decimalNumber = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$`)
 
 // numberArgs reads the arguments of a call as exact rationals, checking
-// their count against want (a list of accepted counts) and names (for
-// messages).
+// that their count is one of counts; names describes them for messages.
 func numberArgs(sp spec, names string, counts ...int) ([]*big.Rat, error) {
 	ok := false
 	for _, n := range counts {
 		ok = ok || len(sp.args) == n
 	}
 	if !ok {
-		return nil, fmt.Errorf("%s takes %s, not %d argument(s)", sp.source, names, len(sp.args))
+		return nil, fmt.Errorf("%s takes %s but has %d", sp.source, names, len(sp.args))
 	}
 	out := make([]*big.Rat, len(sp.args))
 	for i, a := range sp.args {

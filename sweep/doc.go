@@ -5,7 +5,7 @@
 //
 //	mlrun run examples/iris -P C=0.1,1,10 -P max_iter=100,200   # 6 trials
 //	mlrun run examples/iris -P C="logspace(-3, 1, 5)"           # 5 trials
-//	mlrun run examples/iris -P C="loguniform(1e-3, 10)" -P max_iter=100,200 --max-trials 20 --seed 1
+//	mlrun run examples/iris -P C="loguniform(1e-3, 10)" -P max_iter=100,200 --max-trials 20 --sweep-seed 1
 //	mlrun run examples/iris --sweep                             # the MLproject's sweep section
 //
 // # Values
@@ -69,10 +69,10 @@
 //
 // When any axis is one of these, the sweep is a random search of
 // max_trials trials (required: --max-trials on the command line or
-// max_trials in the section). Each trial draws one value per axis from a
-// math/rand/v2 PCG generator seeded with (seed, 0), seed being --seed,
-// the section's seed, or 0: the same seed gives the same trials. List and
-// grid axes are drawn from like choice. No two trials are the same
+// max_trials in the section). Trials are drawn from a math/rand/v2 PCG
+// generator seeded with (seed, 0), seed being --sweep-seed, the section's
+// seed, or 0: the same seed gives the same trials. List and grid axes are
+// drawn from like choice. No two trials are the same
 // combination: when every axis is a list, a grid, choice or randint, the
 // combinations are drawn without replacement (and asking for more trials
 // than there are combinations is an error); otherwise a trial that
@@ -85,9 +85,9 @@
 // numbers for either type. A string, bool, path, uri or undeclared
 // parameter takes choice only.
 //
-// A sweep without distributions is a grid of every combination, in
-// lexicographic order of the axes' values, the first axis varying
-// slowest. A max_trials below the grid's size is an error naming the
+// A sweep without distributions is a grid of every combination, each
+// once, in lexicographic order (each axis's values in the order written,
+// the first axis varying slowest). A max_trials below the grid's size is an error naming the
 // size; a sweep runs at most 10,000 trials.
 //
 // # The MLproject section
@@ -116,7 +116,7 @@
 // always runs exactly those 6 combinations. A -P value for a parameter
 // the section also names replaces the section's value. Its objective,
 // goal, parallel and seed apply to every sweep of the entry point.
-// Command-line --max-trials and --seed override the section's. The
+// Command-line --max-trials and --sweep-seed override the section's. The
 // section is checked whenever Parse is called, and its errors carry the
 // position of the `sweep` key, the only position the project keeps for
 // it:

@@ -163,6 +163,17 @@ func TestRandomSamplesListAxes(t *testing.T) {
 	}
 }
 
+// TestRandomRedrawLimit shows the limit of redrawing: a whole-number
+// loguniform rarely draws its largest values, so asking for nearly all
+// 999 of loguniform(1, 1000)'s values fails after 1,000 redraws of a trial
+// instead of looping for long.
+func TestRandomRedrawLimit(t *testing.T) {
+	ep := loadMain(t, baseProject)
+	_, err := Parse(ep, kvs("max_iter=loguniform(1, 1000)"), Options{MaxTrials: 999})
+	checkInvalid(t, err, "unlike the")
+	checkInvalid(t, err, "in 1000 draws; the search space is too small for max_trials 999")
+}
+
 func mustFloat(t *testing.T, s string) float64 {
 	t.Helper()
 	f, err := strconv.ParseFloat(s, 64)

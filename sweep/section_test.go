@@ -46,10 +46,24 @@ func TestSection(t *testing.T) {
 		t.Fatalf("tol axis %+v", ax)
 	}
 
-	// --max-trials and --seed override the section.
+	// --max-trials and --sweep-seed override the section.
 	s, got = mustParse(t, ep, nil, Options{UseSection: true, MaxTrials: 5, Seed: 9, SeedSet: true})
 	if s.MaxTrials != 5 || s.Seed != 9 || len(got) != 5 {
 		t.Fatalf("MaxTrials=%d Seed=%d with %d trials, want 5 with seed 9", s.MaxTrials, s.Seed, len(got))
+	}
+
+	// A seed other than 0 overrides without SeedSet; 0 needs SeedSet.
+	if s, _ = mustParse(t, ep, nil, Options{UseSection: true, Seed: 3}); s.Seed != 3 {
+		t.Fatalf("Seed = %d, want 3", s.Seed)
+	}
+	seeded := loadMain(t, withSection("parameters: {C: \"uniform(0, 1)\"}", "max_trials: 3", "seed: 4"))
+	for _, tc := range []struct {
+		o    Options
+		want uint64
+	}{{Options{UseSection: true}, 4}, {Options{UseSection: true, Seed: 0}, 4}, {Options{UseSection: true, SeedSet: true}, 0}, {Options{UseSection: true, Seed: 5}, 5}} {
+		if s, _ = mustParse(t, seeded, nil, tc.o); s.Seed != tc.want {
+			t.Fatalf("%+v: Seed = %d, want %d", tc.o, s.Seed, tc.want)
+		}
 	}
 
 	// A single -P value replaces the section's axis: a grid of 4 × 3 remains.

@@ -18,8 +18,9 @@ type Options struct {
 	// MaxTrials is the number of trials of a random search, and for a grid
 	// a bound it must not exceed; 0 leaves the section's max_trials.
 	MaxTrials int
-	// Seed seeds a random search when SeedSet is true (the CLI sets
-	// SeedSet when --seed is given, so that --seed 0 overrides too).
+	// Seed seeds a random search when it is not 0 or SeedSet is true,
+	// overriding the section's seed. The CLI should set SeedSet when the
+	// seed flag is given, so that a seed of 0 overrides the section's too.
 	Seed    uint64
 	SeedSet bool
 	// UseSection applies the entry point's `sweep:` section (mlrun run
@@ -130,7 +131,7 @@ func Parse(ep *project.EntryPoint, given []project.KV, o Options) (*Sweep, error
 	if o.MaxTrials > 0 {
 		s.MaxTrials = o.MaxTrials
 	}
-	if o.SeedSet {
+	if o.SeedSet || o.Seed != 0 {
 		s.Seed = o.Seed
 	}
 	if len(s.Axes) == 0 {

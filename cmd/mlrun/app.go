@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if errs.Code(err) == errs.Internal && isUsageError(err) {
+		err = errs.Errorf(errs.Invalid, "%v (see 'mlrun --help')", err)
+	}
 	if ctx.Err() != nil && errs.Code(err) == errs.Internal {
 		err = errs.Errorf(errs.Killed, "interrupted")
 	}
@@ -76,9 +79,22 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		a.logCommand(),
 		a.stepsCommand(),
 		a.reproduceCommand(),
+		a.scheduleCommand(), a.schedulerCommand(),
 	)
 	root.AddCommand(a.modelsCommand(), a.serveCommand())
 	return root
+}
+
+// isUsageError reports whether err is cobra's complaint about the command
+// line (an unknown command, a wrong number of arguments).
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "requires exactly", "invalid argument", "unknown flag", "unknown shorthand flag", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // addOutputFlag declares --output on a command that prints data.

@@ -40,6 +40,8 @@ func TestBadInputIsOneClearSentence(t *testing.T) {
 		{"bad filter", "", []string{"runs", "list", "--filter", "metrics.acc >> 1"}, 2, []string{"filter"}},
 		{"non-existent run", "", []string{"runs", "show", "ffffffffffffffffffffffffffffffff"}, 3, []string{"ffffffff"}},
 		{"bad output format", "", []string{"runs", "list", "-o", "yaml"}, 2, []string{"--output"}},
+		{"unknown command", "", []string{"frobnicate"}, 2, []string{"frobnicate"}},
+		{"too many arguments", "", []string{"runs", "show", "a", "b"}, 2, []string{"arg"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/sqlite"
@@ -239,8 +241,10 @@ func (a *app) registerModel(c *cobra.Command, st *sqlite.Store, target string, o
 				return errs.Errorf(errs.Invalid, "run %s has no project name (tag mlrun.project); give the registered model's name with --name", run.Info.ID)
 			}
 		}
-		path := strings.Trim(o.path, "/")
-		uri = "runs:/" + run.Info.ID + "/" + path
+		if _, err := artifact.Join(".", filepath.FromSlash(o.path)); err != nil {
+			return err
+		}
+		uri = "runs:/" + run.Info.ID + "/" + strings.TrimSuffix(filepath.ToSlash(o.path), "/")
 	}
 	mv, err := registry.Register(ctx, st, registry.Request{
 		Name: name, ModelURI: uri, Alias: o.alias, Stage: o.stage, Description: o.description,
@@ -256,7 +260,7 @@ func (a *app) registerModel(c *cobra.Command, st *sqlite.Store, target string, o
 		fmt.Fprintf(a.stdout, "alias %s now points to version %d (models:/%s@%s)\n", al, mv.Version, mv.Name, al)
 	}
 	if mv.Stage != tracking.StageNone {
-		fmt.Fprintf(a.stdout, "stage %s\n", mv.Stage)
+		fmt.Fprintf(a.stdout, "version %d is in stage %s\n", mv.Version, mv.Stage)
 	}
 	return nil
 }

@@ -28,7 +28,8 @@ func (a *app) reproduceCommand() *cobra.Command {
 		Short: "Re-run a recorded run exactly and check that it comes out the same",
 		Long: `Re-run RUN (an id or a unique prefix of at least 4 characters) with the same
 code, entry point, parameters (every recorded value, defaults included), seed and
-experiment, as a new run tagged mlrun.reproducedFrom, then compare the two runs:
+experiment, as a new run tagged mlrun.reproducedFrom (every step runs: the step
+cache is not replayed), then compare the two runs:
 every param, every metric's final value, every dataset hash and every model file
 (except MLmodel, whose run id and time differ).
 
@@ -48,7 +49,12 @@ Exits 0 only when the run reproduced; 1 when it did not (or the re-run failed),
 		Example: `  mlrun reproduce 3f2a
   mlrun reproduce 3f2a9c1d --tolerance 1e-9
   mlrun reproduce 3f2a --allow-drift -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errs.Errorf(errs.Invalid, "reproduce takes one run id, not %d arguments (see 'mlrun reproduce --help')", len(args))
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.reproduceRun(c, args[0], o)
 		},

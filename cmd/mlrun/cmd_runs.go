@@ -20,7 +20,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Use:   "runs",
 		Short: "List, show, delete and restore runs",
 	}
-	c.AddCommand(a.runsListCommand(), a.runsShowCommand(), a.runsHistoryCommand(), a.runsDeleteCommand(true), a.runsDeleteCommand(false))
+	c.AddCommand(a.runsListCommand(), a.runsShowCommand(), a.runsHistoryCommand(), a.runsCompareCommand(), a.runsDeleteCommand(true), a.runsDeleteCommand(false))
 	return c
 }
 
@@ -103,8 +103,13 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN ID\tNAME\tEXPERIMENT\tSTATUS\tSTARTED\tDURATION\tMETRICS")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], r.Info.Name, exps[r.Info.ExperimentID],
+	for _, row := range groupBySweep(runs) {
+		r := row.run
+		name := r.Info.Name
+		if row.child {
+			name = "  └ " + name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], name, exps[r.Info.ExperimentID],
 			r.Info.Status, formatTime(r.Info.StartTime), duration(r.Info), metricSummary(r, 3))
 	}
 	if err := tw.Flush(); err != nil {
@@ -279,6 +284,39 @@ func (a *app) runsDeleteCommand(del bool) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+type listRow struct {
+	run   *tracking.Run
+	child bool
+}
+
+// groupBySweep places each sweep trial right under its parent when the
+// parent is listed too, keeping the order of everything else.
+func groupBySweep(runs []*tracking.Run) []listRow {
+	listed := map[string]bool{}
+	for _, r := range runs {
+		listed[r.Info.ID] = true
+	}
+	children := map[string][]*tracking.Run{}
+	for _, r := range runs {
+		if p := tagOf(r, "mlflow.parentRunId"); p != "" && listed[p] {
+			children[p] = append(children[p], r)
+		}
+	}
+	rows := make([]listRow, 0, len(runs))
+	for _, r := range runs {
+		if p := tagOf(r, "mlflow.parentRunId"); p != "" && listed[p] {
+			continue
+		}
+		rows = append(rows, listRow{run: r})
+		kids := children[r.Info.ID]
+		sort.SliceStable(kids, func(i, j int) bool { return trialNumber(kids[i]) < trialNumber(kids[j]) })
+		for _, c := range kids {
+			rows = append(rows, listRow{run: c, child: true})
+		}
+	}
+	return rows
 }
 
 func parseView(s string) (tracking.ViewType, error) {

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -13,8 +15,23 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	// MLRUN_CPUPROFILE=file writes a CPU profile of the command (for
+	// developers: go tool pprof bin/mlrun file).
+	if path := os.Getenv("MLRUN_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mlrun: MLRUN_CPUPROFILE: %v\n", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(code)
+	if code != 0 {
+		pprof.StopCPUProfile()
+		os.Exit(code)
+	}
 }

@@ -175,8 +175,3 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-func tagOf(r *tracking.Run, key string) string {
-	v, _ := r.Tag(key)
-	return v
-}

@@ -299,3 +299,29 @@ func TestStoreInsideTheRepoIsNotDirt(t *testing.T) {
 		}
 	}
 }
+
+// A step whose when: is false is skipped, and the run says why.
+func TestWhenFalseSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"MLproject": `name: gate
+entry_points:
+  main:
+    parameters: {acc: {type: float, default: 0.9}}
+    steps:
+      - {name: score, uses: log, with: {metrics: {accuracy: "${{ params.acc }}"}}}
+      - name: promote
+        uses: log
+        when: metrics.accuracy >= 0.95
+        with: {tags: {promoted: "yes"}}
+`})
+	e.ok(dir, "run", ".")
+	e.ok(dir, "run", ".", "-P", "acc=0.97")
+	runs := e.runs() // newest first
+	if got := tagOf(runs[1], "mlrun.step.promote"); got != "skipped: when: metrics.accuracy >= 0.95 was false (metrics.accuracy = 0.9)" {
+		t.Errorf("skip reason = %q", got)
+	}
+	if tagOf(runs[1], "promoted") != "" || tagOf(runs[0], "promoted") != "yes" {
+		t.Errorf("promoted tags: %q then %q", tagOf(runs[1], "promoted"), tagOf(runs[0], "promoted"))
+	}
+}

@@ -291,9 +291,17 @@ func TestStepCache(t *testing.T) {
 		t.Errorf("--no-cache: %s", got)
 	}
 	// A cached output whose files are gone is not reused.
-	last := e.runs()[0]
-	if err := os.RemoveAll(filepath.Join(artifactDir(last), "model")); err != nil {
-		t.Fatal(err)
+	reused := latest()
+	source := tagOf(reused, "mlrun.cache.train")
+	if source == "" {
+		t.Fatalf("train was not reused: %s", stepStates(reused, all...))
+	}
+	for _, r := range e.runs() {
+		if r.Info.ID == source {
+			if err := os.RemoveAll(filepath.Join(artifactDir(r), "model")); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if got := stepStates(latest(), "train"); got != "train=ran" {
 		t.Errorf("model files deleted: %s, want train=ran", got)
@@ -307,4 +315,41 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+func TestRunsCompareASweep(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	e.ok(dir, "run", ".", "-P", "C=0.01,1", "-P", "max_iter=200", "--run-name", "cmp")
+	parent, children := sweepRuns(t, e)
+	table := e.ok(dir, "runs", "compare", parent.Info.ID[:8])
+	// C differs between the trials, max_iter does not.
+	var cLine, iterLine string
+	for _, line := range strings.Split(table.stdout, "\n") {
+		if strings.Contains(line, "params.C ") {
+			cLine = line
+		}
+		if strings.Contains(line, "params.max_iter") {
+			iterLine = line
+		}
+	}
+	if !strings.HasPrefix(cLine, "* ") || strings.HasPrefix(iterLine, "* ") {
+		t.Errorf("differing rows not marked:\n%s", table.stdout)
+	}
+	csvOut := e.ok(dir, "runs", "compare", children[0].Info.ID, children[1].Info.ID, "-o", "csv").stdout
+	lines := strings.Split(strings.TrimSpace(csvOut), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "run_id,run_name,status,params.C") || !strings.Contains(lines[0], "metrics.accuracy") {
+		t.Errorf("csv:\n%s", csvOut)
+	}
+	js := e.ok(dir, "runs", "compare", parent.Info.ID, "-o", "json").stdout
+	if !strings.Contains(js, `"params.C"`) || strings.Contains(js, `"params.max_iter"`) && strings.Contains(js[strings.Index(js, `"differing"`):], "max_iter") {
+		t.Errorf("json differing: %s", js[strings.Index(js, `"differing"`):])
+	}
+	// runs list shows the trials under their parent.
+	list := e.ok(dir, "runs", "list").stdout
+	pi := strings.Index(list, "cmp ")
+	ci := strings.Index(list, "└ cmp-1")
+	if pi < 0 || ci < pi {
+		t.Errorf("trials not grouped under the parent:\n%s", list)
+	}
 }

@@ -536,19 +536,10 @@ func writeDirAtomically(dir string, files []namedFile) (err error) {
 
 // writeFileSync writes data to a new file and flushes it to disk.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	// No fsync: the rename of the whole directory is what keeps a reader
+	// from seeing half a model, and the tracking store itself trades
+	// durability on power loss for speed (WAL, synchronous=NORMAL).
+	return os.WriteFile(path, data, 0o644)
 }
 
 // invalid returns the Invalid error Load reports for a bad model file.

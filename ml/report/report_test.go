@@ -63,8 +63,8 @@ func TestConfusionMatrixPNG(t *testing.T) {
 		return ConfusionMatrixPNG(p, cm, irisNames, "iris")
 	})
 	img, hist := decode(t, path)
-	// 5.9 in × 5.5 in at 144 dpi.
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w < 700 || h < 700 || w > 1000 || h > 1000 {
+	// About 5.5 in square at dpi dots per inch.
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w < 5*dpi || h < 5*dpi || w > 7*dpi || h > 7*dpi {
 		t.Fatalf("image is %d×%d pixels", w, h)
 	}
 	if len(hist) < 20 {
@@ -149,8 +149,8 @@ func TestROCCurvePNG(t *testing.T) {
 	tpr := []float64{0, 0.4, 0.6, 0.85, 0.9, 1, 1}
 	path := renderTwice(t, "roc.png", func(p string) error { return ROCCurvePNG(p, fpr, tpr, 0.9125, "") })
 	img, hist := decode(t, path)
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 792 || h != 792 {
-		t.Fatalf("image is %d×%d pixels, want 792×792 (5.5 in at 144 dpi)", w, h)
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 55*dpi/10 || h != 55*dpi/10 {
+		t.Fatalf("image is %d×%d pixels, want 5.5 in at %d dpi", w, h, dpi)
 	}
 	if hist[color.RGBA{31, 119, 180, 255}] < 500 {
 		t.Errorf("the curve colour covers only %d pixels", hist[color.RGBA{31, 119, 180, 255}])
@@ -186,8 +186,8 @@ func TestLearningCurvePNG(t *testing.T) {
 	series := []Series{{"train_loss", steps, train}, {"validation_loss", steps, val}}
 	path := renderTwice(t, "lc.png", func(p string) error { return LearningCurvePNG(p, series, "loss", "log loss") })
 	img, hist := decode(t, path)
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 1008 || h != 648 {
-		t.Fatalf("image is %d×%d pixels, want 1008×648", w, h)
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 7*dpi || h != 45*dpi/10 {
+		t.Fatalf("image is %d×%d pixels, want 7 in × 4.5 in at %d dpi", w, h, dpi)
 	}
 	if len(hist) < 20 {
 		t.Fatalf("image has only %d colours", len(hist))
