@@ -18,8 +18,8 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+bench:
+	GO=$(GO) ./scripts/bench.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

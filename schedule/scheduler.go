@@ -138,7 +138,18 @@ func (s *Scheduler) tick(ctx context.Context) {
 		return
 	}
 	for _, f := range reaped {
-		s.printf("mlrun scheduler: %s: fire %s ended FAILED: %s", f.Schedule, describeTime(f.FireTime), f.Message)
+		// The dead scheduler's job got SIGTERM from the kernel (see
+		// jobProcAttr) and may have ended its run: record that run.
+		if id, status, err := s.Store.RunByTag(ctx, FireTag, FireTagValue(f.Schedule, f.FireTime)); err == nil {
+			f.RunID = id
+			if status.Terminal() {
+				f.Status = string(status)
+			}
+			if err := s.Store.EndFire(ctx, f); err != nil {
+				s.report(ctx, err)
+			}
+		}
+		s.printf("mlrun scheduler: %s: fire %s ended %s: %s", f.Schedule, describeTime(f.FireTime), f.Status, f.Message)
 	}
 	list, err := s.Store.ListSchedules(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,4 +266,32 @@ func distinctColours(img image.Image) int {
 		}
 	}
 	return len(seen)
+}
+
+// The regression example scores as scikit-learn does on the same split
+// (examples/regression/data/reference.py prints these numbers).
+func TestRegressionExampleMatchesScikitLearn(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	for _, name := range []string{"MLproject", "data/diabetes.csv"} {
+		writeFiles(t, dir, map[string]string{name: mustRead(t, filepath.Join("..", "..", "examples", "regression", name))})
+	}
+	e.ok(dir, "run", ".", "-P", "model=linear_regression,ridge,random_forest")
+	want := map[string]float64{"linear_regression": 0.3322332173106187, "ridge": 0.3409800318493461, "random_forest": 0.26865181564422547}
+	_, children := sweepRuns(t, e)
+	if len(children) != 3 {
+		t.Fatalf("%d trials", len(children))
+	}
+	for _, c := range children {
+		model, _ := c.Param("model")
+		got, _ := c.Metric("r2")
+		if math.Abs(got-want[model]) > 1e-9 {
+			t.Errorf("%s: R² %v, scikit-learn %v", model, got, want[model])
+		}
+		for _, k := range []string{"mae", "rmse", "train_r2"} {
+			if _, ok := c.Metric(k); !ok {
+				t.Errorf("%s: no %s", model, k)
+			}
+		}
+	}
 }
