@@ -6,7 +6,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +44,8 @@ type Runner struct {
 	NoCache    bool
 	ModelSpecs func(name string) (ml.Spec, bool)
 
-	flight *flightGroup // shared by the trials of a sweep
+	flight  *flightGroup       // shared by the trials of a sweep
+	capture *provenanceCapture // the sweep's, reused by its trials
 
 	onCreated func(runID string) // told the run id as soon as the run exists
 }
@@ -126,6 +126,12 @@ func checkSteps(ep *project.EntryPoint, params *project.Params, kinds *steps.Reg
 		if !ok {
 			return errs.Errorf(errs.Invalid, "%s: unknown step kind %q", st.Pos, st.Uses)
 		}
+		// A step whose condition is already false will not run: nothing to check.
+		if st.When != nil {
+			if run, err := st.When.EvalBool(env); err == nil && !run {
+				continue
+			}
+		}
 		decl := map[string]steps.Input{}
 		for _, in := range kind.Inputs() {
 			decl[in.Name] = in
@@ -170,30 +176,6 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	if err != nil {
 		return nil, err
 	}
-	capture, err := captureProvenance(ctx, plan, r.Version, r.StoreDir)
-	if err != nil {
-		return nil, err
-	}
-	expName := req.Experiment
-	if expName == "" {
-		expName = "Default"
-	}
-	exp, err := r.Store.EnsureExperiment(ctx, expName)
-	if err != nil {
-		return nil, err
-	}
-
-	tags := capture.tags
-	tags["mlflow.source.type"] = "PROJECT"
-	tags["mlflow.project.entryPoint"] = plan.EntryPoint.Name
-	tags["mlrun.project"] = plan.Project.Name
-	tags["mlrun.seed"] = strconv.FormatInt(seed, 10)
-	if req.ParentRunID != "" {
-		tags["mlflow.parentRunId"] = req.ParentRunID
-	}
-	for k, v := range req.Tags {
-		tags[k] = v
-	}
 	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
 	for _, k := range sortedKeys(plan.Params.Strings) {
 		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
@@ -201,20 +183,11 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	for _, kv := range plan.Params.Extra {
 		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
 	}
-	tagList := make([]tracking.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
-		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
+	tags := map[string]string{}
+	if req.ParentRunID != "" {
+		tags["mlflow.parentRunId"] = req.ParentRunID
 	}
-	host, _ := os.Hostname()
-	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
-		ExperimentID: exp.ID,
-		Name:         req.RunName,
-		UserID:       capture.user,
-		Params:       params,
-		Tags:         tagList,
-		Host:         host,
-		PID:          os.Getpid(),
-	})
+	info, exp, capture, err := r.createRun(ctx, req, plan, seed, params, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -270,6 +243,58 @@ func artifactDirOf(info *tracking.RunInfo) (string, error) {
 		return "", fmt.Errorf("create artifact directory: %w", err)
 	}
 	return dir, nil
+}
+
+// createRun captures the project's provenance (or reuses the sweep's) and
+// creates the run with its params and tags, in one transaction.
+func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed int64, params []tracking.Param, extra map[string]string) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+	capture := r.capture
+	if capture == nil {
+		var err error
+		if capture, err = captureProvenance(ctx, plan, r.Version, r.StoreDir); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	expName := req.Experiment
+	if expName == "" {
+		expName = "Default"
+	}
+	exp, err := r.Store.EnsureExperiment(ctx, expName)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tags := map[string]string{}
+	for k, v := range capture.tags {
+		tags[k] = v
+	}
+	tags["mlflow.source.type"] = "PROJECT"
+	tags["mlflow.project.entryPoint"] = plan.EntryPoint.Name
+	tags["mlrun.project"] = plan.Project.Name
+	tags["mlrun.seed"] = strconv.FormatInt(seed, 10)
+	for k, v := range extra {
+		tags[k] = v
+	}
+	for k, v := range req.Tags {
+		tags[k] = v
+	}
+	tagList := make([]tracking.Tag, 0, len(tags))
+	for _, k := range sortedKeys(tags) {
+		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
+	}
+	host, _ := os.Hostname()
+	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
+		ExperimentID: exp.ID,
+		Name:         req.RunName,
+		UserID:       capture.user,
+		Params:       params,
+		Tags:         tagList,
+		Host:         host,
+		PID:          os.Getpid(),
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return info, exp, capture, nil
 }
 
 // heartbeat records liveness until the returned function is called.
@@ -669,6 +694,3 @@ func relTo(dir, path string) string {
 	}
 	return path
 }
-
-// ErrInterrupted is the cause given when a run is stopped by a signal.
-var ErrInterrupted = errors.New("stopped by a signal")

@@ -105,6 +105,7 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 	if err != nil {
 		return nil, err
 	}
+	defer func() { r.capture = nil }()
 	out := &SweepOutcome{ParentRunID: parent.ID, Results: make([]TrialResult, len(req.Trials)), Best: -1}
 	for i, t := range req.Trials {
 		out.Results[i] = TrialResult{Trial: t, Objective: math.NaN()}
@@ -206,27 +207,13 @@ func (r *Runner) failRun(runID, msg string) {
 	_ = r.Store.UpdateRun(ctx, runID, tracking.RunUpdate{Status: &st, EndTime: &end})
 }
 
-// createSweepParent creates the parent run with the sweep's description.
+// createSweepParent creates the parent run with the sweep's description,
+// and keeps the provenance it captured for the trials.
 func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *Plan) (*tracking.RunInfo, error) {
-	capture, err := captureProvenance(ctx, plan, r.Version, r.StoreDir)
-	if err != nil {
-		return nil, err
+	tags := map[string]string{
+		"mlrun.sweep":        req.Sweep.Describe(),
+		"mlrun.sweep.trials": fmt.Sprint(len(req.Trials)),
 	}
-	expName := req.Experiment
-	if expName == "" {
-		expName = "Default"
-	}
-	exp, err := r.Store.EnsureExperiment(ctx, expName)
-	if err != nil {
-		return nil, err
-	}
-	tags := capture.tags
-	tags["mlflow.source.type"] = "PROJECT"
-	tags["mlflow.project.entryPoint"] = plan.EntryPoint.Name
-	tags["mlrun.project"] = plan.Project.Name
-	tags["mlrun.sweep"] = req.Sweep.Describe()
-	tags["mlrun.sweep.trials"] = fmt.Sprint(len(req.Trials))
-	tags["mlrun.seed"] = fmt.Sprint(*req.Seed)
 	if req.Objective != "" {
 		goal := "minimize"
 		if req.Maximize {
@@ -234,25 +221,15 @@ func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *
 		}
 		tags["mlrun.sweep.objective"] = "metrics." + req.Objective + " (" + goal + ")"
 	}
-	for k, v := range req.Tags {
-		tags[k] = v
-	}
-	var tagList []tracking.Tag
-	for _, k := range sortedKeys(tags) {
-		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
-	}
 	var params []tracking.Param
 	for _, kv := range req.Sweep.Fixed {
 		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
 	}
-	host, _ := os.Hostname()
-	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
-		ExperimentID: exp.ID, Name: req.RunName, UserID: capture.user,
-		Params: params, Tags: tagList, Host: host, PID: os.Getpid(),
-	})
+	info, _, capture, err := r.createRun(ctx, req.Request, plan, *req.Seed, params, tags)
 	if err != nil {
 		return nil, err
 	}
+	r.capture = capture
 	dir, err := artifactDirOf(info)
 	if err != nil {
 		return nil, err

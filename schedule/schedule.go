@@ -55,7 +55,8 @@
 // running and marks its run FAILED. Every fire it owned ends with an
 // outcome; QUEUED fires stay queued for the next scheduler. If a scheduler
 // dies without stopping (kill -9), its jobs get SIGTERM from the kernel
-// (Linux) and any scheduler on the same host marks its RUNNING fires FAILED.
+// (Linux), so their runs end KILLED, and the next scheduler on the same host
+// ends its RUNNING fires with their runs' status (FAILED if there is none).
 package schedule
 
 import (

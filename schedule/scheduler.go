@@ -66,7 +66,8 @@ type job struct {
 // until ctx is cancelled; then it stops its jobs as the package doc says
 // and returns nil. Errors of the store while running are reported on Out
 // and retried at the next tick; Run returns an error only when it cannot
-// start at all.
+// start at all. A Scheduler runs once: call Run on one Scheduler value at a
+// time.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.init(); err != nil {
 		return err

@@ -295,3 +295,27 @@ func TestRegressionExampleMatchesScikitLearn(t *testing.T) {
 		}
 	}
 }
+
+// The example registers its model only when asked and good enough, and
+// says why not otherwise.
+func TestIrisRegistersByRule(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	e.ok(dir, "run", ".")
+	e.ok(dir, "run", ".", "-P", "register_as=iris", "-P", "min_accuracy=1.01")
+	e.ok(dir, "run", ".", "-P", "register_as=iris")
+	runs := e.runs() // newest first
+	if got := tagOf(runs[2], "mlrun.step.register"); !strings.Contains(got, `params.register_as = ,`) {
+		t.Errorf("not asked: %q", got)
+	}
+	if got := tagOf(runs[1], "mlrun.step.register"); !strings.Contains(got, "metrics.accuracy = 1, params.min_accuracy = 1.01") {
+		t.Errorf("not good enough: %q", got)
+	}
+	if got := tagOf(runs[0], "mlrun.registered_model"); got != "iris/1" {
+		t.Errorf("registered = %q", got)
+	}
+	list := e.ok(dir, "models", "list").stdout
+	if !strings.Contains(list, "champion=1") {
+		t.Errorf("models list:\n%s", list)
+	}
+}

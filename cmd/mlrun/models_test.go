@@ -157,7 +157,7 @@ func TestRegisterStepInPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := `      - name: register
+	steps := `      - name: register_good
         uses: register
         when: "metrics.accuracy >= 0.95"
         needs: [evaluate]
@@ -185,8 +185,8 @@ func TestRegisterStepInPipeline(t *testing.T) {
 	if got := tagOf(run, "mlrun.registered_model"); got != "iris/1" {
 		t.Errorf("mlrun.registered_model = %q", got)
 	}
-	if got := tagOf(run, "mlrun.register.register"); got != "registered iris version 1" {
-		t.Errorf("mlrun.register.register = %q", got)
+	if got := tagOf(run, "mlrun.register.register_good"); got != "registered iris version 1" {
+		t.Errorf("mlrun.register.register_good = %q", got)
 	}
 	if got := tagOf(run, "mlrun.step.register_perfect"); !strings.Contains(got, "skipped") || !strings.Contains(got, "metrics.accuracy > 1.5") {
 		t.Errorf("the gated step's decision = %q", got)

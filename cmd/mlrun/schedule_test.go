@@ -310,6 +310,39 @@ func TestSchedulerSIGTERMEndsTheJob(t *testing.T) {
 	}
 }
 
+// A scheduler killed with SIGKILL leaves nothing running: the kernel sends
+// its job SIGTERM (the run ends KILLED), and the next scheduler records the
+// orphaned fire's end with that run.
+func TestSchedulerKilledHardLeavesNothingRunning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, schedProject)
+	e.ok(dir, "schedule", "add", "stuck", "--cron", "@every 1s", ".", "-e", "stuck")
+	p := startScheduler(t, e)
+	waitFor(t, "the job's run", 15*time.Second, func() bool { return len(scheduledRuns(t, e, "stuck")) == 1 })
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	waitFor(t, "the orphaned job to end its run", 10*time.Second, func() bool {
+		runs := scheduledRuns(t, e, "stuck")
+		return len(runs) == 1 && runs[0].Info.Status == tracking.StatusKilled
+	})
+	e.ok(dir, "schedule", "pause", "stuck")
+	p2 := startScheduler(t, e)
+	waitFor(t, "the next scheduler to reap the fire", 10*time.Second, func() bool {
+		return strings.Contains(p2.out.String(), "ended KILLED: the scheduler that started it")
+	})
+	p2.stop(t)
+	run := scheduledRuns(t, e, "stuck")[0]
+	_, fires := showSchedule(t, e, "stuck")
+	if len(fires) != 1 || fires[0].Status != schedule.FireKilled || fires[0].RunID != run.Info.ID {
+		t.Errorf("fires = %+v, want one KILLED fire of run %s", fires, run.Info.ID)
+	}
+	if left := sleepsIn(dir); len(left) > 0 {
+		t.Errorf("the job's sleep is still running: pids %v", left)
+	}
+}
+
 // sleepsIn lists the "sleep 30" processes running in dir.
 func sleepsIn(dir string) []string {
 	entries, _ := os.ReadDir("/proc")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -84,7 +85,7 @@ func BenchmarkLogisticRegression100kx50(b *testing.B) {
 		if i == 0 {
 			m := est.(*LogisticRegression)
 			b.ReportMetric(float64(m.NIter[0]), "iterations")
-			b.ReportMetric(accuracy(m.Predict(X), y), "train_acc")
+			b.ReportMetric(mltest.Accuracy(m.Predict(X), y), "train_acc")
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -31,16 +32,14 @@ func TestRegressorsMatchSklearn(t *testing.T) {
 	var fx struct {
 		Cases []regressionCase `json:"cases"`
 	}
-	readJSON(t, "sklearn/regression.json", &fx)
+	mltest.ReadJSON(t, "sklearn/regression.json", &fx)
 	if len(fx.Cases) < 20 {
 		t.Fatalf("fixture has %d cases", len(fx.Cases))
 	}
 	worst := 0.0
 	for _, c := range fx.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			X, y := loadCSV(t, c.Data+".csv")
-			Xtr, ytr := subset(X, y, c.Train)
-			Xte, _ := subset(X, y, c.Test)
+			Xtr, ytr, Xte, _ := mltest.LoadSplit(t, c.Data+".csv", c.Train, c.Test)
 			est := newEstimator(t, c.Estimator, ml.Regression, c.Params)
 			if err := est.Fit(context.Background(), Xtr, ytr, nil); err != nil {
 				t.Fatal(err)
@@ -87,7 +86,7 @@ func TestLogisticKnownIris(t *testing.T) {
 	var fx struct {
 		Cases []logisticCase `json:"cases"`
 	}
-	readJSON(t, "sklearn/logistic.json", &fx)
+	mltest.ReadJSON(t, "sklearn/logistic.json", &fx)
 	i := slices.IndexFunc(fx.Cases, func(c logisticCase) bool { return c.Name == "iris_C1_it200" })
 	c := fx.Cases[i]
 	Xtr, ytr, Xte, yte := c.prepare(t)
@@ -109,7 +108,7 @@ func TestLogisticKnownIris(t *testing.T) {
 	if losses[len(losses)-1] >= losses[0] {
 		t.Errorf("train_loss did not decrease: %v -> %v", losses[0], losses[len(losses)-1])
 	}
-	if acc := accuracy(m.Predict(Xte), yte); acc != 1 {
+	if acc := mltest.Accuracy(m.Predict(Xte), yte); acc != 1 {
 		t.Errorf("test accuracy %v, want 1", acc)
 	}
 	proba := m.PredictProba(mat.NewDense(1, 4, []float64{5.1, 3.5, 1.4, 0.2}))
@@ -134,8 +133,8 @@ func fitted(t *testing.T) []struct {
 	X    *mat.Dense
 } {
 	t.Helper()
-	Xi, yi := loadCSV(t, "iris.csv")
-	Xr, yr := loadCSV(t, "regression.csv")
+	Xi, yi := mltest.LoadCSV(t, "iris.csv")
+	Xr, yr := mltest.LoadCSV(t, "regression.csv")
 	var out []struct {
 		name string
 		est  ml.Estimator
@@ -154,7 +153,7 @@ func fitted(t *testing.T) []struct {
 	}
 	add("logistic_regression", ml.Classification, ml.Params{"max_iter": 300}, Xi, yi)
 	add("logistic_regression", ml.Classification, ml.Params{"multi_class": "ovr", "class_weight": "balanced"}, Xi, yi)
-	Xb, yb := subset(Xi, yi, []int{0, 1, 2, 3, 4, 5, 50, 51, 52, 53, 54, 55, 56})
+	Xb, yb := mltest.Subset(Xi, yi, []int{0, 1, 2, 3, 4, 5, 50, 51, 52, 53, 54, 55, 56})
 	for i := range yb {
 		yb[i] = min(yb[i], 1)
 	}
@@ -377,7 +376,7 @@ func TestSpecsDeclareDefaults(t *testing.T) {
 // problem it must give the Cholesky solution, in primal and kernel form.
 func TestRidgeSVDFallbackAgrees(t *testing.T) {
 	for _, name := range []string{"regression.csv", "wide.csv"} {
-		X, y := loadCSV(t, name)
+		X, y := mltest.LoadCSV(t, name)
 		Xc, yc, _, _ := center(X, y, true)
 		chol, ok := ridgeCholesky(Xc, yc, 0.7)
 		if !ok {

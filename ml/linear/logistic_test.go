@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -30,9 +31,7 @@ type logisticCase struct {
 
 // prepare returns the training and test sets of the case.
 func (c logisticCase) prepare(t testing.TB) (Xtr *mat.Dense, ytr []float64, Xte *mat.Dense, yte []float64) {
-	X, y := loadCSV(t, c.Data+".csv")
-	Xtr, ytr = subset(X, y, c.Train)
-	Xte, yte = subset(X, y, c.Test)
+	Xtr, ytr, Xte, yte = mltest.LoadSplit(t, c.Data+".csv", c.Train, c.Test)
 	relabel := func(y []float64) {
 		for i, v := range y {
 			y[i] = float64(slices.Index(c.Classes, v))
@@ -90,7 +89,7 @@ func TestLogisticRegressionMatchesSklearn(t *testing.T) {
 	var fx struct {
 		Cases []logisticCase `json:"cases"`
 	}
-	readJSON(t, "sklearn/logistic.json", &fx)
+	mltest.ReadJSON(t, "sklearn/logistic.json", &fx)
 	if len(fx.Cases) < 20 {
 		t.Fatalf("fixture has %d cases", len(fx.Cases))
 	}
@@ -105,7 +104,7 @@ func TestLogisticRegressionMatchesSklearn(t *testing.T) {
 			}
 			m := est.(*LogisticRegression)
 			pred := m.Predict(Xte)
-			acc := accuracy(pred, yte)
+			acc := mltest.Accuracy(pred, yte)
 			proba := m.PredictProba(Xte)
 			maxDiff := 0.0
 			for i, row := range c.Proba {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -46,16 +47,14 @@ func TestGaussianNBMatchesSklearn(t *testing.T) {
 	var fx struct {
 		Cases []nbCase `json:"cases"`
 	}
-	readJSON(t, "sklearn/gaussian_nb.json", &fx)
+	mltest.ReadJSON(t, "sklearn/gaussian_nb.json", &fx)
 	if len(fx.Cases) != 12 {
 		t.Fatalf("fixture has %d cases, want 12", len(fx.Cases))
 	}
 	worst := 0.0
 	for _, c := range fx.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			X, y := loadCSV(t, c.Data+".csv")
-			Xtr, ytr := subset(X, y, c.Train)
-			Xte, yte := subset(X, y, c.Test)
+			Xtr, ytr, Xte, yte := mltest.LoadSplit(t, c.Data+".csv", c.Train, c.Test)
 			m := newNB(t, c.Params)
 			if err := m.Fit(context.Background(), Xtr, ytr, nil); err != nil {
 				t.Fatal(err)
@@ -74,7 +73,7 @@ func TestGaussianNBMatchesSklearn(t *testing.T) {
 				}
 			}
 			pred := m.Predict(Xte)
-			if acc := accuracy(pred, yte); math.Abs(acc-c.Accuracy) > 0.01 {
+			if acc := mltest.Accuracy(pred, yte); math.Abs(acc-c.Accuracy) > 0.01 {
 				t.Errorf("test accuracy %.4f, scikit-learn %.4f", acc, c.Accuracy)
 			}
 			if !slices.Equal(pred, c.Pred) {
@@ -96,7 +95,7 @@ func TestGaussianNBMatchesSklearn(t *testing.T) {
 }
 
 func TestJSONRoundTripAndDeterminism(t *testing.T) {
-	X, y := loadCSV(t, "wine.csv")
+	X, y := mltest.LoadCSV(t, "wine.csv")
 	fit := func() (*GaussianNB, []byte) {
 		m := newNB(t, ml.Params{"var_smoothing": 1e-6, "priors": []any{0.3, 0.3, 0.4}})
 		if err := m.Fit(context.Background(), X, y, nil); err != nil {
@@ -125,7 +124,7 @@ func TestJSONRoundTripAndDeterminism(t *testing.T) {
 }
 
 func TestProbabilitiesSumToOne(t *testing.T) {
-	X, y := loadCSV(t, "iris.csv")
+	X, y := mltest.LoadCSV(t, "iris.csv")
 	m := newNB(t, nil)
 	if err := m.Fit(context.Background(), X, y, nil); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -39,7 +40,7 @@ func TestKNNMatchesSklearn(t *testing.T) {
 	var fx struct {
 		Cases []knnCase `json:"cases"`
 	}
-	readJSON(t, "sklearn/knn.json", &fx)
+	mltest.ReadJSON(t, "sklearn/knn.json", &fx)
 	if len(fx.Cases) < 40 {
 		t.Fatalf("fixture has %d cases", len(fx.Cases))
 	}
@@ -47,9 +48,7 @@ func TestKNNMatchesSklearn(t *testing.T) {
 	tiesSkipped := 0
 	for _, c := range fx.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			X, y := loadCSV(t, c.Data+".csv")
-			Xtr, ytr := subset(X, y, c.Train)
-			Xte, yte := subset(X, y, c.Test)
+			Xtr, ytr, Xte, yte := mltest.LoadSplit(t, c.Data+".csv", c.Train, c.Test)
 			est := newKNNOrFail(t, c.Task, c.Params)
 			if err := est.Fit(context.Background(), Xtr, ytr, nil); err != nil {
 				t.Fatal(err)
@@ -65,7 +64,7 @@ func TestKNNMatchesSklearn(t *testing.T) {
 				}
 				return
 			}
-			if acc := accuracy(pred, yte); math.Abs(acc-c.Accuracy) > 0.01 {
+			if acc := mltest.Accuracy(pred, yte); math.Abs(acc-c.Accuracy) > 0.01 {
 				t.Errorf("test accuracy %.4f, scikit-learn %.4f", acc, c.Accuracy)
 			}
 			if !slices.Equal(pred, c.Pred) {
@@ -173,8 +172,8 @@ func TestMinkowskiDistances(t *testing.T) {
 }
 
 func TestJSONRoundTripAndDeterminism(t *testing.T) {
-	X, y := loadCSV(t, "wine.csv")
-	Xr, yr := loadCSV(t, "regression.csv")
+	X, y := mltest.LoadCSV(t, "wine.csv")
+	Xr, yr := mltest.LoadCSV(t, "regression.csv")
 	for _, c := range []struct {
 		task ml.Task
 		X    *mat.Dense

@@ -5,7 +5,10 @@
 // mlrun code that must pick the same rows or the same initial weights as
 // scikit-learn draws from a *State made by New with the same seed. Every
 // method documents the NumPy 1.24 call it matches; the tests compare
-// against values dumped from NumPy itself.
+// against values dumped from NumPy itself. The std::mt19937 that
+// scikit-learn's libsvm seeds with an integer is the same generator:
+// Seed and BoundedRandInt reproduce libsvm's set_seed and
+// bounded_rand_int, tested against scikit-learn's own C code.
 //
 // A State is not safe for concurrent use.
 package random
@@ -97,6 +100,13 @@ func (s *State) initByArray(key []uint32) {
 	s.pos = stateLen
 	s.hasGauss = false
 	s.gauss = 0
+}
+
+// Seed resets s to the state New(seed) returns, as RandomState.seed(seed)
+// does for an integer seed and as scikit-learn's libsvm set_seed does for
+// its std::mt19937.
+func (s *State) Seed(seed uint32) {
+	s.initGenrand(seed)
 }
 
 // generate refills the state with the next 624 words.
@@ -256,6 +266,26 @@ func (s *State) bounded(rng uint64) uint64 {
 			}
 		}
 	}
+}
+
+// BoundedRandInt returns a value in [0, bound) as scikit-learn's libsvm
+// and liblinear draw one (bounded_rand_int in
+// sklearn/svm/src/newrand/newrand.h): Lemire's method, the high half of a
+// 32-bit word times bound, redrawing while the low half falls below
+// 2**32 mod bound. Unlike NumPy's Generator.integers, which uses the same
+// method, it always consumes at least one word, even for bound 1; for
+// bound 0 it consumes one word and returns 0.
+func (s *State) BoundedRandInt(bound uint32) uint32 {
+	prod := uint64(s.Uint32()) * uint64(bound)
+	low := uint32(prod)
+	if low < bound {
+		threshold := -bound % bound // 2**32 mod bound
+		for low < threshold {
+			prod = uint64(s.Uint32()) * uint64(bound)
+			low = uint32(prod)
+		}
+	}
+	return uint32(prod >> 32)
 }
 
 // Normal returns a standard normal value, as RandomState.standard_normal()

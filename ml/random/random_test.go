@@ -3,6 +3,7 @@ package random
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -56,18 +57,6 @@ func hexFloat(t *testing.T, s string) float64 {
 	return v
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestUint32MatchesNumpy(t *testing.T) {
 	for _, c := range loadFixture(t).Cases {
 		s := New(c.Seed)
@@ -109,7 +98,7 @@ func TestPermutationMatchesNumpy(t *testing.T) {
 		// The fixture draws the permutations in this order from one state.
 		for _, n := range []int{1, 2, 5, 10, 37, 150} {
 			want := c.Permutation[strconv.Itoa(n)]
-			if got := s.Permutation(n); !equalInts(got, want) {
+			if got := s.Permutation(n); !slices.Equal(got, want) {
 				t.Fatalf("seed %d permutation(%d): got %v, want %v", c.Seed, n, got, want)
 			}
 		}
@@ -124,7 +113,7 @@ func TestShuffleMatchesNumpy(t *testing.T) {
 			x[i] = 100 + i
 		}
 		s.Shuffle(x)
-		if !equalInts(x, c.Shuffle100_120) {
+		if !slices.Equal(x, c.Shuffle100_120) {
 			t.Fatalf("seed %d: got %v, want %v", c.Seed, x, c.Shuffle100_120)
 		}
 	}
@@ -135,7 +124,7 @@ func TestRandIntMatchesNumpy(t *testing.T) {
 		s := New(c.Seed)
 		for _, r := range c.RandInt {
 			got := s.RandInts(r.Low, r.High, len(r.Values))
-			if !equalInts(got, r.Values) {
+			if !slices.Equal(got, r.Values) {
 				t.Fatalf("seed %d randint(%d, %d): got %v, want %v", c.Seed, r.Low, r.High, got, r.Values)
 			}
 		}
@@ -167,6 +156,56 @@ func TestNormalMatchesNumpy(t *testing.T) {
 				t.Fatalf("seed %d interleaved draw %d: got %v, want %v", c.Seed, i, got[i], want)
 			}
 		}
+	}
+}
+
+func TestBoundedRandIntMatchesLibsvm(t *testing.T) {
+	// testdata/libsvm_newrand.json: scikit-learn's own bounded_rand_int,
+	// called after set_seed(seed) for each bound in turn.
+	var fx struct {
+		Bounds []uint32 `json:"bounds"`
+		Cases  []struct {
+			Seed   uint32   `json:"seed"`
+			Values []uint32 `json:"values"`
+		} `json:"cases"`
+	}
+	data, err := os.ReadFile("testdata/libsvm_newrand.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &fx); err != nil {
+		t.Fatalf("decode testdata/libsvm_newrand.json: %v", err)
+	}
+	if len(fx.Cases) == 0 || len(fx.Bounds) == 0 {
+		t.Fatal("libsvm fixture has no cases")
+	}
+	for _, c := range fx.Cases {
+		if len(c.Values) != len(fx.Bounds) {
+			t.Fatalf("seed %d: %d values for %d bounds", c.Seed, len(c.Values), len(fx.Bounds))
+		}
+		s := New(c.Seed)
+		for i, bound := range fx.Bounds {
+			if got := s.BoundedRandInt(bound); got != c.Values[i] {
+				t.Fatalf("seed %d draw %d: BoundedRandInt(%d) = %d, libsvm gives %d", c.Seed, i, bound, got, c.Values[i])
+			}
+		}
+	}
+}
+
+func TestSeedRestartsTheStream(t *testing.T) {
+	fresh := New(42)
+	want := []uint32{fresh.Uint32(), fresh.Uint32(), fresh.Uint32()}
+	s := New(7)
+	s.Normal() // leaves a cached Gaussian, which Seed must drop
+	s.Seed(42)
+	got := []uint32{s.Uint32(), s.Uint32(), s.Uint32()}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after Seed(42): %v, New(42) gives %v", got, want)
+	}
+	s.Seed(42)
+	fresh = New(42)
+	if a, b := s.Normal(), fresh.Normal(); a != b {
+		t.Fatalf("Normal after Seed(42) = %v, after New(42) = %v", a, b)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/random"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -261,7 +262,7 @@ func (m *SVC) Fit(ctx context.Context, X *mat.Dense, y []float64, progress ml.Pr
 			rs = uint32(*m.RandomState)
 		}
 		f.seed = libsvmSeed(rs)
-		f.rng = newMT19937(f.seed)
+		f.rng = random.New(f.seed)
 	}
 
 	nPairs := k * (k - 1) / 2
@@ -360,6 +361,14 @@ func (m *SVC) Fit(ctx context.Context, X *mat.Dense, y []float64, progress ml.Pr
 	return nil
 }
 
+// libsvmSeed is the seed scikit-learn's SVC.fit hands to libsvm for a
+// given random_state: RandomState(random_state).randint(2**31 - 1).
+// libsvm seeds its std::mt19937 with it, the generator random.New(seed)
+// reproduces.
+func libsvmSeed(randomState uint32) uint32 {
+	return uint32(random.New(randomState).RandInt(0, math.MaxInt32))
+}
+
 // fitter carries what the binary trainings of one Fit share.
 type fitter struct {
 	ctx       context.Context
@@ -369,7 +378,7 @@ type fitter struct {
 	maxIter   int
 	cacheMB   float64
 	seed      uint32
-	rng       *mt19937
+	rng       *random.State // libsvm's std::mt19937
 }
 
 // trainOne solves one binary problem: rows x with labels ±1, bound cp for
@@ -397,7 +406,7 @@ func (f *fitter) binaryProbability(x [][]float64, y []int8, cp, cn float64) (flo
 		perm[i] = i
 	}
 	for i := 0; i < l; i++ {
-		j := i + int(f.rng.boundedInt(uint32(l-i)))
+		j := i + int(f.rng.BoundedRandInt(uint32(l-i)))
 		perm[i], perm[j] = perm[j], perm[i]
 	}
 	dec := make([]float64, l)
@@ -431,7 +440,7 @@ func (f *fitter) binaryProbability(x [][]float64, y []int8, cp, cn float64) (flo
 			// scikit-learn's libsvm trains the fold model with svm_train,
 			// which re-seeds the generator and groups labels sorted, so
 			// the -1 samples come first and act as the positive class.
-			f.rng.seed(f.seed)
+			f.rng.Seed(f.seed)
 			var sx [][]float64
 			var sy []int8
 			for _, want := range []int8{-1, 1} {

@@ -2,64 +2,19 @@ package svm
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
 	"gonum.org/v1/gonum/mat"
 )
-
-// loadCSV reads a data set whose last column is the target.
-func loadCSV(t *testing.T, path string) (*mat.Dense, []float64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs = recs[1:]
-	p := len(recs[0]) - 1
-	X := mat.NewDense(len(recs), p, nil)
-	y := make([]float64, len(recs))
-	for i, r := range recs {
-		for j, s := range r {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j < p {
-				X.Set(i, j, v)
-			} else {
-				y[i] = v
-			}
-		}
-	}
-	return X, y
-}
-
-func subset(X *mat.Dense, y []float64, idx []int) (*mat.Dense, []float64) {
-	_, p := X.Dims()
-	out := mat.NewDense(len(idx), p, nil)
-	ys := make([]float64, len(idx))
-	for i, r := range idx {
-		out.SetRow(i, X.RawRowView(r))
-		ys[i] = y[r]
-	}
-	return out, ys
-}
 
 type svcFixture struct {
 	LibsvmSeedFor42 uint32 `json:"libsvm_seed_for_42"`
@@ -87,14 +42,8 @@ type svcFixture struct {
 
 func loadFixture(t *testing.T) svcFixture {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "sklearn_svc.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx svcFixture
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	mltest.ReadJSON(t, "sklearn_svc.json", &fx)
 	return fx
 }
 
@@ -105,16 +54,6 @@ func newSVCFor(t *testing.T, p ml.Params) *SVC {
 		t.Fatalf("New(%v): %v", p, err)
 	}
 	return est.(*SVC)
-}
-
-func accuracy(pred, y []float64) float64 {
-	ok := 0
-	for i := range y {
-		if pred[i] == y[i] {
-			ok++
-		}
-	}
-	return float64(ok) / float64(len(y))
 }
 
 // relClose reports whether a and b agree to tol relative to max(1,|b|).
@@ -132,9 +71,7 @@ func TestLibsvmSeedMatchesNumpy(t *testing.T) {
 func TestSVCMatchesScikitLearn(t *testing.T) {
 	fx := loadFixture(t)
 	for _, ds := range fx.Datasets {
-		X, y := loadCSV(t, filepath.Join("testdata", ds.File))
-		Xtr, ytr := subset(X, y, ds.Train)
-		Xte, yte := subset(X, y, ds.Test)
+		Xtr, ytr, Xte, yte := mltest.LoadSplit(t, ds.File, ds.Train, ds.Test)
 		for _, c := range ds.Cases {
 			t.Run(ds.File+"/"+c.Name, func(t *testing.T) {
 				m := newSVCFor(t, c.Params)
@@ -142,7 +79,7 @@ func TestSVCMatchesScikitLearn(t *testing.T) {
 					t.Fatal(err)
 				}
 				pred := m.Predict(Xte)
-				acc := accuracy(pred, yte)
+				acc := mltest.Accuracy(pred, yte)
 				if math.Abs(acc-c.Accuracy) > 0.01 {
 					t.Errorf("accuracy %.4f, scikit-learn %.4f", acc, c.Accuracy)
 				}
@@ -158,11 +95,11 @@ func TestSVCMatchesScikitLearn(t *testing.T) {
 				if m.GammaValue != c.Gamma {
 					t.Errorf("gamma %v, scikit-learn %v", m.GammaValue, c.Gamma)
 				}
-				if !equalInts(m.NSupport, c.NSupport) {
+				if !slices.Equal(m.NSupport, c.NSupport) {
 					t.Errorf("n_support %v, scikit-learn %v", m.NSupport, c.NSupport)
 				}
 				// support_ indexes the training rows, as Support does.
-				if !equalInts(m.Support, c.Support) {
+				if !slices.Equal(m.Support, c.Support) {
 					t.Errorf("support %v, scikit-learn %v", m.Support, c.Support)
 				}
 				for p, want := range c.Intercept {
@@ -220,26 +157,11 @@ func (m *SVC) withShape(shape string) *SVC {
 	return &c
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func irisSplit(t *testing.T) (Xtr *mat.Dense, ytr []float64, Xte *mat.Dense, yte []float64) {
 	t.Helper()
 	fx := loadFixture(t)
 	ds := fx.Datasets[0]
-	X, y := loadCSV(t, filepath.Join("testdata", ds.File))
-	Xtr, ytr = subset(X, y, ds.Train)
-	Xte, yte = subset(X, y, ds.Test)
-	return
+	return mltest.LoadSplit(t, ds.File, ds.Train, ds.Test)
 }
 
 func TestSVCJSONRoundTripAndDeterminism(t *testing.T) {

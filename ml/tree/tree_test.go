@@ -2,63 +2,19 @@ package tree
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/mltest"
+	"github.com/mlrun/mlrun/ml/random"
 	"gonum.org/v1/gonum/mat"
 )
-
-func loadCSV(t testing.TB, path string) (*mat.Dense, []float64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs = recs[1:]
-	p := len(recs[0]) - 1
-	X := mat.NewDense(len(recs), p, nil)
-	y := make([]float64, len(recs))
-	for i, r := range recs {
-		for j, s := range r {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j < p {
-				X.Set(i, j, v)
-			} else {
-				y[i] = v
-			}
-		}
-	}
-	return X, y
-}
-
-func subset(X *mat.Dense, y []float64, idx []int) (*mat.Dense, []float64) {
-	_, p := X.Dims()
-	out := mat.NewDense(len(idx), p, nil)
-	ys := make([]float64, len(idx))
-	for i, r := range idx {
-		out.SetRow(i, X.RawRowView(r))
-		ys[i] = y[r]
-	}
-	return out, ys
-}
 
 type treeFixture struct {
 	Datasets []struct {
@@ -98,16 +54,6 @@ func newEstimator(t testing.TB, name string, task ml.Task, p ml.Params) ml.Estim
 	return est
 }
 
-func accuracy(pred, y []float64) float64 {
-	ok := 0
-	for i := range y {
-		if pred[i] == y[i] {
-			ok++
-		}
-	}
-	return float64(ok) / float64(len(y))
-}
-
 func r2(pred, y []float64) float64 {
 	mean := 0.0
 	for _, v := range y {
@@ -141,18 +87,10 @@ func nodeCounts(est ml.Estimator) []int {
 // probabilities, which agree exactly when the builder reproduces
 // scikit-learn's random streams.
 func TestMatchesScikitLearn(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "sklearn_tree.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx treeFixture
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	mltest.ReadJSON(t, "sklearn_tree.json", &fx)
 	for _, ds := range fx.Datasets {
-		X, y := loadCSV(t, filepath.Join("testdata", ds.File))
-		Xtr, ytr := subset(X, y, ds.Train)
-		Xte, yte := subset(X, y, ds.Test)
+		Xtr, ytr, Xte, yte := mltest.LoadSplit(t, ds.File, ds.Train, ds.Test)
 		for _, c := range ds.Cases {
 			t.Run(ds.File+"/"+c.Estimator+"/"+c.Name, func(t *testing.T) {
 				est := newEstimator(t, c.Estimator, ds.Task, c.Params)
@@ -162,7 +100,7 @@ func TestMatchesScikitLearn(t *testing.T) {
 				pred := est.Predict(Xte)
 				var score float64
 				if ds.Task == ml.Classification {
-					score = accuracy(pred, yte)
+					score = mltest.Accuracy(pred, yte)
 				} else {
 					score = r2(pred, yte)
 				}
@@ -217,12 +155,12 @@ func TestNumpyStreams(t *testing.T) {
 }
 
 func irisData(t testing.TB) (*mat.Dense, []float64) {
-	return loadCSV(t, filepath.Join("testdata", "iris.csv"))
+	return mltest.LoadCSV(t, "iris.csv")
 }
 
 func TestJSONRoundTripAndDeterminism(t *testing.T) {
 	X, y := irisData(t)
-	Xr, yr := loadCSV(t, filepath.Join("testdata", "friedman1.csv"))
+	Xr, yr := mltest.LoadCSV(t, "friedman1.csv")
 	cases := []struct {
 		name   string
 		task   ml.Task
@@ -273,7 +211,7 @@ func TestJSONRoundTripAndDeterminism(t *testing.T) {
 }
 
 func TestForestParallelEqualsSequential(t *testing.T) {
-	X, y := loadCSV(t, filepath.Join("testdata", "wine.csv"))
+	X, y := mltest.LoadCSV(t, "wine.csv")
 	fit := func(jobs int) []byte {
 		est := newEstimator(t, "random_forest", ml.Classification, ml.Params{"n_estimators": 24, "random_state": 5, "n_jobs": jobs})
 		var steps []int
@@ -403,12 +341,11 @@ func TestTreeLearnsSimpleRules(t *testing.T) {
 // 3-class label from a fixed rule, using numpy's RandomState(seed) stream
 // (random_sample) so testdata/bench_sklearn.py can rebuild the same data.
 func syntheticClassification(n, p int, seed uint32) (*mat.Dense, []float64) {
-	m := newMT19937(seed)
+	rs := random.New(seed)
 	X := mat.NewDense(n, p, nil)
 	raw := X.RawMatrix().Data
 	for i := range raw {
-		a, b := m.next()>>5, m.next()>>6
-		raw[i] = (float64(a)*67108864.0 + float64(b)) / 9007199254740992.0
+		raw[i] = rs.RandomSample()
 	}
 	y := make([]float64, n)
 	for i := range y {
@@ -441,7 +378,7 @@ func BenchmarkRandomForest50kx20(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		acc = accuracy(est.Predict(Xte), yte)
+		acc = mltest.Accuracy(est.Predict(Xte), yte)
 		b.StartTimer()
 	}
 	b.ReportMetric(acc, "test_accuracy")

@@ -1,4 +1,9 @@
-"""Dump numpy 1.24 legacy RandomState outputs for ml/random's tests.
+"""Dump the reference streams for ml/random's tests.
+
+numpy_legacy.json: numpy 1.24 legacy RandomState outputs.
+libsvm_newrand.json: scikit-learn 1.2.1's libsvm/liblinear generator
+(sklearn/svm/src/newrand/newrand.h: std::mt19937 plus bounded_rand_int),
+called through its test wrapper sklearn.svm._newrand.
 
 Run from ml/random: /usr/bin/python3 testdata/gen.py
 """
@@ -6,8 +11,11 @@ import json
 import os
 
 import numpy as np
+import sklearn
+from sklearn.svm._newrand import bounded_rand_int_wrap, set_seed_wrap
 
 assert np.__version__.startswith("1.24"), np.__version__
+assert sklearn.__version__ == "1.2.1", sklearn.__version__
 
 SEEDS = [0, 1, 42, 123, 2**31 - 1, 2**32 - 1, 5489]
 cases = []
@@ -47,3 +55,14 @@ out = {"numpy": np.__version__, "cases": cases, "arrays": arrays}
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "numpy_legacy.json"), "w") as f:
     json.dump(out, f, indent=1)
+
+# libsvm's bounded_rand_int: bounds 0 and 1 still consume a word; bounds
+# just above 2**31 reject about half the words; 150..1 is the shuffle of
+# svm_binary_svc_probability for 150 rows.
+BOUNDS = [0, 1, 2, 3, 7, 10, 150, 1000, 2**31 - 1, 2**31 + 1, 3 * 2**30, 2**32 - 1] * 4 + list(range(150, 0, -1))
+libsvm = []
+for seed in SEEDS:
+    set_seed_wrap(seed)
+    libsvm.append({"seed": seed, "values": [int(bounded_rand_int_wrap(b)) for b in BOUNDS]})
+with open(os.path.join(here, "libsvm_newrand.json"), "w") as f:
+    json.dump({"sklearn": sklearn.__version__, "bounds": BOUNDS, "cases": libsvm}, f)
