@@ -160,6 +160,19 @@ func (a *app) openStore(ctx context.Context) (*sqlite.Store, string, error) {
 	return st, "sqlite:///" + dbPath, nil
 }
 
+// withStore checks --output, opens the store, calls fn with it and closes it.
+func (a *app) withStore(c *cobra.Command, fn func(st *sqlite.Store) error) error {
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	st, _, err := a.openStore(c.Context())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
 // kinds returns the registry of built-in step kinds.
 func (a *app) kinds() *steps.Registry {
 	return steps.NewRegistry(builtinKinds(a.version)...)

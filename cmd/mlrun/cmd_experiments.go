@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -16,27 +17,21 @@ func (a *app) experimentsCommand() *cobra.Command {
 		Short: "List experiments",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			st, _, err := a.openStore(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			exps, err := st.ListExperiments(c.Context(), tracking.ActiveOnly)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(map[string]any{"experiments": exps})
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tARTIFACT LOCATION")
-			for _, e := range exps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Name, formatTime(e.CreationTime), e.ArtifactLocation)
-			}
-			return tw.Flush()
+			return a.withStore(c, func(st *sqlite.Store) error {
+				exps, err := st.ListExperiments(c.Context(), tracking.ActiveOnly)
+				if err != nil {
+					return err
+				}
+				if a.output == "json" {
+					return a.printJSON(map[string]any{"experiments": exps})
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tCREATED\tARTIFACT LOCATION")
+				for _, e := range exps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Name, formatTime(e.CreationTime), e.ArtifactLocation)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	a.addOutputFlag(list)
@@ -45,23 +40,17 @@ func (a *app) experimentsCommand() *cobra.Command {
 		Short: "Create an experiment",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			st, _, err := a.openStore(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			e, err := st.CreateExperiment(c.Context(), args[0], nil)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(e)
-			}
-			fmt.Fprintf(a.stdout, "created experiment %s (id %s)\n", e.Name, e.ID)
-			return nil
+			return a.withStore(c, func(st *sqlite.Store) error {
+				e, err := st.CreateExperiment(c.Context(), args[0], nil)
+				if err != nil {
+					return err
+				}
+				if a.output == "json" {
+					return a.printJSON(e)
+				}
+				fmt.Fprintf(a.stdout, "created experiment %s (id %s)\n", e.Name, e.ID)
+				return nil
+			})
 		},
 	}
 	a.addOutputFlag(create)

@@ -40,37 +40,13 @@ Archived) are MLflow's older scheme. Models are named by URIs:
 	return c
 }
 
-// modelArgs wraps a cobra argument check so that a wrong number of
-// arguments is bad input (exit 2), not an internal error.
-func modelArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := check(c, args); err != nil {
-			return errs.Errorf(errs.Invalid, "%v (usage: %s)", err, c.UseLine())
-		}
-		return nil
-	}
-}
-
-// withRegistry checks --output, opens the store and calls fn with it.
-func (a *app) withRegistry(c *cobra.Command, fn func(st *sqlite.Store) error) error {
-	if err := a.checkOutput(); err != nil {
-		return err
-	}
-	st, _, err := a.openStore(c.Context())
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(st)
-}
-
 func (a *app) modelsListCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List registered models",
-		Args:  modelArgs(cobra.NoArgs),
+		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				models, err := st.ListRegisteredModels(c.Context())
 				if err != nil {
 					return err
@@ -98,9 +74,9 @@ func (a *app) modelsShowCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show a registered model with its aliases, tags and versions",
-		Args:  modelArgs(cobra.ExactArgs(1)),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				m, err := st.GetRegisteredModel(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -148,9 +124,9 @@ func (a *app) modelsVersionsCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "versions NAME",
 		Short: "List the versions of a registered model",
-		Args:  modelArgs(cobra.ExactArgs(1)),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				versions, err := st.ListModelVersions(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -205,9 +181,9 @@ or unique prefix, or a model URI (runs:/... or models:/...). The name
 defaults to the run's project name (tag mlrun.project).`,
 		Example: `  mlrun models register 3f2a --name iris --alias champion
   mlrun models register runs:/3f2a.../model --name iris --stage Staging`,
-		Args: modelArgs(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withRegistry(c, func(st *sqlite.Store) error { return a.registerModel(c, st, args[0], o) })
+			return a.withStore(c, func(st *sqlite.Store) error { return a.registerModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -269,13 +245,13 @@ func (a *app) modelsAliasSetCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "set NAME ALIAS VERSION",
 		Short: "Point an alias at a version (moving it atomically if it exists)",
-		Args:  modelArgs(cobra.ExactArgs(3)),
+		Args:  cobra.ExactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
 			version, err := tracking.ParseVersion(args[2])
 			if err != nil {
 				return err
 			}
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				ctx := c.Context()
 				name, alias := args[0], args[1]
 				previous := 0
@@ -312,9 +288,9 @@ func (a *app) modelsAliasDeleteCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "delete NAME ALIAS",
 		Short: "Delete an alias (the version stays)",
-		Args:  modelArgs(cobra.ExactArgs(2)),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				if err := st.DeleteAlias(c.Context(), args[0], args[1]); err != nil {
 					return err
 				}
@@ -335,7 +311,7 @@ func (a *app) modelsStageCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "stage NAME VERSION STAGE",
 		Short: "Move a version to a stage: None, Staging, Production or Archived",
-		Args:  modelArgs(cobra.ExactArgs(3)),
+		Args:  cobra.ExactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
 			version, err := tracking.ParseVersion(args[1])
 			if err != nil {
@@ -345,7 +321,7 @@ func (a *app) modelsStageCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				ctx := c.Context()
 				var before []*tracking.ModelVersion
 				if archive {
@@ -382,7 +358,7 @@ func (a *app) modelsDeleteCommand() *cobra.Command {
 		Long: `Delete a registered model with all its versions and aliases, or only one
 version and the aliases pointing to it. Version numbers are never reused.
 The model directories stay in the runs' artifacts.`,
-		Args: modelArgs(cobra.RangeArgs(1, 2)),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			version := 0
 			if len(args) == 2 {
@@ -392,7 +368,7 @@ The model directories stay in the runs' artifacts.`,
 				}
 				version = v
 			}
-			return a.withRegistry(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st *sqlite.Store) error {
 				var err error
 				if version == 0 {
 					err = st.DeleteRegisteredModel(c.Context(), args[0])

@@ -13,6 +13,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/schedule"
+	"github.com/mlrun/mlrun/sqlite"
 )
 
 // scheduleManualTag marks the run of one `mlrun schedule run`, so that -o json can
@@ -169,36 +170,30 @@ func (a *app) scheduleListCommand() *cobra.Command {
 		Short: "List schedules with their next run and last outcome",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			st, _, err := a.openStore(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			list, err := st.ListSchedules(c.Context())
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(map[string]any{"schedules": list})
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(a.stdout, "no schedules (add one with 'mlrun schedule add' or 'mlrun schedule apply')")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCRON\tNEXT RUN\tLAST RUN\tLAST OUTCOME\tPAUSED\tPROJECT")
-			for _, sc := range list {
-				outcome := sc.LastOutcome
-				if outcome == "" {
-					outcome = "-"
+			return a.withStore(c, func(st *sqlite.Store) error {
+				list, err := st.ListSchedules(c.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Name, scheduleCronText(sc), scheduleTime(sc.NextRun),
-					scheduleTime(sc.LastRun), outcome, scheduleYesNo(sc.Paused), scheduleProjectText(sc))
-			}
-			return tw.Flush()
+				if a.output == "json" {
+					return a.printJSON(map[string]any{"schedules": list})
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(a.stdout, "no schedules (add one with 'mlrun schedule add' or 'mlrun schedule apply')")
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCRON\tNEXT RUN\tLAST RUN\tLAST OUTCOME\tPAUSED\tPROJECT")
+				for _, sc := range list {
+					outcome := sc.LastOutcome
+					if outcome == "" {
+						outcome = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Name, scheduleCronText(sc), scheduleTime(sc.NextRun),
+						scheduleTime(sc.LastRun), outcome, scheduleYesNo(sc.Paused), scheduleProjectText(sc))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	a.addOutputFlag(c)
@@ -298,22 +293,16 @@ func (a *app) scheduleRemoveCommand() *cobra.Command {
 the store, and a job that is running goes on to its end.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			st, _, err := a.openStore(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DeleteSchedule(c.Context(), args[0]); err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(map[string]any{"removed": args[0]})
-			}
-			fmt.Fprintf(a.stdout, "removed schedule %s\n", args[0])
-			return nil
+			return a.withStore(c, func(st *sqlite.Store) error {
+				if err := st.DeleteSchedule(c.Context(), args[0]); err != nil {
+					return err
+				}
+				if a.output == "json" {
+					return a.printJSON(map[string]any{"removed": args[0]})
+				}
+				fmt.Fprintf(a.stdout, "removed schedule %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	a.addOutputFlag(c)

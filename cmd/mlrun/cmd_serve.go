@@ -38,7 +38,7 @@ failing a request. SIGINT or SIGTERM stops the server gracefully (exit 0).`,
 		Example: `  mlrun serve models:/iris@champion --port 1234
   curl -s localhost:1234/invocations -H 'Content-Type: application/json' \
        -d '{"data": [[5.1, 3.5, 1.4, 0.2]]}'`,
-		Args: modelArgs(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return a.serve(c, args[0], o) },
 	}
 	f := c.Flags()

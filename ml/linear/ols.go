@@ -86,20 +86,12 @@ func ridgeSpec() ml.Spec {
 
 // Fit computes the least-squares coefficients.
 func (m *LinearRegression) Fit(ctx context.Context, X *mat.Dense, y []float64, _ ml.Progress) error {
-	if err := checkXY("linear_regression", X, y); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	Xc, yc, xMean, yMean := center(X, y, m.FitIntercept)
-	coef, err := minNormLstsq(Xc, yc)
+	coef, b, err := fitCentered(ctx, "linear_regression", X, y, m.FitIntercept, minNormLstsq)
 	if err != nil {
-		return fmt.Errorf("fit linear_regression: %w", err)
+		return err
 	}
 	_, m.NFeatures = X.Dims()
-	m.Coef = coef
-	m.Intercept = intercept(xMean, yMean, coef, m.FitIntercept)
+	m.Coef, m.Intercept = coef, b
 	return nil
 }
 
@@ -109,26 +101,41 @@ func (m *LinearRegression) Predict(X *mat.Dense) []float64 {
 	return linearPredict(X, m.Coef, m.Intercept)
 }
 
-// Fit computes the ridge coefficients.
+// Fit computes the ridge coefficients by Cholesky, as scikit-learn does,
+// or by an SVD when the system is not positive definite.
 func (m *Ridge) Fit(ctx context.Context, X *mat.Dense, y []float64, _ ml.Progress) error {
-	if err := checkXY("ridge", X, y); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	Xc, yc, xMean, yMean := center(X, y, m.FitIntercept)
-	coef, ok := ridgeCholesky(Xc, yc, m.Alpha)
-	if !ok {
-		var err error
-		if coef, err = ridgeSVD(Xc, yc, m.Alpha); err != nil {
-			return fmt.Errorf("fit ridge: %w", err)
+	solve := func(Xc *mat.Dense, yc *mat.VecDense) ([]float64, error) {
+		if coef, ok := ridgeCholesky(Xc, yc, m.Alpha); ok {
+			return coef, nil
 		}
+		return ridgeSVD(Xc, yc, m.Alpha)
+	}
+	coef, b, err := fitCentered(ctx, "ridge", X, y, m.FitIntercept, solve)
+	if err != nil {
+		return err
 	}
 	_, m.NFeatures = X.Dims()
-	m.Coef = coef
-	m.Intercept = intercept(xMean, yMean, coef, m.FitIntercept)
+	m.Coef, m.Intercept = coef, b
 	return nil
+}
+
+// fitCentered is the fit of LinearRegression and Ridge: it checks X and y,
+// centres them when fitIntercept, solves the centred problem with solve,
+// and returns the coefficients and the intercept.
+func fitCentered(ctx context.Context, name string, X *mat.Dense, y []float64, fitIntercept bool,
+	solve func(Xc *mat.Dense, yc *mat.VecDense) ([]float64, error)) ([]float64, float64, error) {
+	if err := checkXY(name, X, y); err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	Xc, yc, xMean, yMean := center(X, y, fitIntercept)
+	coef, err := solve(Xc, yc)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fit %s: %w", name, err)
+	}
+	return coef, intercept(xMean, yMean, coef, fitIntercept), nil
 }
 
 // Predict returns X·Coef + Intercept.

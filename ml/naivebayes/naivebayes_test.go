@@ -98,14 +98,7 @@ func TestJSONRoundTripAndDeterminism(t *testing.T) {
 	X, y := mltest.LoadCSV(t, "wine.csv")
 	fit := func() (*GaussianNB, []byte) {
 		m := newNB(t, ml.Params{"var_smoothing": 1e-6, "priors": []any{0.3, 0.3, 0.4}})
-		if err := m.Fit(context.Background(), X, y, nil); err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, b
+		return m, mltest.FitJSON(t, m, X, y)
 	}
 	m, b := fit()
 	if _, b2 := fit(); !bytes.Equal(b, b2) {

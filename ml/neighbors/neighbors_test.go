@@ -181,14 +181,7 @@ func TestJSONRoundTripAndDeterminism(t *testing.T) {
 	}{{ml.Classification, X, y}, {ml.Regression, Xr, yr}} {
 		fit := func() (ml.Estimator, []byte) {
 			est := newKNNOrFail(t, c.task, ml.Params{"n_neighbors": 7, "weights": "distance", "p": 1})
-			if err := est.Fit(context.Background(), c.X, c.y, nil); err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(est)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return est, b
+			return est, mltest.FitJSON(t, est, c.X, c.y)
 		}
 		est, b := fit()
 		if _, b2 := fit(); !bytes.Equal(b, b2) {

@@ -169,15 +169,7 @@ func TestSVCJSONRoundTripAndDeterminism(t *testing.T) {
 	params := ml.Params{"kernel": "rbf", "probability": true, "random_state": 7, "class_weight": "balanced"}
 	fit := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		m := newSVCFor(t, params)
-		if err := m.Fit(context.Background(), Xtr, ytr, nil); err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return mltest.FitJSON(t, newSVCFor(t, params), Xtr, ytr)
 	}
 	a, b := fit(1), fit(4)
 	if string(a) != string(b) {

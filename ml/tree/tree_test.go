@@ -177,14 +177,7 @@ func TestJSONRoundTripAndDeterminism(t *testing.T) {
 		t.Run(c.name+"/"+string(c.task), func(t *testing.T) {
 			fit := func() (ml.Estimator, []byte) {
 				est := newEstimator(t, c.name, c.task, c.params)
-				if err := est.Fit(context.Background(), c.X, c.y, nil); err != nil {
-					t.Fatal(err)
-				}
-				b, err := json.Marshal(est)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return est, b
+				return est, mltest.FitJSON(t, est, c.X, c.y)
 			}
 			orig, a := fit()
 			if _, b := fit(); string(a) != string(b) {

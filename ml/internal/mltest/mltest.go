@@ -11,6 +11,7 @@
 package mltest
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/mlrun/mlrun/ml"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -122,6 +124,21 @@ func ReadJSON(t testing.TB, name string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", path, err)
 	}
+}
+
+// FitJSON fits est on X and y (without progress reports) and returns its
+// JSON encoding, for the tests that check a fit is deterministic and
+// survives a JSON round trip. The test fails on any error.
+func FitJSON(t testing.TB, est ml.Estimator, X *mat.Dense, y []float64) []byte {
+	t.Helper()
+	if err := est.Fit(context.Background(), X, y, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(est)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Accuracy returns the fraction of pred equal to y (same length).

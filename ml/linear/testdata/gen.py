@@ -1,8 +1,9 @@
 """Generate scikit-learn 1.2.1 reference fixtures for mlrun's ml/linear package.
 
 Run from the package directory:  /usr/bin/python3 testdata/gen.py
-It reads testdata/iris.csv and testdata/wine.csv (copies of /work/shared/data),
-writes testdata/regression.csv, testdata/diabetes.csv and the JSON fixtures in
+It reads iris.csv and wine.csv from ml/internal/mltest/testdata (copies of
+/work/shared/data), writes regression.csv there too (ml/neighbors uses it),
+writes testdata/wide.csv, collinear.csv, diabetes.csv and the JSON fixtures in
 testdata/sklearn/.
 """
 import json
@@ -18,13 +19,15 @@ from sklearn.model_selection import train_test_split
 
 assert sklearn.__version__ == "1.2.1", sklearn.__version__
 HERE = os.path.dirname(os.path.abspath(__file__))
+# iris.csv, wine.csv and regression.csv are shared by several ml packages.
+SHARED = os.path.join(HERE, "..", "..", "internal", "mltest", "testdata")
 warnings.simplefilter("ignore", ConvergenceWarning)
 warnings.simplefilter("ignore", FutureWarning)
 warnings.simplefilter("ignore", UserWarning)
 
 
 def load(name):
-    data = np.loadtxt(os.path.join(HERE, name), delimiter=",", skiprows=1)
+    data = np.loadtxt(os.path.join(SHARED, name), delimiter=",", skiprows=1)
     return data[:, :-1], data[:, -1]
 
 
@@ -143,7 +146,7 @@ def main():
     # Regression data.
     Xr, yr = make_regression(n_samples=200, n_features=6, n_informative=4, noise=5.0,
                              bias=3.5, random_state=7)
-    write_csv(os.path.join(HERE, "regression.csv"), Xr, yr)
+    write_csv(os.path.join(SHARED, "regression.csv"), Xr, yr)
     Xwide, ywide = make_regression(n_samples=24, n_features=40, noise=1.0, random_state=3)
     write_csv(os.path.join(HERE, "wide.csv"), Xwide, ywide)
     d = load_diabetes()

@@ -1,7 +1,8 @@
 """Generate scikit-learn 1.2.1 reference fixtures for mlrun's ml/naivebayes package.
 
 Run from the package directory:  /usr/bin/python3 testdata/gen.py
-Inputs: testdata/iris.csv and wine.csv (copies of /work/shared/data, target last).
+Inputs: iris.csv and wine.csv in ml/internal/mltest/testdata (copies of
+/work/shared/data, target last).
 Output: testdata/sklearn/gaussian_nb.json.
 """
 import json
@@ -14,10 +15,12 @@ from sklearn.naive_bayes import GaussianNB
 
 assert sklearn.__version__ == "1.2.1", sklearn.__version__
 HERE = os.path.dirname(os.path.abspath(__file__))
+# iris.csv and wine.csv are shared by several ml packages.
+SHARED = os.path.join(HERE, "..", "..", "internal", "mltest", "testdata")
 
 
 def load(name):
-    data = np.loadtxt(os.path.join(HERE, name), delimiter=",", skiprows=1)
+    data = np.loadtxt(os.path.join(SHARED, name), delimiter=",", skiprows=1)
     return data[:, :-1], data[:, -1]
 
 

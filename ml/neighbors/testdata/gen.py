@@ -1,10 +1,11 @@
 """Generate scikit-learn 1.2.1 reference fixtures for mlrun's ml/neighbors package.
 
 Run from the package directory:  /usr/bin/python3 testdata/gen.py
-Inputs: testdata/iris.csv, wine.csv (copies of /work/shared/data), regression.csv
+Inputs, all in ml/internal/mltest/testdata with the target in the last column:
+iris.csv, wine.csv (copies of /work/shared/data), regression.csv
 (make_regression(n_samples=200, n_features=6, n_informative=4, noise=5, bias=3.5,
-random_state=7)), all with the
-target in the last column. Output: testdata/sklearn/knn.json.
+random_state=7), written by ml/linear/testdata/gen.py).
+Output: testdata/sklearn/knn.json.
 """
 import json
 import os
@@ -16,10 +17,12 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 assert sklearn.__version__ == "1.2.1", sklearn.__version__
 HERE = os.path.dirname(os.path.abspath(__file__))
+# iris.csv, wine.csv and regression.csv are shared by several ml packages.
+SHARED = os.path.join(HERE, "..", "..", "internal", "mltest", "testdata")
 
 
 def load(name):
-    data = np.loadtxt(os.path.join(HERE, name), delimiter=",", skiprows=1)
+    data = np.loadtxt(os.path.join(SHARED, name), delimiter=",", skiprows=1)
     return data[:, :-1], data[:, -1]
 
 

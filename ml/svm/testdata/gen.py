@@ -12,10 +12,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# iris.csv and wine.csv are shared by several ml packages.
+SHARED = os.path.join(HERE, "..", "..", "internal", "mltest", "testdata")
 
 
 def load(name):
-    with open(os.path.join(HERE, name)) as f:
+    with open(os.path.join(SHARED, name)) as f:
         rows = list(csv.reader(f))
     data = np.array([[float(v) for v in r] for r in rows[1:]])
     return data[:, :-1], data[:, -1].astype(int)

@@ -1,7 +1,8 @@
 """Regenerate the tree and forest fixtures from scikit-learn 1.2.1.
 
 Run from ml/tree:  /usr/bin/python3 testdata/gen.py
-Writes friedman1.csv (regression data) and sklearn_tree.json.
+Reads iris.csv and wine.csv from ml/internal/mltest/testdata (copies of
+/work/shared/data); writes friedman1.csv (regression data) and sklearn_tree.json.
 """
 import csv
 import json
@@ -16,6 +17,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# iris.csv and wine.csv are shared by several ml packages.
+SHARED = os.path.join(HERE, "..", "..", "internal", "mltest", "testdata")
 
 # Regression data: Friedman #1, 400 rows, 10 features, noise 1.0, seed 0.
 Xr, yr = make_friedman1(n_samples=400, n_features=10, noise=1.0, random_state=0)
@@ -27,7 +30,10 @@ with open(os.path.join(HERE, "friedman1.csv"), "w", newline="") as f:
 
 
 def load(name):
-    with open(os.path.join(HERE, name)) as f:
+    path = os.path.join(HERE, name)
+    if not os.path.exists(path):
+        path = os.path.join(SHARED, name)
+    with open(path) as f:
         rows = list(csv.reader(f))
     data = np.array([[float(v) for v in r] for r in rows[1:]])
     return data[:, :-1], data[:, -1]
