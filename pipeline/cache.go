@@ -505,6 +505,7 @@ func newRecordingLogger(inner steps.Logger) *recordingLogger {
 		datasets: map[string]string{}, artifacts: map[string]bool{}}
 }
 
+// LogParams implements steps.Logger.
 func (r *recordingLogger) LogParams(ctx context.Context, p map[string]string) error {
 	r.mu.Lock()
 	for k, v := range p {
@@ -514,6 +515,7 @@ func (r *recordingLogger) LogParams(ctx context.Context, p map[string]string) er
 	return r.inner.LogParams(ctx, p)
 }
 
+// LogMetrics implements steps.Logger.
 func (r *recordingLogger) LogMetrics(ctx context.Context, m []tracking.Metric) error {
 	r.mu.Lock()
 	r.points = append(r.points, m...)
@@ -521,6 +523,7 @@ func (r *recordingLogger) LogMetrics(ctx context.Context, m []tracking.Metric) e
 	return r.inner.LogMetrics(ctx, m)
 }
 
+// SetTags implements steps.Logger.
 func (r *recordingLogger) SetTags(ctx context.Context, t map[string]string) error {
 	r.mu.Lock()
 	for k, v := range t {
@@ -530,16 +533,19 @@ func (r *recordingLogger) SetTags(ctx context.Context, t map[string]string) erro
 	return r.inner.SetTags(ctx, t)
 }
 
+// LogArtifact implements steps.Logger.
 func (r *recordingLogger) LogArtifact(ctx context.Context, src, dst string) error {
 	r.noteArtifact(dst)
 	return r.inner.LogArtifact(ctx, src, dst)
 }
 
+// WriteArtifact implements steps.Logger.
 func (r *recordingLogger) WriteArtifact(ctx context.Context, dst string, data []byte) error {
 	r.noteArtifact(dst)
 	return r.inner.WriteArtifact(ctx, dst, data)
 }
 
+// ArtifactPath implements steps.Logger.
 func (r *recordingLogger) ArtifactPath(dst string) (string, error) {
 	r.noteArtifact(dst)
 	return r.inner.ArtifactPath(dst)

@@ -18,6 +18,7 @@ type runLogger struct {
 	artifactDir string
 }
 
+// LogParams implements steps.Logger.
 func (l *runLogger) LogParams(ctx context.Context, params map[string]string) error {
 	ps := make([]tracking.Param, 0, len(params))
 	for _, k := range sortedKeys(params) {
@@ -26,10 +27,12 @@ func (l *runLogger) LogParams(ctx context.Context, params map[string]string) err
 	return l.store.LogBatch(ctx, l.runID, nil, ps, nil)
 }
 
+// LogMetrics implements steps.Logger.
 func (l *runLogger) LogMetrics(ctx context.Context, metrics []tracking.Metric) error {
 	return l.store.LogBatch(ctx, l.runID, metrics, nil, nil)
 }
 
+// SetTags implements steps.Logger.
 func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
 	ts := make([]tracking.Tag, 0, len(tags))
 	for _, k := range sortedKeys(tags) {
@@ -38,6 +41,7 @@ func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
 	return l.store.LogBatch(ctx, l.runID, nil, nil, ts)
 }
 
+// LogArtifact implements steps.Logger.
 func (l *runLogger) LogArtifact(ctx context.Context, src, dst string) error {
 	target, err := artifact.Join(l.artifactDir, dst)
 	if err != nil {
@@ -46,6 +50,7 @@ func (l *runLogger) LogArtifact(ctx context.Context, src, dst string) error {
 	return artifact.Copy(src, target)
 }
 
+// WriteArtifact implements steps.Logger.
 func (l *runLogger) WriteArtifact(ctx context.Context, dst string, data []byte) error {
 	path, err := l.ArtifactPath(dst)
 	if err != nil {
@@ -57,6 +62,7 @@ func (l *runLogger) WriteArtifact(ctx context.Context, dst string, data []byte) 
 	return nil
 }
 
+// ArtifactPath implements steps.Logger.
 func (l *runLogger) ArtifactPath(dst string) (string, error) {
 	path, err := artifact.Join(l.artifactDir, dst)
 	if err != nil {

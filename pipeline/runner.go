@@ -187,6 +187,12 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	if req.ParentRunID != "" {
 		tags["mlflow.parentRunId"] = req.ParentRunID
 	}
+	// Parameters that are seeds are recorded as seeds too.
+	for _, name := range []string{"seed", "random_state"} {
+		if v, ok := plan.Params.Strings[name]; ok {
+			tags["mlrun.seed.params."+name] = v
+		}
+	}
 	info, exp, capture, err := r.createRun(ctx, req, plan, seed, params, tags)
 	if err != nil {
 		return nil, err

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // Every bad input gets one clear sentence naming what is wrong, a non-zero
@@ -85,38 +91,50 @@ func TestRunIDPrefixes(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, tinyProject)
-	// Enough runs that two share a first hex digit.
-	for i := 0; i < 17; i++ {
-		e.ok(dir, "run", ".", "-e", "script")
+	e.ok(dir, "run", ".", "-e", "script")
+	// Enough runs that two share their first 4 hex digits (2,000 random
+	// ids collide on 16 bits with probability 1 - 1e-13), made through the
+	// store itself for speed.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(e.store, "mlrun.db"), filepath.Join(e.store, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	runs := e.runs()
-	byFirst := map[byte]int{}
-	for _, r := range runs {
-		byFirst[r.Info.ID[0]]++
-	}
-	var shared string
-	for c, n := range byFirst {
-		if n > 1 {
-			shared = string(c)
+	byPrefix := map[string]int{}
+	shared := ""
+	for i := 0; i < 2000 && shared == ""; i++ {
+		info, err := st.CreateRun(ctx, tracking.NewRun{ExperimentID: tracking.DefaultExperimentID})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if byPrefix[info.ID[:4]]++; byPrefix[info.ID[:4]] == 2 {
+			shared = info.ID[:4]
+		}
+		end, done := time.Now().UnixMilli(), tracking.StatusFinished
+		st.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &done, EndTime: &end})
+	}
+	st.Close()
+	if shared == "" {
+		t.Fatal("no two of 2,000 run ids share 4 hex digits")
 	}
 	r := e.run(dir, "runs", "show", shared)
-	if r.code == 0 {
-		t.Fatalf("an ambiguous prefix %q was accepted", shared)
+	if r.code != 2 || !strings.Contains(r.stderr, shared) || !strings.Contains(r.stderr, "ambiguous") {
+		t.Errorf("ambiguous prefix %q: exit %d, %s", shared, r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, shared) {
-		t.Errorf("ambiguous prefix message: %s", r.stderr)
+	if r := e.run(dir, "runs", "show", "a"); r.code != 2 || !strings.Contains(r.stderr, "too short") {
+		t.Errorf("1-character prefix: exit %d, %s", r.code, r.stderr)
 	}
-	id := runs[0].Info.ID
+	runs := e.runs()
+	id := runs[len(runs)-1].Info.ID // the script run, made first
 	if r := e.ok(dir, "runs", "show", id[:10], "-o", "json"); !strings.Contains(r.stdout, id) {
 		t.Errorf("show by unique prefix did not find %s", id)
 	}
 	e.ok(dir, "runs", "delete", id[:10])
-	if n := len(e.ok(dir, "runs", "list", "-o", "json").stdout); strings.Contains(e.ok(dir, "runs", "list", "-o", "json").stdout, id) || n == 0 {
+	if strings.Contains(e.ok(dir, "runs", "list", "-o", "json", "--limit", "50000").stdout, id) {
 		t.Errorf("deleted run still listed as active")
 	}
 	e.ok(dir, "runs", "restore", id)
-	if !strings.Contains(e.ok(dir, "runs", "list", "-o", "json").stdout, id) {
+	if !strings.Contains(e.ok(dir, "runs", "list", "-o", "json", "--limit", "50000").stdout, id) {
 		t.Errorf("restored run is not listed")
 	}
 }

@@ -68,8 +68,10 @@ func TestIrisExampleIsTheWholeTutorial(t *testing.T) {
 	if tagOf(run, "dataset_version") == "" || tagOf(run, "dataset_version") != tagOf(run, "mlrun.dataset.data/iris.csv") {
 		t.Errorf("dataset_version %q vs recorded %q", tagOf(run, "dataset_version"), tagOf(run, "mlrun.dataset.data/iris.csv"))
 	}
-	if got := tagOf(run, "mlrun.seed.split.random_state"); got != "42" {
-		t.Errorf("split seed tag = %q", got)
+	for _, key := range []string{"mlrun.seed.split.random_state", "mlrun.seed.params.random_state"} {
+		if got := tagOf(run, key); got != "42" {
+			t.Errorf("seed tag %s = %q, want 42", key, got)
+		}
 	}
 
 	art := artifactDir(run)
@@ -317,5 +319,45 @@ func TestIrisRegistersByRule(t *testing.T) {
 	list := e.ok(dir, "models", "list").stdout
 	if !strings.Contains(list, "champion=1") {
 		t.Errorf("models list:\n%s", list)
+	}
+}
+
+// A binary task gets a ROC curve and its AUC, as scikit-learn's.
+func TestBinaryTaskDrawsTheROCCurve(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	// versicolor (1) against virginica (2): the two classes that overlap.
+	lines := strings.Split(strings.TrimSpace(mustRead(t, filepath.Join(dir, "data", "iris.csv"))), "\n")
+	binary := []string{lines[0]}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(strings.TrimSpace(l), ",0") { // the file has CRLF line ends
+			binary = append(binary, l)
+		}
+	}
+	writeFiles(t, dir, map[string]string{
+		"data/binary.csv": strings.Join(binary, "\n") + "\n",
+		"MLproject": `name: binary
+entry_points:
+  main:
+    steps:
+      - {name: load, uses: load, with: {path: data/binary.csv, target: target}}
+      - {name: split, uses: split, with: {dataset: "${{ steps.load.outputs.dataset }}", random_state: 0}}
+      - {name: train, uses: train, with: {data: "${{ steps.split.outputs.train }}", hyperparameters: {max_iter: 1000}}}
+      - {name: evaluate, uses: evaluate, with: {model: "${{ steps.train.outputs.model }}", data: "${{ steps.split.outputs.test }}"}}
+`})
+	e.ok(dir, "run", ".")
+	run := e.onlyRun()
+	auc, ok := run.Metric("roc_auc")
+	if !ok || auc < 0.9 || auc > 1 {
+		t.Errorf("roc_auc = %v (%v)", auc, ok)
+	}
+	f, err := os.Open(filepath.Join(artifactDir(run), "roc_curve.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil || distinctColours(img) < 3 {
+		t.Errorf("roc_curve.png: %v", err)
 	}
 }

@@ -137,10 +137,17 @@ func saveFile(path string, render func(io.Writer) error) error {
 // class is at the top.
 type confusionGrid struct{ cm [][]int }
 
-func (g confusionGrid) Dims() (c, r int)   { return len(g.cm), len(g.cm) }
+// Dims implements plotter.GridXYZ.
+func (g confusionGrid) Dims() (c, r int) { return len(g.cm), len(g.cm) }
+
+// Z implements plotter.GridXYZ.
 func (g confusionGrid) Z(c, r int) float64 { return float64(g.cm[len(g.cm)-1-r][c]) }
-func (g confusionGrid) X(c int) float64    { return float64(c) }
-func (g confusionGrid) Y(r int) float64    { return float64(r) }
+
+// X implements plotter.GridXYZ.
+func (g confusionGrid) X(c int) float64 { return float64(c) }
+
+// Y implements plotter.GridXYZ.
+func (g confusionGrid) Y(r int) float64 { return float64(r) }
 
 // checkConfusion rejects a matrix that is not k×k with non-negative counts.
 func checkConfusion(cm [][]int, classNames []string) error {
