@@ -265,7 +265,11 @@ func learningCurve(env *Env, history []tracking.Metric, estimator string) error 
 	if err != nil {
 		return err
 	}
-	return report.LearningCurvePNG(path, series, "Training history: "+estimator, "value")
+	yLabel := "value"
+	if len(series) == 1 {
+		yLabel = series[0].Name
+	}
+	return report.LearningCurvePNG(path, series, "Training history: "+estimator, yLabel)
 }
 
 // CacheFiles implements Cacheable.
