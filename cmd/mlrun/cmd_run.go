@@ -132,14 +132,20 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		return err
 	}
 	// Everything that can be checked is checked before the store is touched.
-	sw, err := sweep.Parse(ep, kvs, sweep.Options{MaxTrials: o.maxTrials, Seed: o.sweepSeed, UseSection: o.useSection})
+	sw, err := sweep.Parse(ep, kvs, sweep.Options{MaxTrials: o.maxTrials, Seed: o.sweepSeed,
+		SeedSet: c.Flags().Changed("sweep-seed"), UseSection: o.useSection})
 	if err != nil {
 		return err
 	}
 	if sw == nil {
-		if o.dryRun {
+		switch {
+		case o.dryRun:
 			return errs.Errorf(errs.Invalid, "--dry-run lists a sweep's trials, and no -P value is a list")
+		case o.maxTrials > 0:
+			return errs.Errorf(errs.Invalid, "--max-trials is for a random search, and no -P value is a distribution")
 		}
+		// A single run: \, in a value is a literal comma, as in a sweep.
+		req.Params = sweep.Unescape(kvs)
 		plan, err := pipeline.Prepare(req, kinds)
 		if err != nil {
 			return err

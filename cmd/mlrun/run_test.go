@@ -325,3 +325,14 @@ entry_points:
 		t.Errorf("promoted tags: %q then %q", tagOf(runs[1], "promoted"), tagOf(runs[0], "promoted"))
 	}
 }
+
+// An escaped comma is a literal comma in a single run too.
+func TestEscapedCommaInASingleRun(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"MLproject": "name: x\nentry_points:\n  main:\n    parameters: {label: {type: string, default: a}}\n    command: \"echo {label}\"\n"})
+	e.ok(dir, "run", ".", "-P", `label=red\,green`)
+	if got, _ := e.onlyRun().Param("label"); got != "red,green" {
+		t.Errorf("label = %q, want red,green", got)
+	}
+}
