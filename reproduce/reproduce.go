@@ -296,10 +296,11 @@ func (p *Plan) Run(ctx context.Context, r *pipeline.Runner) (*Result, error) {
 
 // recordedParams returns the parameters to pass: every parameter the entry
 // point declares, with its recorded value (defaults included, so that a
-// default changed since does not change the run), and the recorded
-// undeclared parameters that were given with -P. Params whose key starts
-// with the name of one of the entry point's steps and a dot ("train.C")
-// were logged by that step, not given, and are left out.
+// default changed since does not change the run), and the undeclared
+// parameters that were given with -P, as the run's mlrun.params.extra tag
+// names them. For runs without that tag, every other recorded param is
+// taken as given, except those whose key starts with the name of one of the
+// entry point's steps and a dot ("train.C"), which that step logged.
 func recordedParams(run *tracking.Run, ep *project.EntryPoint) []project.KV {
 	declared := map[string]bool{}
 	for _, d := range ep.Params {
@@ -314,6 +315,15 @@ func recordedParams(run *tracking.Run, ep *project.EntryPoint) []project.KV {
 		if v, ok := run.Param(d.Name); ok {
 			out = append(out, project.KV{Key: d.Name, Value: v})
 		}
+	}
+	// Runs record which undeclared params were given; older runs are guessed.
+	if extra, ok := run.Tag(pipeline.ExtraParamsTag); ok {
+		for _, key := range strings.Split(extra, ",") {
+			if v, ok := run.Param(key); ok && key != "" {
+				out = append(out, project.KV{Key: key, Value: v})
+			}
+		}
+		return out
 	}
 	for _, prm := range run.Params {
 		if declared[prm.Key] || loggedByStep(prm.Key, stepNames) {

@@ -617,3 +617,15 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 	}
 	return nil
 }
+
+// CountRuns returns how many runs the store holds, deleted ones included.
+func (s *Store) CountRuns(ctx context.Context) (int, error) {
+	var n int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs`).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count runs: %w", err)
+	}
+	return n, nil
+}

@@ -599,3 +599,17 @@ func TestPageTokenFormat(t *testing.T) {
 		t.Fatalf("second page = %d runs, token %q, %v; want 1 run and no token", len(runs), next, err)
 	}
 }
+
+func TestCountRuns(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if n, err := s.CountRuns(ctx); err != nil || n != 0 {
+		t.Fatalf("empty store: %d, %v", n, err)
+	}
+	for i := 0; i < 3; i++ {
+		mustCreateRun(t, s, tracking.NewRun{ExperimentID: tracking.DefaultExperimentID})
+	}
+	if n, err := s.CountRuns(ctx); err != nil || n != 3 {
+		t.Fatalf("CountRuns = %d, %v; want 3", n, err)
+	}
+}

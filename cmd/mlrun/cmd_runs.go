@@ -115,7 +115,11 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%d run(s) shown from store %s\n", len(runs), st.Path())
+	total, err := st.CountRuns(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "%d run(s) shown; store %s holds %d\n", len(runs), st.Path(), total)
 	return nil
 }
 

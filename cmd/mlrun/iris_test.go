@@ -307,7 +307,7 @@ func TestIrisRegistersByRule(t *testing.T) {
 	e.ok(dir, "run", ".", "-P", "register_as=iris", "-P", "min_accuracy=1.01")
 	e.ok(dir, "run", ".", "-P", "register_as=iris")
 	runs := e.runs() // newest first
-	if got := tagOf(runs[2], "mlrun.step.register"); !strings.Contains(got, `params.register_as = ,`) {
+	if got := tagOf(runs[2], "mlrun.step.register"); !strings.Contains(got, `params.register_as = "",`) {
 		t.Errorf("not asked: %q", got)
 	}
 	if got := tagOf(runs[1], "mlrun.step.register"); !strings.Contains(got, "metrics.accuracy = 1, params.min_accuracy = 1.01") {

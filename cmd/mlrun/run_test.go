@@ -187,6 +187,9 @@ func TestRunOutsideGitSaysSo(t *testing.T) {
 	if got, _ := run.Param("extra"); got != "x y" {
 		t.Errorf("extra param = %q", got)
 	}
+	if got := tagOf(run, "mlrun.params.extra"); got != "extra" {
+		t.Errorf("mlrun.params.extra = %q, want extra", got)
+	}
 }
 
 func TestFailingStepFailsTheRun(t *testing.T) {
@@ -224,6 +227,11 @@ func TestCommandLogsThroughTheCLI(t *testing.T) {
 	}
 	if v := tagOf(run, "via"); v != "cli" {
 		t.Errorf("tag via = %q", v)
+	}
+	// A param the command logged itself is not a -P value: reproducing the
+	// run must not pass it back (it would become "--source cli").
+	if r := e.run(dir, "reproduce", run.Info.ID); r.code != 0 {
+		t.Errorf("reproduce: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := e.run(dir, "log", "metric", "x", "1"); r.code == 0 || !strings.Contains(r.stderr, "MLRUN_RUN_ID") {
 		t.Errorf("log without a run: exit %d, %q", r.code, r.stderr)
@@ -275,7 +283,7 @@ func TestRunsListFiltersAndOrdersInTheDatabase(t *testing.T) {
 		}
 	}
 	table := e.ok(dir, "runs", "list")
-	if !strings.Contains(table.stdout, "RUN ID") || !strings.Contains(table.stdout, "lr-0.5") || !strings.Contains(table.stderr, "4 run(s)") {
+	if !strings.Contains(table.stdout, "RUN ID") || !strings.Contains(table.stdout, "lr-0.5") || !strings.Contains(table.stderr, "4 run(s) shown; store") || !strings.Contains(table.stderr, "holds 4") {
 		t.Errorf("table output:\n%s\n%s", table.stdout, table.stderr)
 	}
 }

@@ -1,0 +1,357 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/provenance"
+	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// execute runs the plan's steps (or its command as one step) on the run.
+func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo, seed int64, capture *provenanceCapture, out *Outcome) error {
+	stderr := r.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	artifactDir, err := artifactDirOf(info)
+	if err != nil {
+		return err
+	}
+	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
+	if err := capture.saveArtifacts(ctx, log); err != nil {
+		return err
+	}
+
+	datasets := map[string]string{}
+	recordDataset := func(path, sum string) { datasets[path] = sum }
+	// Files given as path parameters are datasets the run reads.
+	for _, p := range plan.EntryPoint.Params {
+		if p.Type != "path" {
+			continue
+		}
+		if v, ok := plan.Params.Values[p.Name].(string); ok {
+			if sum, err := provenance.HashFile(v); err == nil {
+				recordDataset(relTo(plan.Project.Dir, v), sum)
+			}
+		}
+	}
+
+	env := &steps.Env{
+		RunID:          info.ID,
+		ExperimentID:   info.ExperimentID,
+		TrackingURI:    r.TrackingURI,
+		ProjectDir:     plan.Project.Dir,
+		Seed:           seed,
+		Params:         plan.Params.Values,
+		Log:            log,
+		Store:          r.Store,
+		Stdout:         r.Stdout,
+		Stderr:         stderr,
+		DatasetVersion: recordDataset,
+	}
+
+	var runErr error
+	if len(plan.EntryPoint.Steps) == 0 {
+		runErr = r.runCommand(ctx, plan, env, out)
+	} else {
+		runErr = r.runSteps(ctx, plan, info, env, out, log)
+	}
+
+	// Record what was learnt along the way, even when a step failed.
+	tags := map[string]string{}
+	first := ""
+	for _, path := range sortedKeys(datasets) {
+		tags["mlrun.dataset."+tagSafe(path)] = datasets[path]
+		if first == "" {
+			first = datasets[path]
+		}
+	}
+	if first != "" {
+		tags["mlrun.dataset.sha256"] = first
+	}
+	for _, s := range out.Steps {
+		tags["mlrun.step."+tagSafe(s.Name)] = stepSummary(s)
+	}
+	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// runCommand runs a command entry point as a single command step.
+func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out *Outcome) error {
+	kind, ok := r.Kinds.Lookup("command")
+	if !ok {
+		return fmt.Errorf("the command step kind is not registered")
+	}
+	env.Step = plan.EntryPoint.Name
+	start := time.Now()
+	res, err := kind.Run(ctx, env, steps.Values{"run": plan.Command})
+	so := StepOutcome{Name: env.Step, Status: "finished", Duration: time.Since(start)}
+	if err != nil {
+		so.Status, so.Message = "failed", errs.Message(err)
+	} else {
+		out.Outputs[env.Step] = res.Outputs
+	}
+	out.Steps = append(out.Steps, so)
+	r.reportStep(so)
+	return err
+}
+
+// runSteps runs a pipeline's steps in their topological order.
+func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome, log *runLogger) error {
+	var cache *stepCache
+	if r.Cache != nil && !r.NoCache {
+		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version,
+			modelSpecs: r.ModelSpecs, flight: r.flight, digests: map[any]string{},
+			self: strings.NewReplacer(info.ID, "{run}", log.artifactDir, "{artifacts}")}
+		if cache.flight == nil {
+			cache.flight = newFlightGroup()
+		}
+	}
+	stepsEnv := map[string]any{}
+	exprEnv := map[string]any{
+		"params": plan.Params.Values,
+		"steps":  stepsEnv,
+		"run":    map[string]any{"id": info.ID, "name": info.Name, "experiment_id": info.ExperimentID},
+	}
+	failed := map[string]bool{}
+	seeds := map[string]string{}
+	for _, st := range plan.EntryPoint.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// A step whose dependency did not finish does not run.
+		blocked := ""
+		for _, n := range st.Needs {
+			if failed[n] {
+				blocked = n
+			}
+		}
+		if blocked != "" {
+			failed[st.Name] = true
+			so := StepOutcome{Name: st.Name, Status: "skipped", Message: "needs " + blocked + ", which did not finish"}
+			out.Steps = append(out.Steps, so)
+			r.reportStep(so)
+			continue
+		}
+		metrics, err := r.latestMetrics(ctx, info.ID)
+		if err != nil {
+			return err
+		}
+		exprEnv["metrics"] = metrics
+		if st.When != nil {
+			ok, err := st.When.EvalBool(exprEnv)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				failed[st.Name] = true // its dependants are skipped too
+				so := StepOutcome{Name: st.Name, Status: "skipped", Message: "when: " + st.When.Source + " was false" + whyFalse(st.When, exprEnv)}
+				out.Steps = append(out.Steps, so)
+				r.reportStep(so)
+				continue
+			}
+		}
+		kind, ok := r.Kinds.Lookup(st.Uses)
+		if !ok {
+			return errs.Errorf(errs.Invalid, "%s: unknown step kind %q", st.Pos, st.Uses)
+		}
+		given := map[string]any{}
+		for _, in := range st.With {
+			v, err := in.Value.Eval(exprEnv)
+			if err != nil {
+				return err
+			}
+			given[in.Name] = v
+		}
+		values, err := steps.Resolve(kind, given)
+		if err != nil {
+			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+		// Seeds: a step that takes one and was given none gets the run's.
+		for _, decl := range kind.Inputs() {
+			if decl.Name != "random_state" && decl.Name != "seed" {
+				continue
+			}
+			if _, given := values[decl.Name]; !given {
+				values[decl.Name] = int(env.Seed)
+			}
+			seeds["mlrun.seed."+tagSafe(st.Name)+"."+decl.Name] = fmt.Sprint(values[decl.Name])
+		}
+		if err := kind.Check(values); err != nil {
+			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+		env.Step = st.Name
+		start := time.Now()
+		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
+		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
+		if cachedFrom != "" {
+			so.Status, so.Message = "cached", "reused the outputs of run "+cachedFrom
+		}
+		if err != nil {
+			so.Status, so.Message = "failed", errs.Message(err)
+			out.Steps = append(out.Steps, so)
+			r.reportStep(so)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errs.Code(err) == errs.Internal {
+				return fmt.Errorf("step %s: %w", st.Name, err)
+			}
+			return err
+		}
+		out.Steps = append(out.Steps, so)
+		r.reportStep(so)
+		outputs := map[string]any{}
+		metricsOut := map[string]any{}
+		if res != nil {
+			for k, v := range res.Outputs {
+				outputs[k] = v
+			}
+			for k, v := range res.Metrics {
+				metricsOut[k] = v
+			}
+		}
+		out.Outputs[st.Name] = outputs
+		stepsEnv[st.Name] = map[string]any{"outputs": outputs, "metrics": metricsOut}
+	}
+	if len(seeds) > 0 {
+		// Recorded even when the last step (serve) ended with Ctrl-C.
+		return env.Log.SetTags(context.WithoutCancel(ctx), seeds)
+	}
+	return nil
+}
+
+// runStep runs one step, or replays an identical earlier execution from
+// the cache. It returns the id of the run replayed from, if any.
+func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, values steps.Values, cache *stepCache, log *runLogger) (*steps.Result, string, error) {
+	key := ""
+	if cache != nil {
+		key = cache.key(kind, values, env.ProjectDir)
+	}
+	outer := env.DatasetVersion
+	defer func() { env.Log, env.ChildLog, env.DatasetVersion = log, "", outer }()
+	if key == "" {
+		res, err := kind.Run(ctx, env, values)
+		if err == nil && cache != nil {
+			cache.remember(res, "run:"+env.RunID+"/"+env.Step)
+		}
+		return res, "", err
+	}
+	if wait, first := cache.flight.enter(key); first {
+		defer cache.flight.leave(key)
+	} else {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	if e := cache.lookup(ctx, key); e != nil {
+		res, err := cache.replay(ctx, e, env, log.artifactDir)
+		if err == nil {
+			cache.remember(res, key)
+			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + tagSafe(env.Step): e.RunID}); terr != nil {
+				return nil, "", terr
+			}
+		}
+		return res, e.RunID, err
+	}
+
+	rec := newRecordingLogger(log)
+	env.Log = rec
+	env.DatasetVersion = func(path, sum string) {
+		rec.mu.Lock()
+		rec.datasets[path] = sum
+		rec.mu.Unlock()
+		if outer != nil {
+			outer(path, sum)
+		}
+	}
+	// A command's process appends what it logs here (it creates the file).
+	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+tagSafe(env.Step)+".jsonl")
+	defer os.Remove(childLog)
+	env.ChildLog = childLog
+	res, err := kind.Run(ctx, env, values)
+	if err != nil {
+		return nil, "", err
+	}
+	rec.readChildLog(childLog)
+	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
+	cache.remember(res, key)
+	return res, "", nil
+}
+
+// whyFalse lists the values a condition read, e.g.
+// " (metrics.accuracy = 0.93)", so that a skip says why.
+func whyFalse(e *project.Expr, env map[string]any) string {
+	var parts []string
+	for _, ref := range e.Refs() {
+		v := lookupPath(env, strings.Split(ref, "."))
+		if str, ok := v.(string); ok && str != "<missing>" {
+			v = strconv.Quote(str)
+		}
+		parts = append(parts, fmt.Sprintf("%s = %v", ref, v))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// lookupPath walks nested maps; a missing name gives "<missing>".
+func lookupPath(env map[string]any, path []string) any {
+	var cur any = env
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "<missing>"
+		}
+		if cur, ok = m[p]; !ok {
+			return "<missing>"
+		}
+	}
+	return cur
+}
+
+// latestMetrics returns the run's latest metrics, for expressions.
+func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]any, error) {
+	run, err := r.Store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, len(run.Metrics))
+	for _, x := range run.Metrics {
+		m[x.Key] = x.Value
+	}
+	return m, nil
+}
+
+// reportStep prints how a step ended.
+func (r *Runner) reportStep(s StepOutcome) {
+	if r.Stderr == nil {
+		return
+	}
+	fmt.Fprintf(r.Stderr, "mlrun: step %-12s %s\n", s.Name, stepSummary(s))
+}
+
+// stepSummary is how a step ended, in a few words.
+func stepSummary(s StepOutcome) string {
+	switch s.Status {
+	case "finished":
+		return fmt.Sprintf("finished in %s", s.Duration.Round(time.Microsecond*100))
+	default:
+		return s.Status + ": " + s.Message
+	}
+}
