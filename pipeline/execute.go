@@ -62,7 +62,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 
 	var runErr error
 	if len(plan.EntryPoint.Steps) == 0 {
-		runErr = r.runCommand(ctx, plan, env, out)
+		runErr = r.runCommand(ctx, plan, env, out, log)
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log)
 	}
@@ -85,11 +85,14 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
 		runErr = err
 	}
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
+	}
 	return runErr
 }
 
 // runCommand runs a command entry point as a single command step.
-func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out *Outcome) error {
+func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out *Outcome, log *runLogger) error {
 	kind, ok := r.Kinds.Lookup("command")
 	if !ok {
 		return fmt.Errorf("the command step kind is not registered")
@@ -97,6 +100,9 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 	env.Step = plan.EntryPoint.Name
 	start := time.Now()
 	res, err := kind.Run(ctx, env, steps.Values{"run": plan.Command})
+	if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+		err = ferr
+	}
 	so := StepOutcome{Name: env.Step, Status: "finished", Duration: time.Since(start)}
 	if err != nil {
 		so.Status, so.Message = "failed", errs.Message(err)
@@ -121,9 +127,10 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 	}
 	stepsEnv := map[string]any{}
 	exprEnv := map[string]any{
-		"params": plan.Params.Values,
-		"steps":  stepsEnv,
-		"run":    map[string]any{"id": info.ID, "name": info.Name, "experiment_id": info.ExperimentID},
+		"params":  plan.Params.Values,
+		"steps":   stepsEnv,
+		"run":     map[string]any{"id": info.ID, "name": info.Name, "experiment_id": info.ExperimentID},
+		"metrics": map[string]any{},
 	}
 	failed := map[string]bool{}
 	seeds := map[string]string{}
@@ -145,11 +152,13 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			r.reportStep(so)
 			continue
 		}
-		metrics, err := r.latestMetrics(ctx, info.ID)
-		if err != nil {
-			return err
+		if readsMetrics(st) {
+			metrics, err := r.latestMetrics(ctx, info.ID)
+			if err != nil {
+				return err
+			}
+			exprEnv["metrics"] = metrics
 		}
-		exprEnv["metrics"] = metrics
 		if st.When != nil {
 			ok, err := st.When.EvalBool(exprEnv)
 			if err != nil {
@@ -195,6 +204,11 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		env.Step = st.Name
 		start := time.Now()
 		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
+		// What the step logged is written now, so that the next step's
+		// expressions (metrics.<key>) see it.
+		if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+			err = ferr
+		}
 		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
 		if cachedFrom != "" {
 			so.Status, so.Message = "cached", "reused the outputs of run "+cachedFrom
@@ -323,6 +337,26 @@ func lookupPath(env map[string]any, path []string) any {
 		}
 	}
 	return cur
+}
+
+// readsMetrics reports whether a step's condition or inputs read the run's
+// metrics (metrics.<key>), which then have to be read from the store.
+func readsMetrics(st *project.Step) bool {
+	var exprs []*project.Expr
+	if st.When != nil {
+		exprs = append(exprs, st.When)
+	}
+	for _, in := range st.With {
+		exprs = append(exprs, in.Value.Exprs()...)
+	}
+	for _, e := range exprs {
+		// Any mention: metrics["x"] names no member path, and a needless
+		// read costs less than a missing value.
+		if strings.Contains(e.Source, "metrics") {
+			return true
+		}
+	}
+	return false
 }
 
 // latestMetrics returns the run's latest metrics, for expressions.

@@ -6,39 +6,65 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// runLogger records a step's output on its run; it implements steps.Logger.
+// runLogger records a step's output on its run; it implements
+// steps.Logger. Params, metrics and tags are buffered and written in one
+// transaction by flush, which the runner calls after every step: logging is
+// never the slow part of a run.
 type runLogger struct {
 	store       tracking.Store
 	runID       string
 	artifactDir string
+
+	mu      sync.Mutex
+	params  []tracking.Param
+	metrics []tracking.Metric
+	tags    []tracking.Tag
 }
 
 // LogParams implements steps.Logger.
 func (l *runLogger) LogParams(ctx context.Context, params map[string]string) error {
-	ps := make([]tracking.Param, 0, len(params))
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, k := range sortedKeys(params) {
-		ps = append(ps, tracking.Param{Key: k, Value: params[k]})
+		l.params = append(l.params, tracking.Param{Key: k, Value: params[k]})
 	}
-	return l.store.LogBatch(ctx, l.runID, nil, ps, nil)
+	return nil
 }
 
 // LogMetrics implements steps.Logger.
 func (l *runLogger) LogMetrics(ctx context.Context, metrics []tracking.Metric) error {
-	return l.store.LogBatch(ctx, l.runID, metrics, nil, nil)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.metrics = append(l.metrics, metrics...)
+	return nil
 }
 
 // SetTags implements steps.Logger.
 func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
-	ts := make([]tracking.Tag, 0, len(tags))
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, k := range sortedKeys(tags) {
-		ts = append(ts, tracking.Tag{Key: k, Value: tags[k]})
+		l.tags = append(l.tags, tracking.Tag{Key: k, Value: tags[k]})
 	}
-	return l.store.LogBatch(ctx, l.runID, nil, nil, ts)
+	return nil
+}
+
+// flush writes what was logged since the last flush, in one transaction.
+func (l *runLogger) flush(ctx context.Context) error {
+	l.mu.Lock()
+	params, metrics, tags := l.params, l.metrics, l.tags
+	l.params, l.metrics, l.tags = nil, nil, nil
+	l.mu.Unlock()
+	if len(params)+len(metrics)+len(tags) == 0 {
+		return nil
+	}
+	return l.store.LogBatch(ctx, l.runID, metrics, params, tags)
 }
 
 // LogArtifact implements steps.Logger.
