@@ -68,6 +68,9 @@ func TestIrisExampleIsTheWholeTutorial(t *testing.T) {
 	if tagOf(run, "dataset_version") == "" || tagOf(run, "dataset_version") != tagOf(run, "mlrun.dataset.data/iris.csv") {
 		t.Errorf("dataset_version %q vs recorded %q", tagOf(run, "dataset_version"), tagOf(run, "mlrun.dataset.data/iris.csv"))
 	}
+	if got := tagOf(run, "mlrun.dataset.shape.load"); got != "150 rows x 4 features" {
+		t.Errorf("dataset shape tag = %q", got)
+	}
 	for _, key := range []string{"mlrun.seed.split.random_state", "mlrun.seed.params.random_state"} {
 		if got := tagOf(run, key); got != "42" {
 			t.Errorf("seed tag %s = %q, want 42", key, got)

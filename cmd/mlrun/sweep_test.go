@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -351,5 +352,48 @@ func TestRunsCompareASweep(t *testing.T) {
 	ci := strings.Index(list, "└ cmp-1")
 	if pi < 0 || ci < pi {
 		t.Errorf("trials not grouped under the parent:\n%s", list)
+	}
+}
+
+// A sweep declared in the MLproject runs with --sweep, and its objective
+// and goal apply.
+func TestSweepDeclaredInTheMLproject(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	text := strings.Replace(mustRead(t, filepath.Join(dir, "MLproject")), "\n    steps:\n", `
+    sweep:
+      parameters:
+        C: [0.01, 1]
+        max_iter: "range(100, 300, 100)"
+      objective: metrics.log_loss
+      goal: minimize
+    steps:
+`, 1)
+	writeFiles(t, dir, map[string]string{"MLproject": text})
+	dry := e.ok(dir, "run", ".", "--sweep", "--dry-run")
+	if got := strings.Count(strings.TrimSpace(dry.stdout), "\n"); got != 4 {
+		t.Errorf("--sweep --dry-run listed %d trials, want 4:\n%s", got, dry.stdout)
+	}
+	e.ok(dir, "run", ".", "--sweep")
+	parent, children := sweepRuns(t, e)
+	if len(children) != 4 {
+		t.Fatalf("%d trials, want 4", len(children))
+	}
+	lowest, bestLoss := 1e9, -1.0
+	for _, c := range children {
+		v, _ := c.Metric("log_loss")
+		lowest = math.Min(lowest, v)
+		if c.Info.ID == tagOf(parent, "mlrun.sweep.best_run") {
+			bestLoss = v
+		}
+	}
+	if bestLoss != lowest {
+		t.Errorf("best trial's log_loss %v, want the lowest, %v (trials may tie)", bestLoss, lowest)
+	}
+	// Without --sweep the section is not used: a plain run.
+	e2 := newEnv(t)
+	e2.ok(dir, "run", ".")
+	if n := len(e2.runs()); n != 1 {
+		t.Errorf("a plain run made %d runs", n)
 	}
 }
