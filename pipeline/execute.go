@@ -99,6 +99,7 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 	}
 	env.Step = plan.EntryPoint.Name
 	start := time.Now()
+	r.stepStarted(env, env.Step, kind.Name())
 	res, err := kind.Run(ctx, env, steps.Values{"run": plan.Command})
 	if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = ferr
@@ -203,6 +204,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		}
 		env.Step = st.Name
 		start := time.Now()
+		r.stepStarted(env, st.Name, kind.Name())
 		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
 		// What the step logged is written now, so that the next step's
 		// expressions (metrics.<key>) see it.
@@ -372,19 +374,44 @@ func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]an
 	return m, nil
 }
 
-// reportStep prints how a step ended.
+// stepStarted tells the observer, and routes the step's progress to it.
+func (r *Runner) stepStarted(env *steps.Env, step, kind string) {
+	env.Progress = nil
+	if r.Observer == nil {
+		return
+	}
+	r.Observer.StepStarted(step, kind)
+	env.Progress = func(key string, n int, value float64) { r.Observer.StepProgress(step, key, n, value) }
+}
+
+// reportStep tells the observer and prints how a step ended.
 func (r *Runner) reportStep(s StepOutcome) {
+	if r.Observer != nil {
+		r.Observer.StepFinished(s)
+	}
 	if r.Stderr == nil {
 		return
 	}
 	fmt.Fprintf(r.Stderr, "mlrun: step %-12s %s\n", s.Name, stepSummary(s))
 }
 
+// roundDuration keeps two or three significant digits: 300µs, 12.4ms, 2.99s.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d < 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond)
+	default:
+		return d.Round(10 * time.Millisecond)
+	}
+}
+
 // stepSummary is how a step ended, in a few words.
 func stepSummary(s StepOutcome) string {
 	switch s.Status {
 	case "finished":
-		return fmt.Sprintf("finished in %s", s.Duration.Round(time.Microsecond*100))
+		return fmt.Sprintf("finished in %s", roundDuration(s.Duration))
 	default:
 		return s.Status + ": " + s.Message
 	}

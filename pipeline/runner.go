@@ -32,6 +32,9 @@ type Runner struct {
 	Stdout      io.Writer // where steps stream their output
 	Stderr      io.Writer // where the runner reports progress
 	StoreDir    string    // the store's directory, kept out of the git dirty check
+	// Observer, when set, hears about steps as they start, progress and end
+	// (for a live display).
+	Observer StepObserver
 	// HeartbeatEvery is how often a running run says it is alive; zero means 10 s.
 	HeartbeatEvery time.Duration
 
@@ -47,6 +50,14 @@ type Runner struct {
 	capture *provenanceCapture // the sweep's, reused by its trials
 
 	onCreated func(runID string) // told the run id as soon as the run exists
+}
+
+// StepObserver is told how a run's steps go. Its methods are called from
+// the goroutine that runs the steps.
+type StepObserver interface {
+	StepStarted(step, kind string)
+	StepProgress(step, key string, n int, value float64)
+	StepFinished(o StepOutcome)
 }
 
 // Request names what to run.

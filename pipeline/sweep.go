@@ -176,7 +176,7 @@ func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, par
 	}
 	tr.Tags = tags
 	quiet := *r
-	quiet.Stdout, quiet.Stderr = nil, nil // many trials at once: their output goes to their logs
+	quiet.Stdout, quiet.Stderr, quiet.Observer = nil, nil, nil // many trials at once: their output goes to their logs
 	quiet.onCreated = func(id string) { res.RunID = id }
 	outcome, err := quiet.RunPlan(ctx, tr, plan)
 	if outcome != nil {

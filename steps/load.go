@@ -137,7 +137,7 @@ func (Load) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	}
 	// The shape, beside the version the runner records from DatasetVersion.
 	shape := fmt.Sprintf("%d rows x %d features", ds.Rows, len(ds.Features.Columns))
-	if err := env.Log.SetTags(ctx, map[string]string{"mlrun.dataset.shape." + env.Step: shape}); err != nil {
+	if err := env.Log.SetTags(ctx, map[string]string{"mlrun.dataset_shape." + env.Step: shape}); err != nil {
 		return nil, err
 	}
 	return &Result{Outputs: map[string]any{"dataset": ds, "sha256": ds.SHA256, "rows": ds.Rows}}, nil

@@ -82,6 +82,9 @@ type Env struct {
 	// ChildLog, when set, is a file that command steps pass to their
 	// process as MLRUN_STEP_LOG (see ChildRecord).
 	ChildLog string
+	// Progress, when set, is told how long work goes (an estimator's loss
+	// per iteration, trees built), for a live display. It may be nil.
+	Progress func(key string, step int, value float64)
 }
 
 // Values are a step's inputs after defaults are filled and types checked.

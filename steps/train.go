@@ -149,6 +149,9 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	now := time.Now().UnixMilli()
 	progress := func(key string, step int, value float64) {
 		history = append(history, tracking.Metric{Key: key, Value: value, Step: int64(step), Timestamp: now})
+		if env.Progress != nil {
+			env.Progress(key, step, value)
+		}
 	}
 	if err := est.Fit(ctx, X, ds.Target.Y, progress); err != nil {
 		if ctx.Err() != nil {

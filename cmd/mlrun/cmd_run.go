@@ -180,7 +180,17 @@ func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, *sqlite.
 		CacheDir:    filepath.Join(storeDir, "cache"),
 		NoCache:     o.noCache,
 		ModelSpecs:  catalog.Builtin().Lookup,
+		Observer:    a.stepObserver(),
 	}, st, nil
+}
+
+// stepObserver shows long steps on a terminal; elsewhere the step lines
+// the runner prints are enough.
+func (a *app) stepObserver() pipeline.StepObserver {
+	if !isTerminal(a.stderr) {
+		return nil
+	}
+	return newStepSpinner(a.stderr)
 }
 
 // parseParams splits each -P name=value on its first '='; a name given

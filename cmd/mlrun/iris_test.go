@@ -68,7 +68,7 @@ func TestIrisExampleIsTheWholeTutorial(t *testing.T) {
 	if tagOf(run, "dataset_version") == "" || tagOf(run, "dataset_version") != tagOf(run, "mlrun.dataset.data/iris.csv") {
 		t.Errorf("dataset_version %q vs recorded %q", tagOf(run, "dataset_version"), tagOf(run, "mlrun.dataset.data/iris.csv"))
 	}
-	if got := tagOf(run, "mlrun.dataset.shape.load"); got != "150 rows x 4 features" {
+	if got := tagOf(run, "mlrun.dataset_shape.load"); got != "150 rows x 4 features" {
 		t.Errorf("dataset shape tag = %q", got)
 	}
 	for _, key := range []string{"mlrun.seed.split.random_state", "mlrun.seed.params.random_state"} {

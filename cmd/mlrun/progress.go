@@ -94,3 +94,74 @@ func (p *sweepProgress) Wait() {
 	p.mu.Unlock()
 	p.bars.Wait()
 }
+
+// stepSpinner shows, on a terminal, a spinner for a step that has run for
+// more than a moment, with its latest progress (train_loss 0.231 at 45).
+// Fast steps show nothing; command steps show their own output instead.
+type stepSpinner struct {
+	out   io.Writer
+	delay time.Duration
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	bars   *mpb.Progress
+	bar    *mpb.Bar
+	latest string
+}
+
+func newStepSpinner(out io.Writer) *stepSpinner {
+	return &stepSpinner{out: out, delay: 300 * time.Millisecond}
+}
+
+// StepStarted implements pipeline.StepObserver.
+func (s *stepSpinner) StepStarted(step, kind string) {
+	if kind == "command" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latest = ""
+	s.timer = time.AfterFunc(s.delay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.timer == nil {
+			return // the step ended meanwhile
+		}
+		s.bars = mpb.New(mpb.WithOutput(s.out), mpb.WithWidth(120), mpb.WithRefreshRate(100*time.Millisecond), mpb.WithAutoRefresh())
+		s.bar = s.bars.New(0, mpb.SpinnerStyle(), mpb.BarWidth(1), mpb.BarRemoveOnComplete(),
+			mpb.PrependDecorators(decor.Name(fmt.Sprintf("mlrun: step %-12s ", step))),
+			mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO), decor.Any(func(decor.Statistics) string {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return s.latest
+			}, decor.WC{W: 1})))
+	})
+}
+
+// StepProgress implements pipeline.StepObserver.
+func (s *stepSpinner) StepProgress(step, key string, n int, value float64) {
+	s.mu.Lock()
+	if value == float64(n) { // a count, such as trees_built
+		s.latest = fmt.Sprintf("  %s %d", key, n)
+	} else {
+		s.latest = fmt.Sprintf("  %s %.4g (step %d)", key, value, n)
+	}
+	s.mu.Unlock()
+}
+
+// StepFinished implements pipeline.StepObserver: the spinner goes away
+// before the runner prints how the step ended.
+func (s *stepSpinner) StepFinished(pipeline.StepOutcome) {
+	s.mu.Lock()
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	bars, bar := s.bars, s.bar
+	s.bars, s.bar = nil, nil
+	s.mu.Unlock()
+	if bars != nil {
+		bar.Abort(true)
+		bars.Wait()
+	}
+}
