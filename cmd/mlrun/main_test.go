@@ -27,7 +27,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	mlrunBin = filepath.Join(dir, "mlrun")
-	build := exec.Command("go", "build", "-o", mlrunBin, ".")
+	args := []string{"build", "-o", mlrunBin}
+	if os.Getenv("MLRUN_TEST_RACE") != "" {
+		// MLRUN_TEST_RACE=1 go test ./cmd/mlrun: the binary under test runs
+		// with the race detector (sweeps run trials in goroutines).
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build mlrun:", err)
