@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -129,32 +130,26 @@ func (a *app) runsShowCommand() *cobra.Command {
 		Short: "Show a run's params, latest metrics, tags and artifacts (RUN may be a unique id prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			ctx := c.Context()
-			st, _, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			run, err := resolveRun(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
-			var files []artifact.File
-			if dir, err := artifact.DirFromURI(run.Info.ArtifactURI); err == nil {
-				if files, err = artifact.List(dir); err != nil {
+			return a.withStore(c, func(st *sqlite.Store) error {
+				ctx := c.Context()
+				run, err := resolveRun(ctx, st, args[0])
+				if err != nil {
 					return err
 				}
-			}
-			if a.output == "json" {
-				if files == nil {
-					files = []artifact.File{}
+				var files []artifact.File
+				if dir, err := artifact.DirFromURI(run.Info.ArtifactURI); err == nil {
+					if files, err = artifact.List(dir); err != nil {
+						return err
+					}
 				}
-				return a.printJSON(map[string]any{"run": run, "artifacts": files})
-			}
-			return a.printRun(run, files)
+				if a.output == "json" {
+					if files == nil {
+						files = []artifact.File{}
+					}
+					return a.printJSON(map[string]any{"run": run, "artifacts": files})
+				}
+				return a.printRun(run, files)
+			})
 		},
 	}
 	a.addOutputFlag(c)
@@ -215,38 +210,32 @@ func (a *app) runsHistoryCommand() *cobra.Command {
 		Short: "Print every point of a metric's history",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
-			ctx := c.Context()
-			st, _, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			id, err := st.ResolveRunID(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			points, err := st.MetricHistory(ctx, id, args[1])
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				if points == nil {
-					points = []tracking.Metric{}
+			return a.withStore(c, func(st *sqlite.Store) error {
+				ctx := c.Context()
+				id, err := st.ResolveRunID(ctx, args[0])
+				if err != nil {
+					return err
 				}
-				return a.printJSON(map[string]any{"metrics": points})
-			}
-			if len(points) == 0 {
-				return errs.Errorf(errs.NotFound, "run %s has no metric %q", id, args[1])
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "STEP\tVALUE\tTIME")
-			for _, p := range points {
-				fmt.Fprintf(tw, "%d\t%g\t%s\n", p.Step, p.Value, formatTime(p.Timestamp))
-			}
-			return tw.Flush()
+				points, err := st.MetricHistory(ctx, id, args[1])
+				if err != nil {
+					return err
+				}
+				if a.output == "json" {
+					if points == nil {
+						points = []tracking.Metric{}
+					}
+					return a.printJSON(map[string]any{"metrics": points})
+				}
+				if len(points) == 0 {
+					return errs.Errorf(errs.NotFound, "run %s has no metric %q", id, args[1])
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "STEP\tVALUE\tTIME")
+				for _, p := range points {
+					fmt.Fprintf(tw, "%d\t%g\t%s\n", p.Step, p.Value, formatTime(p.Timestamp))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	a.addOutputFlag(c)

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -497,35 +498,19 @@ func meanOf(p *parsed) float64 {
 
 // mostFrequentNum returns a numeric column's most frequent non-missing
 // value, the smallest on ties (as scikit-learn's SimpleImputer).
-func mostFrequentNum(p *parsed) float64 {
-	vals := make([]float64, 0, len(p.num)-p.nMiss)
-	for r, x := range p.num {
-		if !p.missing[r] {
-			vals = append(vals, x)
-		}
-	}
-	slices.Sort(vals)
-	best, bestCount := vals[0], 0
-	for i := 0; i < len(vals); {
-		j := i
-		for j < len(vals) && vals[j] == vals[i] {
-			j++
-		}
-		if j-i > bestCount {
-			best, bestCount = vals[i], j-i
-		}
-		i = j
-	}
-	return best
-}
+func mostFrequentNum(p *parsed) float64 { return mostFrequent(p.num, p.missing) }
 
 // mostFrequentStr returns a categorical column's most frequent
 // non-missing value, the smallest on ties.
-func mostFrequentStr(p *parsed) string {
-	vals := make([]string, 0, len(p.str)-p.nMiss)
-	for r, s := range p.str {
-		if !p.missing[r] {
-			vals = append(vals, s)
+func mostFrequentStr(p *parsed) string { return mostFrequent(p.str, p.missing) }
+
+// mostFrequent returns the most frequent of the values not missing, the
+// smallest on ties.
+func mostFrequent[T cmp.Ordered](all []T, missing []bool) T {
+	vals := make([]T, 0, len(all))
+	for r, x := range all {
+		if !missing[r] {
+			vals = append(vals, x)
 		}
 	}
 	slices.Sort(vals)
