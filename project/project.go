@@ -296,3 +296,22 @@ func quoteList(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// Describe names a plain YAML value (as this package decodes them) for
+// error messages: null, a mapping, a list, the string "x", the bool true,
+// the number 0.5.
+func Describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case bool:
+		return fmt.Sprintf("the bool %v", x)
+	}
+	return fmt.Sprintf("the number %v", v)
+}

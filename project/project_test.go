@@ -500,3 +500,23 @@ entry_points:
 		})
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{nil, "null"},
+		{map[string]any{}, "a mapping"},
+		{[]any{1}, "a list"},
+		{"x", `the string "x"`},
+		{true, "the bool true"},
+		{0.5, "the number 0.5"},
+		{1e6, "the number 1e+06"},
+		{3, "the number 3"},
+	} {
+		if got := Describe(tc.v); got != tc.want {
+			t.Errorf("Describe(%#v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}

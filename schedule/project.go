@@ -70,7 +70,7 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 	for i, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, loc.errorf(i, "", "must be a mapping with name, cron, entry_point, parameters, ..., not %s", describe(item))
+			return nil, loc.errorf(i, "", "must be a mapping with name, cron, entry_point, parameters, ..., not %s", project.Describe(item))
 		}
 		s := &Schedule{ProjectDir: p.Dir, Source: source}
 		keys := make([]string, 0, len(m))
@@ -93,7 +93,7 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 					if v == nil {
 						continue
 					}
-					return nil, loc.errorf(i, k, "must be a string, not %s", describe(v))
+					return nil, loc.errorf(i, k, "must be a string, not %s", project.Describe(v))
 				}
 				switch k {
 				case "name":
@@ -167,7 +167,7 @@ func paramsOf(v any) ([]KV, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("must be a mapping of parameter names to values, not %s", describe(v))
+		return nil, fmt.Errorf("must be a mapping of parameter names to values, not %s", project.Describe(v))
 	}
 	out := make([]KV, 0, len(m))
 	for k, val := range m {
@@ -182,7 +182,7 @@ func paramsOf(v any) ([]KV, error) {
 		case float64:
 			text = formatFloat(x)
 		default:
-			return nil, fmt.Errorf("parameter %q must be a string, number or bool, not %s", k, describe(val))
+			return nil, fmt.Errorf("parameter %q must be a string, number or bool, not %s", k, project.Describe(val))
 		}
 		out = append(out, KV{Key: k, Value: text})
 	}
@@ -201,24 +201,6 @@ func formatFloat(f float64) string {
 		s += ".0"
 	}
 	return s
-}
-
-// describe names the kind of a plain YAML value, for error messages.
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "a mapping"
-	case []any:
-		return "a list"
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case bool:
-		return fmt.Sprintf("the bool %v", x)
-	default:
-		return fmt.Sprintf("the number %v", x)
-	}
 }
 
 // locator finds where entries of the schedules list are written, by

@@ -93,34 +93,10 @@ func TestMultiProcessWriters(t *testing.T) {
 	dbPath := filepath.Join(dir, "shared.db")
 	start := time.Now().Add(1500 * time.Millisecond).UnixMilli()
 
-	type proc struct {
-		cmd *exec.Cmd
-		out *lockedBuffer
-	}
-	procs := make([]proc, helperProcesses)
-	for i := range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(),
-			envHelperDB+"="+dbPath,
-			envHelperWorker+"="+strconv.Itoa(i),
-			envHelperStart+"="+strconv.FormatInt(start, 10))
-		out := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start helper %d: %v", i, err)
-		}
-		procs[i] = proc{cmd, out}
-	}
-	failed := false
-	for i, p := range procs {
-		if err := p.cmd.Wait(); err != nil {
-			failed = true
-			t.Errorf("helper %d failed: %v\n%s", i, err, p.out.String())
-		}
-	}
-	if failed {
-		t.FailNow()
-	}
+	runHelpers(t, "TestHelperProcess", helperProcesses, func(i int) []string {
+		return []string{envHelperDB + "=" + dbPath, envHelperWorker + "=" + strconv.Itoa(i),
+			envHelperStart + "=" + strconv.FormatInt(start, 10)}
+	})
 
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, dbPath, filepath.Join(dir, "artifacts"))
@@ -164,5 +140,35 @@ func TestMultiProcessWriters(t *testing.T) {
 		if m, _ := r.Metric("loss"); m != 1.0/float64(helperBatches*helperBatchSize) {
 			t.Fatalf("run %s latest loss = %v", r.Info.Name, m)
 		}
+	}
+}
+
+// runHelpers starts n copies of this test binary running the test named
+// helperTest, each with the extra environment env(i), all at once, and
+// fails t unless every one of them succeeds.
+func runHelpers(t *testing.T, helperTest string, n int, env func(i int) []string) {
+	t.Helper()
+	type proc struct {
+		cmd *exec.Cmd
+		out *lockedBuffer
+	}
+	procs := make([]proc, n)
+	for i := range procs {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+helperTest+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), env(i)...)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start helper %d: %v", i, err)
+		}
+		procs[i] = proc{cmd, out}
+	}
+	for i, p := range procs {
+		if err := p.cmd.Wait(); err != nil {
+			t.Errorf("helper %d failed: %v\n%s", i, err, p.out.String())
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
 	}
 }

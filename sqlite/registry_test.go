@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -226,32 +225,10 @@ func TestMultiProcessVersionNumbering(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "shared.db")
 	start := time.Now().Add(1 * time.Second).UnixMilli()
-	type proc struct {
-		cmd *exec.Cmd
-		out *lockedBuffer
-	}
-	procs := make([]proc, registryProcesses)
-	for i := range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryHelperProcess$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(),
-			envRegistryDB+"="+dbPath,
-			envRegistryWorker+"="+strconv.Itoa(i),
-			envRegistryStart+"="+strconv.FormatInt(start, 10))
-		out := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start helper %d: %v", i, err)
-		}
-		procs[i] = proc{cmd, out}
-	}
-	for i, p := range procs {
-		if err := p.cmd.Wait(); err != nil {
-			t.Errorf("helper %d failed: %v\n%s", i, err, p.out.String())
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	runHelpers(t, "TestRegistryHelperProcess", registryProcesses, func(i int) []string {
+		return []string{envRegistryDB + "=" + dbPath, envRegistryWorker + "=" + strconv.Itoa(i),
+			envRegistryStart + "=" + strconv.FormatInt(start, 10)}
+	})
 	s, err := sqlite.Open(context.Background(), dbPath, filepath.Join(dir, "artifacts"))
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 	}
 	m, ok := ep.Sweep.(map[string]any)
 	if !ok {
-		return nil, sectionError(ep, "", "must be a mapping with the keys %s, not %s", strings.Join(sectionKeys, ", "), describe(ep.Sweep))
+		return nil, sectionError(ep, "", "must be a mapping with the keys %s, not %s", strings.Join(sectionKeys, ", "), project.Describe(ep.Sweep))
 	}
 	keys := sortedKeys(m)
 	for _, k := range keys {
@@ -77,14 +77,14 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 	if v, ok := m["seed"]; ok {
 		i, isInt := v.(int)
 		if !isInt || i < 0 {
-			return nil, sectionError(ep, "seed", "must be a whole number from 0 up, not %s", describe(v))
+			return nil, sectionError(ep, "seed", "must be a whole number from 0 up, not %s", project.Describe(v))
 		}
 		sec.seed, sec.seedSet = uint64(i), true
 	}
 	if v, ok := m["objective"]; ok {
 		s, isString := v.(string)
 		if !isString {
-			return nil, sectionError(ep, "objective", "must be a string such as metrics.accuracy, not %s", describe(v))
+			return nil, sectionError(ep, "objective", "must be a string such as metrics.accuracy, not %s", project.Describe(v))
 		}
 		if _, err := ParseObjective(s); err != nil {
 			return nil, sectionError(ep, "objective", "%s", errs.Message(err))
@@ -94,7 +94,7 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 	if v, ok := m["goal"]; ok {
 		s, _ := v.(string)
 		if s != "maximize" && s != "minimize" {
-			return nil, sectionError(ep, "goal", "must be maximize or minimize, not %s", describe(v))
+			return nil, sectionError(ep, "goal", "must be maximize or minimize, not %s", project.Describe(v))
 		}
 		if sec.objective == "" {
 			return nil, sectionError(ep, "goal", "needs an objective (such as objective: metrics.accuracy)")
@@ -104,7 +104,7 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 	if v, ok := m["parameters"]; ok && v != nil {
 		params, isMap := v.(map[string]any)
 		if !isMap {
-			return nil, sectionError(ep, "parameters", "must be a mapping from parameter names to values, not %s", describe(v))
+			return nil, sectionError(ep, "parameters", "must be a mapping from parameter names to values, not %s", project.Describe(v))
 		}
 		if err := sec.readParams(ep, params); err != nil {
 			return nil, err
@@ -117,7 +117,7 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 func positiveInt(ep *project.EntryPoint, field string, v any, max int) (int, error) {
 	i, ok := v.(int)
 	if !ok || i < 1 || i > max {
-		return 0, sectionError(ep, field, "must be a whole number from 1 to %d, not %s", max, describe(v))
+		return 0, sectionError(ep, field, "must be a whole number from 1 to %d, not %s", max, project.Describe(v))
 	}
 	return i, nil
 }
@@ -139,7 +139,7 @@ func (sec *section) readParams(ep *project.EntryPoint, params map[string]any) er
 			for i, it := range v {
 				s, ok := scalarText(it)
 				if !ok {
-					return sectionError(ep, field, "item %d must be a number, a string or a bool, not %s", i+1, describe(it))
+					return sectionError(ep, field, "item %d must be a number, a string or a bool, not %s", i+1, project.Describe(it))
 				}
 				items[i] = s
 			}
@@ -169,7 +169,7 @@ func (sec *section) readParams(ep *project.EntryPoint, params map[string]any) er
 		default:
 			s, ok := scalarText(v)
 			if !ok {
-				return sectionError(ep, field, "must be a list, a string or one value, not %s", describe(v))
+				return sectionError(ep, field, "must be a list, a string or one value, not %s", project.Describe(v))
 			}
 			sec.fixed = append(sec.fixed, project.KV{Key: name, Value: s})
 		}
@@ -221,27 +221,6 @@ func scalarText(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
-}
-
-// describe names a plain YAML value for messages.
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "a mapping"
-	case []any:
-		return "a list"
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case bool:
-		return fmt.Sprintf("the bool %v", x)
-	}
-	s, _ := scalarText(v)
-	if s == "" {
-		s = fmt.Sprint(v)
-	}
-	return "the number " + s
 }
 
 // metricKey matches an MLflow metric key: letters, digits, and _ - . / and space.
