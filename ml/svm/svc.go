@@ -1,7 +1,7 @@
 // Package svm implements scikit-learn's SVC (libsvm's C-SVC) in Go: SMO
 // with second-order working-set selection and shrinking, one-vs-one
 // multiclass with voting, and Platt-scaled probabilities with pairwise
-// coupling. It follows scikit-learn 1.2.1's libsvm closely enough that
+// coupling (for two classes too, as scikit-learn's libsvm does). It follows scikit-learn 1.2.1's libsvm closely enough that
 // predictions agree with it, and probability=true reproduces its internal
 // cross-validation shuffle (scikit-learn seeds libsvm's MT19937 from
 // random_state; so does this package).
@@ -655,11 +655,9 @@ func (m *SVC) PredictProba(X *mat.Dense) *mat.Dense {
 				p++
 			}
 		}
-		if k == 2 {
-			probs[0], probs[1] = pairwise[0][1], pairwise[1][0]
-		} else {
-			multiclassProbability(pairwise, probs)
-		}
+		// scikit-learn's libsvm couples two classes too (libsvm 3.24 and
+		// later take pairwise[0][1] directly, which differs by up to 0.005/k).
+		multiclassProbability(pairwise, probs)
 		for i, c := range m.Labels {
 			out.Set(r, c, probs[i])
 		}
