@@ -190,6 +190,10 @@ func newSVC(task ml.Task, p ml.Params) (ml.Estimator, error) {
 // class index plus one).
 func (m *SVC) NumClasses() int { return m.NClass }
 
+// HasProbabilities implements ml.OptionalProbabilities: only a model fitted
+// with probability=true gives class probabilities.
+func (m *SVC) HasProbabilities() bool { return m.Probability && len(m.ProbA) > 0 }
+
 func (m *SVC) kernel() kernel {
 	return kernel{kind: m.Kernel, gamma: m.GammaValue, coef0: m.Coef0, degree: m.Degree}
 }
@@ -630,7 +634,7 @@ func (m *SVC) DecisionFunction(X *mat.Dense) *mat.Dense {
 // raises an error then), is not fitted, or X has the wrong number of
 // columns.
 func (m *SVC) PredictProba(X *mat.Dense) *mat.Dense {
-	if !m.usable(X) || !m.Probability || len(m.ProbA) == 0 {
+	if !m.usable(X) || !m.HasProbabilities() {
 		return nil
 	}
 	n, _ := X.Dims()
