@@ -185,3 +185,25 @@ entry_points:
 		t.Errorf("%d trials, want 2", trials)
 	}
 }
+
+// Evaluating a classifier on data loaded for regression (no classes) is a
+// clear error, not an index out of range.
+func TestEvaluateAcrossTasksIsAnError(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	writeFiles(t, dir, map[string]string{"MLproject": `name: cross
+entry_points:
+  main:
+    steps:
+      - {name: load, uses: load, with: {path: data/iris.csv, target: target}}
+      - {name: numbers, uses: load, with: {path: data/iris.csv, target: target, task: regression}}
+      - {name: train, uses: train, with: {data: "${{ steps.load.outputs.dataset }}"}}
+      - {name: evaluate, uses: evaluate, with: {model: "${{ steps.train.outputs.model }}", data: "${{ steps.numbers.outputs.dataset }}"}}
+`})
+	r := e.run(dir, "run", ".")
+	run := e.onlyRun()
+	msg := tagOf(run, "mlrun.error")
+	if r.code == 0 || run.Info.Status != tracking.StatusFailed || !strings.Contains(msg, "the model does classification") || !strings.Contains(msg, "task: classification") {
+		t.Errorf("exit %d, run %s, mlrun.error %q; want FAILED saying to load the data for classification", r.code, run.Info.Status, msg)
+	}
+}
