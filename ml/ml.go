@@ -52,6 +52,13 @@ type Classifier interface {
 	PredictProba(X *mat.Dense) *mat.Dense
 }
 
+// OptionalProbabilities is a Classifier whose probabilities depend on how
+// it was fitted, as scikit-learn's SVC with probability=False, which has
+// none: PredictProba returns nil when HasProbabilities is false.
+type OptionalProbabilities interface {
+	HasProbabilities() bool
+}
+
 // Params are hyperparameter values by scikit-learn name. Values are
 // float64, int, string, bool or nil (scikit-learn's None).
 type Params map[string]any

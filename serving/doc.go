@@ -15,7 +15,7 @@
 //	GET  /ping          200, body "\n" (as MLflow), once a model is loaded
 //	GET  /health        the same
 //	GET  /version       the mlrun version, as plain text
-//	GET  /metadata      JSON: model URI, directory, load time, estimator,
+//	GET  /metadata      JSON: model URI, load time, estimator,
 //	                    task, target, classes, signature, run id, model uuid
 //
 // Any other path is 404 ENDPOINT_NOT_FOUND, another method on a known path
@@ -74,7 +74,8 @@
 //
 //	{"predictions": [0], "classes": [0, 1, 2], "probabilities": [[0.97, 0.03, 7.6e-08]]}
 //
-// Asking a regressor (or a classifier without probabilities) for them is an
+// Asking a regressor, or a classifier without probabilities (an svc fitted
+// with probability: false), for them is a 400 INVALID_PARAMETER_VALUE
 // error. Any other key in "params" is an error.
 //
 // Errors are MLflow's JSON {"error_code": ..., "message": ...}, where the

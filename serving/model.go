@@ -106,7 +106,7 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 			list = append(list, mdl.labels[c]...)
 		}
 		mdl.classesJSON = append(list, ']')
-		_, mdl.proba = m.Estimator.(ml.Classifier)
+		mdl.proba = m.HasProbabilities()
 	}
 
 	mdl.metadata, err = mdl.encodeMetadata(uri, serverVersion, sig)
@@ -173,7 +173,6 @@ func classLabels(classes []string) map[string][]byte {
 // metadataJSON is the body of GET /metadata.
 type metadataJSON struct {
 	ModelURI       string          `json:"model_uri"`
-	Directory      string          `json:"directory"`
 	LoadedAt       string          `json:"loaded_at"`
 	Estimator      string          `json:"estimator"`
 	Task           ml.Task         `json:"task"`
@@ -198,7 +197,6 @@ func (mdl *model) encodeMetadata(uri, serverVersion string, sig modelfile.Signat
 	m := mdl.m
 	doc := metadataJSON{
 		ModelURI:       uri,
-		Directory:      mdl.dir,
 		LoadedAt:       mdl.loadedAt.Format(time.RFC3339Nano),
 		Estimator:      m.EstimatorName,
 		Task:           m.Task,

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -109,6 +110,28 @@ func (t Train) estimator(in Values, task ml.Task) (ml.Spec, ml.Estimator, error)
 	return spec, est, nil
 }
 
+// UsedSeed reports the seed the estimator really uses for the seed input
+// random_state: hyperparameters.random_state when given (it wins), else the
+// input's value; none when the estimator takes no random_state.
+func (t Train) UsedSeed(in Values, input string) (string, bool) {
+	if input != "random_state" {
+		return "", false
+	}
+	if v, set := paramsOf(in)["random_state"]; set {
+		return formatParam(v), true
+	}
+	name, _ := in["estimator"].(string)
+	if name == "" {
+		name = "logistic_regression"
+	}
+	spec, ok := t.Estimators.Lookup(name)
+	if !ok || !slices.ContainsFunc(spec.Params, func(p ml.Param) bool { return p.Name == "random_state" }) {
+		return "", false
+	}
+	rs, ok := in["random_state"]
+	return fmt.Sprint(rs), ok
+}
+
 // normaliseNumber turns YAML's integer types into int.
 func normaliseNumber(v any) any {
 	switch x := v.(type) {
@@ -144,6 +167,10 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	y, classes := ds.Target.Y, ds.Target.Classes
+	if task == ml.Classification {
+		y, classes = seenClasses(ds.Target)
+	}
 
 	var history []tracking.Metric
 	now := time.Now().UnixMilli()
@@ -153,7 +180,7 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 			env.Progress(key, step, value)
 		}
 	}
-	if err := est.Fit(ctx, X, ds.Target.Y, progress); err != nil {
+	if err := est.Fit(ctx, X, y, progress); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -183,7 +210,7 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		Task:            task,
 		Hyperparameters: hp,
 		Preprocess:      pipe,
-		Target:          modelfile.TargetInfo{Name: ds.Target.Name, Classes: ds.Target.Classes},
+		Target:          modelfile.TargetInfo{Name: ds.Target.Name, Classes: classes},
 		RunID:           env.RunID,
 		ArtifactPath:    path,
 		MLrunVersion:    t.Version,
@@ -196,9 +223,9 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	pred := est.Predict(X)
 	scoreKey, score := "train_r2", 0.0
 	if task == ml.Classification {
-		scoreKey, score = "train_accuracy", metrics.Accuracy(ds.Target.Y, pred)
+		scoreKey, score = "train_accuracy", metrics.Accuracy(y, pred)
 	} else {
-		score = metrics.R2(ds.Target.Y, pred)
+		score = metrics.R2(y, pred)
 	}
 	history = append(history, tracking.Metric{Key: scoreKey, Value: score, Timestamp: now})
 	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
@@ -220,6 +247,33 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		Outputs: map[string]any{"model": model, "model_uri": "runs:/" + env.RunID + "/" + path, "model_dir": dir},
 		Metrics: map[string]float64{scoreKey: score},
 	}, nil
+}
+
+// seenClasses returns the class indices of t renumbered to the classes
+// that occur in it, and those classes' names: a model knows the classes it
+// was trained on, as scikit-learn's classes_ (a split can leave a class of
+// the whole data set out of the training rows).
+func seenClasses(t *dataset.Target) ([]float64, []string) {
+	seen := make([]bool, len(t.Classes))
+	for _, v := range t.Y {
+		seen[int(v)] = true
+	}
+	if !slices.Contains(seen, false) {
+		return t.Y, t.Classes
+	}
+	renum := make([]float64, len(t.Classes))
+	var names []string
+	for i, ok := range seen {
+		if ok {
+			renum[i] = float64(len(names))
+			names = append(names, t.Classes[i])
+		}
+	}
+	y := make([]float64, len(t.Y))
+	for i, v := range t.Y {
+		y[i] = renum[int(v)]
+	}
+	return y, names
 }
 
 // paramsOf returns the hyperparameters given in `with:`.

@@ -100,7 +100,8 @@ type Prediction struct {
 	// classifiers, the predicted value (float64) for regressors.
 	Labels []any
 	// Proba holds one row of class probabilities per input row, in Classes
-	// order; nil for regressors and classifiers without probabilities.
+	// order; nil for regressors and classifiers without probabilities
+	// (see Model.HasProbabilities).
 	Proba [][]float64
 	// Classes are the class names (nil for regressors).
 	Classes []string
@@ -152,14 +153,33 @@ func (m *Model) Predict(f *dataset.Frame) (*Prediction, error) {
 		}
 		p.Labels[i] = m.Target.Classes[k]
 	}
-	if c, ok := m.Estimator.(ml.Classifier); ok {
+	if c, ok := m.Estimator.(ml.Classifier); ok && m.HasProbabilities() {
 		P := c.PredictProba(X)
+		if P == nil {
+			return nil, fmt.Errorf("estimator %s gave no probabilities", m.EstimatorName)
+		}
+		if r, k := P.Dims(); r != f.NRows || k != len(m.Target.Classes) {
+			return nil, fmt.Errorf("estimator %s gave %d×%d probabilities for %d rows and %d classes", m.EstimatorName, r, k, f.NRows, len(m.Target.Classes))
+		}
 		p.Proba = make([][]float64, f.NRows)
 		for i := range p.Proba {
 			p.Proba[i] = copyRow(P.RawRowView(i))
 		}
 	}
 	return p, nil
+}
+
+// HasProbabilities reports whether Predict gives class probabilities: the
+// model is a classifier whose estimator gives them (scikit-learn's SVC
+// fitted with probability=False does not).
+func (m *Model) HasProbabilities() bool {
+	if _, ok := m.Estimator.(ml.Classifier); !ok || m.Task != ml.Classification {
+		return false
+	}
+	if o, ok := m.Estimator.(ml.OptionalProbabilities); ok {
+		return o.HasProbabilities()
+	}
+	return true
 }
 
 // copyRow copies a matrix row so the Prediction does not alias it.

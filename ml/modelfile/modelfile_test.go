@@ -21,6 +21,7 @@ import (
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/preprocess"
+	"github.com/mlrun/mlrun/ml/svm"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -473,5 +474,51 @@ func TestPredictRejectsBadFrames(t *testing.T) {
 	missing := &dataset.Frame{NRows: f.NRows, Columns: f.Columns[:2]}
 	if _, err := m.Predict(missing); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), `"width"`) {
 		t.Fatalf("missing column: %v", err)
+	}
+}
+
+// An SVC fitted with probability=false (scikit-learn's default) predicts
+// labels and no probabilities; with probability=true it gives both.
+func TestPredictWithoutProbabilities(t *testing.T) {
+	f, y := testFrame()
+	pipe, err := preprocess.Fit(f, preprocess.Options{Scale: true, OneHot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	X, err := pipe.Transform(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prob := range []bool{false, true} {
+		spec := svm.Specs()[0]
+		params, err := spec.WithDefaults(ml.Params{"probability": prob, "random_state": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := spec.New(ml.Classification, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := est.Fit(context.Background(), X, y, nil); err != nil {
+			t.Fatal(err)
+		}
+		m := &Model{Estimator: est, EstimatorName: spec.Name, Task: ml.Classification, Hyperparameters: params,
+			Preprocess: pipe, Target: TargetInfo{Name: "species", Classes: []string{"small", "medium", "large"}}}
+		if m.HasProbabilities() != prob {
+			t.Errorf("probability=%v: HasProbabilities() = %v", prob, m.HasProbabilities())
+		}
+		p, err := m.Predict(f)
+		if err != nil {
+			t.Fatalf("probability=%v: %v", prob, err)
+		}
+		if len(p.Labels) != 12 || p.Labels[0] != "small" || p.Labels[11] != "large" {
+			t.Errorf("probability=%v: labels %v", prob, p.Labels)
+		}
+		if prob != (p.Proba != nil) {
+			t.Errorf("probability=%v: Proba %v", prob, p.Proba)
+		}
+		if prob && len(p.Proba[0]) != 3 {
+			t.Errorf("probability=true: %d probabilities per row, want 3", len(p.Proba[0]))
+		}
 	}
 }
