@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,8 +72,8 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	// Record what was learnt along the way, even when a step failed.
 	tags := map[string]string{}
 	first := ""
-	for _, path := range sortedKeys(datasets) {
-		tags["mlrun.dataset."+tagSafe(path)] = datasets[path]
+	for _, path := range slices.Sorted(maps.Keys(datasets)) {
+		tags["mlrun.dataset."+provenance.TagSafe(path)] = datasets[path]
 		if first == "" {
 			first = datasets[path]
 		}
@@ -80,7 +82,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		tags["mlrun.dataset.sha256"] = first
 	}
 	for _, s := range out.Steps {
-		tags["mlrun.step."+tagSafe(s.Name)] = stepSummary(s)
+		tags["mlrun.step."+provenance.TagSafe(s.Name)] = stepSummary(s)
 	}
 	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
 		runErr = err
@@ -197,7 +199,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			if _, given := values[decl.Name]; !given {
 				values[decl.Name] = int(env.Seed)
 			}
-			seeds["mlrun.seed."+tagSafe(st.Name)+"."+decl.Name] = fmt.Sprint(values[decl.Name])
+			seeds["mlrun.seed."+provenance.TagSafe(st.Name)+"."+decl.Name] = fmt.Sprint(values[decl.Name])
 		}
 		if err := kind.Check(values); err != nil {
 			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
@@ -278,7 +280,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		res, err := cache.replay(ctx, e, env, log.artifactDir)
 		if err == nil {
 			cache.remember(res, key)
-			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + tagSafe(env.Step): e.RunID}); terr != nil {
+			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + provenance.TagSafe(env.Step): e.RunID}); terr != nil {
 				return nil, "", terr
 			}
 		}
@@ -296,7 +298,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		}
 	}
 	// A command's process appends what it logs here (it creates the file).
-	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+tagSafe(env.Step)+".jsonl")
+	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+provenance.TagSafe(env.Step)+".jsonl")
 	defer os.Remove(childLog)
 	env.ChildLog = childLog
 	res, err := kind.Run(ctx, env, values)
