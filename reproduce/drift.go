@@ -161,8 +161,9 @@ func (p *Plan) lockfileDrift() ([]Drift, error) {
 
 // buildDrift compares the mlrun build a run recorded (the lockfile
 // provenance.BuildLockfile) with the running binary's: another version,
-// toolchain, dependency or build flag is drift. A run recorded before mlrun
-// recorded its build, or a binary without build info, cannot be checked.
+// toolchain, dependency or build flag is drift, and so is a running binary
+// without build info (its build is unknown). A build listed without its
+// sum (neither tag nor saved copy) cannot be checked.
 func buildDrift(recorded provenance.Lockfile) []Drift {
 	now, ok := provenance.CurrentBuild()
 	if !ok {
