@@ -164,3 +164,17 @@ func (p Params) Bool(name string) (bool, error) {
 
 // IsNull reports whether p[name] is nil (scikit-learn's None).
 func (p Params) IsNull(name string) bool { return p[name] == nil }
+
+// RandomState returns p[name] as a seed: nil when it is null, else a whole
+// number from 0 to 4294967295 (what numpy's RandomState accepts).
+func (p Params) RandomState(name string) (*int64, error) {
+	if p.IsNull(name) {
+		return nil, nil
+	}
+	rs, err := p.Int(name)
+	if err != nil || rs < 0 || rs > math.MaxUint32 {
+		return nil, fmt.Errorf("hyperparameter %s must be null or a whole number from 0 to 4294967295, not %v", name, p[name])
+	}
+	v := int64(rs)
+	return &v, nil
+}

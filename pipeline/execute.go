@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,8 +72,8 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	// Record what was learnt along the way, even when a step failed.
 	tags := map[string]string{}
 	first := ""
-	for _, path := range sortedKeys(datasets) {
-		tags["mlrun.dataset."+tagSafe(path)] = datasets[path]
+	for _, path := range slices.Sorted(maps.Keys(datasets)) {
+		tags["mlrun.dataset."+provenance.TagSafe(path)] = datasets[path]
 		if first == "" {
 			first = datasets[path]
 		}
@@ -80,7 +82,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		tags["mlrun.dataset.sha256"] = first
 	}
 	for _, s := range out.Steps {
-		tags["mlrun.step."+tagSafe(s.Name)] = stepSummary(s)
+		tags["mlrun.step."+provenance.TagSafe(s.Name)] = stepSummary(s)
 	}
 	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
 		runErr = err
@@ -203,7 +205,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 				used, ok = sr.UsedSeed(values, decl.Name)
 			}
 			if ok {
-				seeds["mlrun.seed."+tagSafe(st.Name)+"."+decl.Name] = used
+				seeds["mlrun.seed."+provenance.TagSafe(st.Name)+"."+decl.Name] = used
 			}
 		}
 		if err := kind.Check(values); err != nil {
@@ -285,7 +287,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		res, err := cache.replay(ctx, e, env, log.artifactDir)
 		if err == nil {
 			cache.remember(res, key)
-			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + tagSafe(env.Step): e.RunID}); terr != nil {
+			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + provenance.TagSafe(env.Step): e.RunID}); terr != nil {
 				return nil, "", terr
 			}
 		}
@@ -303,7 +305,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		}
 	}
 	// A command's process appends what it logs here (it creates the file).
-	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+tagSafe(env.Step)+".jsonl")
+	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+provenance.TagSafe(env.Step)+".jsonl")
 	defer os.Remove(childLog)
 	env.ChildLog = childLog
 	res, err := runKind(ctx, kind, env, values)

@@ -8,9 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 		return nil, err
 	}
 	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
-	for _, k := range sortedKeys(plan.Params.Strings) {
+	for _, k := range slices.Sorted(maps.Keys(plan.Params.Strings)) {
 		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
 	}
 	for _, kv := range plan.Params.Extra {
@@ -250,7 +251,7 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 		tags[k] = v
 	}
 	tagList := make([]tracking.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
 	}
 	host, _ := os.Hostname()
@@ -317,18 +318,6 @@ func runSeed(asked *int64, p *project.Params) (int64, error) {
 		return v, nil
 	}
 	return DefaultSeed, nil
-}
-
-var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)
-
-// tagSafe turns a path or name into something MLflow accepts in a key.
-func tagSafe(s string) string {
-	s = tagUnsafe.ReplaceAllString(filepath.ToSlash(s), "_")
-	s = strings.TrimLeft(strings.ReplaceAll(s, "..", "_"), "/")
-	if s == "" {
-		return "_"
-	}
-	return s
 }
 
 // relTo returns path relative to dir when it lies inside it.

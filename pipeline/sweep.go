@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -339,7 +341,7 @@ func (o *SweepOutcome) SortedByObjective(maximize bool) []int {
 
 // FormatTrial renders a trial's swept values as "C=0.1 max_iter=100".
 func FormatTrial(t sweep.Trial) string {
-	keys := sortedKeys(t.Values)
+	keys := slices.Sorted(maps.Keys(t.Values))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + t.Values[k]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -99,7 +100,7 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	now := time.Now().UnixMilli()
 	points := make([]tracking.Metric, 0, len(scores))
 	named := map[string]float64{}
-	for _, k := range sortedKeys(scores) {
+	for _, k := range slices.Sorted(maps.Keys(scores)) {
 		named[prefix+k] = scores[k]
 		points = append(points, tracking.Metric{Key: prefix + k, Value: scores[k], Timestamp: now})
 	}

@@ -175,13 +175,8 @@ func newSVC(task ml.Task, p ml.Params) (ml.Estimator, error) {
 	if m.BreakTies && m.DecisionFunctionShape == "ovo" {
 		return nil, invalid("hyperparameter break_ties=true needs decision_function_shape 'ovr'")
 	}
-	if !p.IsNull("random_state") {
-		rs, err := p.Int("random_state")
-		if err != nil || rs < 0 || rs > math.MaxUint32 {
-			return nil, invalid("hyperparameter random_state must be null or a whole number from 0 to 4294967295, not %v", p["random_state"])
-		}
-		v := int64(rs)
-		m.RandomState = &v
+	if m.RandomState, err = p.RandomState("random_state"); err != nil {
+		return nil, invalid("%v", err)
 	}
 	return m, nil
 }
