@@ -34,6 +34,10 @@ const (
 	MetaClasses   = "mlrun.classes"
 )
 
+// SpecVersion is the ONNX release whose onnx-ml.proto the files are
+// written with (MLmodel's onnx_version).
+const SpecVersion = "1.23.0"
+
 // batch is the name of the symbolic batch dimension.
 const batch = "N"
 
