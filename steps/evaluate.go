@@ -78,6 +78,11 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	} else if err := classificationScores(env, model, ds, pred, scores, prefix, plots); err != nil {
 		return nil, err
 	}
+	if plots {
+		if err := writeProjection(env, model, ds, pred, prefix); err != nil {
+			return nil, err
+		}
+	}
 	now := time.Now().UnixMilli()
 	points := make([]tracking.Metric, 0, len(scores))
 	named := map[string]float64{}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +73,9 @@ func TestTrainWritesONNXWithMLflowsFlavor(t *testing.T) {
 		t.Errorf("mlrun flavor %v", fl["mlrun"])
 	}
 
+	// The embeddings view: the 38 test rows on two principal components.
+	checkProjection(t, artifactDir(run), 38, "row,pc1,pc2,true,predicted,correct")
+
 	out := filepath.Join(t.TempDir(), "iris.onnx")
 	r := e.ok(dir, "models", "export", run.Info.ID, "--format", "onnx", "-o", out)
 	if !strings.Contains(r.stdout, "wrote "+out) {
@@ -128,5 +132,46 @@ entry_points:
 	fl := readMLmodelFlavors(t, model)
 	if fl["onnx"] != nil || fl["python_function"]["loader_module"] != "mlrun.pyfunc" {
 		t.Errorf("flavors %v", fl)
+	}
+}
+
+// checkProjection checks projection.png and projection.csv in a run's
+// artifacts: a PNG image and one CSV line per evaluated row.
+func checkProjection(t *testing.T, art string, rows int, header string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(art, "projection.png"))
+	if err != nil {
+		t.Fatalf("no projection.png: %v", err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("projection.png is not a PNG: %v", err)
+	}
+	text, err := os.ReadFile(filepath.Join(art, "projection.csv"))
+	if err != nil {
+		t.Fatalf("no projection.csv: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(text)), "\n")
+	if len(lines) != rows+1 || lines[0] != header {
+		t.Errorf("projection.csv has %d lines, header %q; want %d rows under %q", len(lines), lines[0], rows, header)
+	}
+}
+
+// The regression example's evaluation draws predicted against true values.
+func TestRegressionExampleWritesProjection(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	for _, name := range []string{"MLproject", "data/diabetes.csv"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "regression", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string]string{name: string(data)})
+	}
+	e.ok(dir, "run", ".")
+	run := e.onlyRun()
+	checkProjection(t, artifactDir(run), 89, "row,pc1,pc2,true,predicted,residual")
+	if _, err := os.Stat(filepath.Join(artifactDir(run), "model", "model.onnx")); err != nil {
+		t.Errorf("the ridge model has no model.onnx: %v", err)
 	}
 }
