@@ -22,7 +22,9 @@ func testProjection() *Projection {
 // The classification view draws every class in its colour and rings the
 // misclassified row in black; rendering is deterministic.
 func TestProjectionPNG(t *testing.T) {
-	path := renderTwice(t, "projection.png", func(p string) error { return ProjectionPNG(p, testProjection(), "Test set on its principal components") })
+	path := renderTwice(t, "projection.png", func(p string) error {
+		return ProjectionPNG(p, testProjection(), "Test set on its principal components")
+	})
 	_, hist := decode(t, path)
 	for c := range irisNames {
 		col := color.RGBAModel.Convert(plotutil.Color(c)).(color.RGBA)
