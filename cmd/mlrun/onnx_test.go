@@ -16,16 +16,16 @@ import (
 )
 
 // mlflowPythonPath returns the PYTHONPATH of the MLflow 2.12.2 client tree
-// (/work/shared/mlflow-client/setup.sh; MLRUN_MLFLOW_HOME overrides
+// (/work/shared/mlflow-client/setup.sh; MLRUN_MLFLOW_DEST overrides
 // /opt/mlflow-2.12.2), or skips when it is not installed.
 func mlflowPythonPath(t *testing.T) string {
 	t.Helper()
-	home := os.Getenv("MLRUN_MLFLOW_HOME")
+	home := os.Getenv("MLRUN_MLFLOW_DEST")
 	if home == "" {
 		home = "/opt/mlflow-2.12.2"
 	}
 	if _, err := os.Stat(filepath.Join(home, "src", "mlflow", "version.py")); err != nil {
-		testenv.Missing(t, "the MLflow 2.12.2 client is not in %s (run /work/shared/mlflow-client/setup.sh or set MLRUN_MLFLOW_HOME)", home)
+		testenv.Missing(t, "the MLflow 2.12.2 client is not in %s (run /work/shared/mlflow-client/setup.sh or set MLRUN_MLFLOW_DEST)", home)
 	}
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		testenv.Missing(t, "/usr/bin/python3 is missing")
