@@ -5,8 +5,10 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/internal/testenv"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/catalog"
@@ -241,4 +243,47 @@ func goPredict(t *testing.T, m *modelfile.Model, f *dataset.Frame) *modelfile.Pr
 		}
 	}
 	return p
+}
+
+// threshold32 rounds down: a float32 feature goes left in ONNX Runtime's
+// float32 comparison exactly when it goes left in Go's float64 one, also
+// for a threshold halfway between two float32 values (which float32()
+// would round up, sending the upper value left).
+func TestThreshold32RoundsDown(t *testing.T) {
+	a := float32(1.1)
+	b := math.Nextafter32(a, 2)
+	mid := (float64(a) + float64(b)) / 2
+	got := onnx.Threshold32(mid)
+	for _, x := range []float32{a, b} {
+		if goLeft, onnxLeft := float64(x) <= mid, x <= got; goLeft != onnxLeft {
+			t.Errorf("x=%v: Go goes left %v, ONNX %v (threshold %v)", x, goLeft, onnxLeft, got)
+		}
+	}
+	if onnx.Threshold32(2.5) != 2.5 {
+		t.Errorf("an exact float32 threshold changed")
+	}
+}
+
+// Settings ONNX cannot express are refused with a clear error.
+func TestExportRefusesWhatONNXCannotExpress(t *testing.T) {
+	data, err := dataset.Load(dataSets[0].path, dataset.LoadOptions{Target: "target"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := catalog.Builtin().Lookup("svc")
+	est, err := spec.New(ml.Classification, ml.Params{"break_ties": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, _ := preprocess.Fit(data.Features, preprocess.DefaultOptions())
+	X, _ := pipe.Transform(data.Features)
+	if err := est.Fit(t.Context(), X, data.Target.Y, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := &modelfile.Model{Estimator: est, EstimatorName: "svc", Task: ml.Classification, Preprocess: pipe,
+		Target: modelfile.TargetInfo{Name: "target", Classes: data.Target.Classes}}
+	_, err = onnx.Export(m)
+	if errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), "break_ties") {
+		t.Errorf("break_ties export: %v", err)
+	}
 }
