@@ -58,8 +58,35 @@ type onnxBackend struct {
 	classes []string
 }
 
-// predict runs the ONNX model on f.
+// onnxBatch is how many rows one ONNX Runtime call gets at most: graphs
+// such as k-NN's hold a [rows, training rows, features] tensor, so a large
+// request is scored in slices to bound memory.
+const onnxBatch = 256
+
+// predict runs the ONNX model on f, onnxBatch rows at a time.
 func (b *onnxBackend) predict(f *dataset.Frame) (*modelfile.Prediction, error) {
+	if f.NRows <= onnxBatch {
+		return b.predictBatch(f)
+	}
+	p := &modelfile.Prediction{}
+	for start := 0; start < f.NRows; start += onnxBatch {
+		rows := make([]int, 0, onnxBatch)
+		for r := start; r < min(start+onnxBatch, f.NRows); r++ {
+			rows = append(rows, r)
+		}
+		part, err := b.predictBatch(f.Subset(rows))
+		if err != nil {
+			return nil, err
+		}
+		p.Labels = append(p.Labels, part.Labels...)
+		p.Proba = append(p.Proba, part.Proba...)
+		p.Classes = part.Classes
+	}
+	return p, nil
+}
+
+// predictBatch runs the ONNX model on f in one call.
+func (b *onnxBackend) predictBatch(f *dataset.Frame) (*modelfile.Prediction, error) {
 	out, err := b.sess.Predict(f)
 	if err != nil {
 		return nil, err

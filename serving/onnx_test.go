@@ -127,6 +127,17 @@ func TestServeONNXAnswersAsNative(t *testing.T) {
 		`not json`,
 	})
 
+	// k-NN, and a request larger than one ONNX Runtime batch.
+	_, km := trainModel(t, irisCSV, dataset.LoadOptions{Target: "target"}, "knn", ml.Params{"weights": "distance"})
+	kdir := withONNX(t, km, irisCSV, dataset.LoadOptions{Target: "target"})
+	_, knative := newTestServer(t, kdir, Options{})
+	_, konnx := newTestServer(t, kdir, Options{ONNX: ONNXOptions{Library: lib, Backend: BackendONNX}})
+	var rows [][]float64
+	for i := range 2*onnxBatch + 37 {
+		rows = append(rows, []float64{4.3 + float64(i%36)/10, 2 + float64(i%23)/10, 1 + float64(i%59)/10, 0.1 + float64(i%25)/10})
+	}
+	sameAnswers(t, knative, konnx, []string{`{"data": ` + jsonRows(rows) + `, "params": {"predict_proba": true}}`})
+
 	// A regressor with a categorical column.
 	shops := filepath.Join("..", "ml", "onnx", "testdata", "shops.csv")
 	ropts := dataset.LoadOptions{Target: "basket", Task: ml.Regression}
