@@ -287,3 +287,34 @@ func TestExportRefusesWhatONNXCannotExpress(t *testing.T) {
 		t.Errorf("break_ties export: %v", err)
 	}
 }
+
+// A model of a single column takes it as an [N, 1] input (MLflow's pyfunc
+// feeds a one-input model the whole frame): numeric and categorical.
+func TestExportSingleColumn(t *testing.T) {
+	rt := openRuntime(t)
+	y := []float64{0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 1, 2}
+	frames := []*dataset.Frame{
+		{NRows: 12, Columns: []dataset.Column{{Name: "size", Kind: dataset.Numeric, Num: []float64{1, 1.2, 0.8, 5, 5.5, 4.9, 9, 9.2, 8.7, 1.1, 5.2, 9.1}}}},
+		{NRows: 12, Columns: []dataset.Column{{Name: "colour", Kind: dataset.Categorical, Str: []string{"red", "red", "red", "blue", "blue", "green", "green", "green", "green", "red", "blue", "green"}}}},
+	}
+	for _, f := range frames {
+		for _, name := range []string{"logistic_regression", "gaussian_nb"} {
+			spec, _ := catalog.Builtin().Lookup(name)
+			est, err := spec.New(ml.Classification, ml.Params{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pipe, err := preprocess.Fit(f, preprocess.Options{Scale: true, OneHot: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			X, _ := pipe.Transform(f)
+			if err := est.Fit(t.Context(), X, y, nil); err != nil {
+				t.Fatal(err)
+			}
+			m := &modelfile.Model{Estimator: est, EstimatorName: name, Task: ml.Classification, Preprocess: pipe,
+				Target: modelfile.TargetInfo{Name: "kind", Classes: []string{"a", "b", "c"}}}
+			t.Run(f.Columns[0].Name+"/"+name, func(t *testing.T) { compare(t, rt, m, f) })
+		}
+	}
+}
