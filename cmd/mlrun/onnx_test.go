@@ -123,6 +123,10 @@ entry_points:
     steps:
       - {name: load, uses: load, with: {path: data/iris.csv, target: target}}
       - {name: train, uses: train, with: {data: "${{ steps.load.outputs.dataset }}", estimator: gaussian_nb, onnx: false}}
+  ties:
+    steps:
+      - {name: load, uses: load, with: {path: data/iris.csv, target: target}}
+      - {name: train, uses: train, with: {data: "${{ steps.load.outputs.dataset }}", estimator: svc, hyperparameters: {break_ties: true}}}
 `})
 	e.ok(dir, "run", ".")
 	model := filepath.Join(artifactDir(e.onlyRun()), "model")
@@ -132,6 +136,17 @@ entry_points:
 	fl := readMLmodelFlavors(t, model)
 	if fl["onnx"] != nil || fl["python_function"]["loader_module"] != "mlrun.pyfunc" {
 		t.Errorf("flavors %v", fl)
+	}
+
+	// A model ONNX cannot express is saved without model.onnx, with a warning.
+	r := e.ok(dir, "run", ".", "-e", "ties")
+	if !strings.Contains(r.stderr, "warning: step train: no model.onnx") || !strings.Contains(r.stderr, "break_ties") {
+		t.Errorf("no warning about the missing model.onnx:\n%s", r.stderr)
+	}
+	for _, run := range e.runs() {
+		if _, err := os.Stat(filepath.Join(artifactDir(run), "model", "MLmodel")); err != nil {
+			t.Errorf("run %s has no model: %v", run.Info.ID, err)
+		}
 	}
 }
 
