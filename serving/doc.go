@@ -96,6 +96,18 @@
 //	415 BAD_REQUEST              unsupported Content-Type
 //	500 INTERNAL_ERROR           a bug; logged
 //
+// # ONNX models
+//
+// A model directory with MLflow's onnx flavor can be served through ONNX
+// Runtime (Options.ONNX; see onnx.go): always when it has no mlrun flavor
+// (say mlflow.onnx.log_model wrote it), and for mlrun's own models with
+// backend "onnx". Requests are decoded and validated exactly as for native
+// models, against the MLmodel column signature (or, without one, the
+// graph's inputs: one column per input, or columns "0", "1", ... for a
+// single [N, k] input); answers and errors have the same shape. Without
+// the ONNX Runtime library, loading such a directory fails with a NotFound
+// error that says how to install it.
+//
 // # Defaults
 //
 // Host "" means 127.0.0.1 (never all interfaces unless asked). Port 0 means

@@ -45,11 +45,14 @@ type model struct {
 
 	// metadata is the body of GET /metadata.
 	metadata []byte
+
+	// onnx, when set, predicts instead of m's estimator (see onnx.go).
+	onnx *onnxBackend
 }
 
 // loadModel reads the model directory dir and prepares it for serving.
-func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spec, bool)) (*model, error) {
-	m, err := modelfile.Load(dir, specs)
+func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spec, bool), onnxOpts ONNXOptions) (*model, error) {
+	m, backend, err := loadBackend(dir, specs, onnxOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,9 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 		inputs:   sig.Inputs,
 		kinds:    make([]dataset.ColumnKind, len(sig.Inputs)),
 		index:    make(map[string]int, len(sig.Inputs)),
+		onnx:     backend,
 	}
+	closeWhenUnreachable(mdl)
 	names := make([]string, len(sig.Inputs))
 	for i, c := range sig.Inputs {
 		switch c.Type {
@@ -107,6 +112,9 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 		}
 		mdl.classesJSON = append(list, ']')
 		mdl.proba = m.HasProbabilities()
+		if backend != nil {
+			mdl.proba = backend.proba != ""
+		}
 	}
 
 	mdl.metadata, err = mdl.encodeMetadata(uri, serverVersion, sig)

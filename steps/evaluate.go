@@ -97,6 +97,11 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 			}
 		}
 	}
+	if plots {
+		if err := writeProjection(env, model, ds, pred, prefix); err != nil {
+			return nil, err
+		}
+	}
 	now := time.Now().UnixMilli()
 	points := make([]tracking.Metric, 0, len(scores))
 	named := map[string]float64{}

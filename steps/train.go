@@ -13,6 +13,7 @@ import (
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/metrics"
 	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/ml/preprocess"
 	"github.com/mlrun/mlrun/ml/report"
 	"github.com/mlrun/mlrun/tracking"
@@ -51,6 +52,7 @@ func (t Train) Inputs() []Input {
 		{Name: "handle_unknown", Type: String, Default: "error", Doc: "unseen categories when predicting: error or ignore"},
 		{Name: "artifact_path", Type: String, Default: "model", Doc: "where the model directory goes in the run's artifacts"},
 		{Name: "plots", Type: Bool, Default: true, Doc: "draw learning_curve.png from the training history"},
+		{Name: "onnx", Type: Bool, Default: true, Doc: "also write the model as model.onnx (MLflow's onnx flavor), preprocessing included"},
 	}
 }
 
@@ -215,6 +217,11 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		ArtifactPath:    path,
 		MLrunVersion:    t.Version,
 	}
+	if withONNX, _ := in["onnx"].(bool); withONNX {
+		if err := addONNX(env, model); err != nil {
+			return nil, err
+		}
+	}
 	if err := modelfile.Save(dir, model, ds.Features); err != nil {
 		return nil, err
 	}
@@ -274,6 +281,23 @@ func seenClasses(t *dataset.Target) ([]float64, []string) {
 		y[i] = renum[int(v)]
 	}
 	return y, names
+}
+
+// addONNX exports model to ONNX for model.onnx. A model ONNX cannot
+// express (see ml/onnx) is saved without it, with a warning.
+func addONNX(env *Env, model *modelfile.Model) error {
+	data, err := onnx.Export(model)
+	if errs.Code(err) == errs.Invalid {
+		if env.Stderr != nil {
+			fmt.Fprintf(env.Stderr, "warning: step %s: no model.onnx: %s\n", env.Step, errs.Message(err))
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("step %s: %w", env.Step, err)
+	}
+	model.ONNX = &modelfile.ONNXModel{Data: data, Version: onnx.SpecVersion}
+	return nil
 }
 
 // paramsOf returns the hyperparameters given in `with:`.

@@ -522,3 +522,43 @@ func TestPredictWithoutProbabilities(t *testing.T) {
 		}
 	}
 }
+
+// A model with ONNX gets model.onnx, MLflow's onnx flavor and a
+// python_function entry that loads it through mlflow.onnx; Load reports it.
+func TestSaveWithONNX(t *testing.T) {
+	m, f := fitModel(t)
+	m.ONNX = &ONNXModel{Data: []byte("not really onnx"), Version: "1.23.0"}
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := Save(dir, m, f); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, ONNXFile)); err != nil || string(got) != "not really onnx" {
+		t.Fatalf("model.onnx: %q, %v", got, err)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, MLmodelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  onnx:\n    code: null\n    data: model.onnx\n    onnx_version: 1.23.0\n    providers:\n    - CPUExecutionProvider\n",
+		"  python_function:\n    data: model.onnx\n    env: none\n    loader_module: mlflow.onnx\n",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("MLmodel lacks\n%s\nin\n%s", want, text)
+		}
+	}
+	loaded, err := Load(dir, testSpecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.HasONNX || loaded.SizeBytes != m.SizeBytes {
+		t.Errorf("HasONNX %v, size %d (saved %d)", loaded.HasONNX, loaded.SizeBytes, m.SizeBytes)
+	}
+	m2, f2 := fitModel(t)
+	if err := Save(filepath.Join(t.TempDir(), "plain"), m2, f2); err != nil {
+		t.Fatal(err)
+	}
+	if m2.SizeBytes+int64(len("not really onnx")) != m.SizeBytes {
+		t.Errorf("model_size_bytes %d with ONNX, %d without", m.SizeBytes, m2.SizeBytes)
+	}
+}
