@@ -41,7 +41,7 @@ type Runner struct {
 	// Cache, when set, lets a step reuse an identical earlier execution;
 	// CacheDir keeps the data sets it stores. NoCache turns the cache off:
 	// every step runs and nothing is recorded. ModelSpecs loads cached models.
-	Cache      CacheStore
+	Cache      tracking.StepCache
 	CacheDir   string
 	NoCache    bool
 	ModelSpecs func(name string) (ml.Spec, bool)

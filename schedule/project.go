@@ -126,8 +126,8 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 		}
 		seen[s.Name] = i
 		s.SetDefaults()
-		if err := s.Validate(); err != nil {
-			return nil, loc.errorf(i, fieldOf(err, s), "%s", errs.Message(err))
+		if field, err := validate(s); err != nil {
+			return nil, loc.errorf(i, field, "%s", errs.Message(err))
 		}
 		if err := CheckProject(s, p); err != nil {
 			field := "entry_point"
@@ -139,24 +139,6 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// fieldOf guesses which field a Validate error is about, for its position.
-func fieldOf(err error, s *Schedule) string {
-	msg := errs.Message(err)
-	switch {
-	case strings.Contains(msg, "schedule name"):
-		return "name"
-	case strings.Contains(msg, "time zone") && s.Timezone != "":
-		return "timezone"
-	case strings.Contains(msg, "overlap"):
-		return "overlap"
-	case strings.Contains(msg, "missed-fire"):
-		return "missed"
-	case strings.Contains(msg, "parameter"):
-		return "parameters"
-	}
-	return "cron"
 }
 
 // paramsOf turns a parameters mapping into KVs sorted by name. Values

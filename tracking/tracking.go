@@ -1,6 +1,7 @@
 // Package tracking holds mlrun's tracking domain: experiments, runs, params,
-// metrics and tags in MLflow's data model, and the Store interface that a
-// storage adapter (package sqlite) implements.
+// metrics and tags in MLflow's data model, the model registry, schedules and
+// the step cache, and the Store interface that every storage adapter
+// (packages sqlite and postgres) implements.
 //
 // Times are Unix milliseconds, as in MLflow. Params, metrics and tags are kept
 // as slices ordered by key so that they serialise in MLflow's wire shape.
@@ -167,12 +168,45 @@ type SearchRuns struct {
 	ViewType      ViewType // 0: ActiveOnly
 }
 
-// Store persists experiments and runs. Methods return *errs.Error values
-// with code errs.NotFound for a missing experiment or run, errs.Conflict for
-// a duplicate name, and errs.Invalid for bad input (a bad filter, a param
-// logged again with another value, logging to a deleted run).
-// Implementations are safe for use by many goroutines and many processes.
+// Store is the whole contract of a tracking store: experiments and runs,
+// the model registry, schedules and their leases, and the step cache. Every
+// store (sqlite, postgres, ...) implements all of it and passes the
+// conformance suite in package tracking/storetest; callers never ask for a
+// store's concrete type. Methods return *errs.Error values with code
+// errs.NotFound for a missing entity, errs.Conflict for a duplicate name,
+// and errs.Invalid for bad input. Implementations are safe for use by many
+// goroutines and many processes.
 type Store interface {
+	RunStore
+	Registry
+	ScheduleStore
+	StepCache
+
+	// ArtifactRoot is the local directory under which run artifacts live.
+	ArtifactRoot() string
+	// Close releases the store.
+	Close() error
+}
+
+// StepCache keeps the step cache's entries: opaque JSON documents under a
+// key that hashes everything a step consumed (package pipeline computes
+// keys and entries).
+type StepCache interface {
+	// GetStepCache returns the entry under key, or (nil, nil) when there
+	// is none.
+	GetStepCache(ctx context.Context, key string) ([]byte, error)
+	// PutStepCache stores an entry, replacing any under the same key.
+	PutStepCache(ctx context.Context, key, kind, step, runID string, entry []byte) error
+	// DeleteStepCache removes the entry under key; no entry is not an error.
+	DeleteStepCache(ctx context.Context, key string) error
+}
+
+// RunStore persists experiments and runs, with their params, metrics and
+// tags. Methods return *errs.Error values with code errs.NotFound for a
+// missing experiment or run, errs.Conflict for a duplicate name, and
+// errs.Invalid for bad input (a bad filter, a param logged again with
+// another value, logging to a deleted run).
+type RunStore interface {
 	// CreateExperiment creates an experiment; errs.Conflict if the name exists.
 	CreateExperiment(ctx context.Context, name string, tags map[string]string) (*Experiment, error)
 	// GetExperiment returns an experiment by id.
@@ -215,9 +249,4 @@ type Store interface {
 	// owner is gone: on this host with a pid that alive reports dead, or on
 	// any host with no heartbeat for longer than stale. It returns their ids.
 	ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error)
-
-	// ArtifactRoot is the local directory under which run artifacts live.
-	ArtifactRoot() string
-	// Close releases the store.
-	Close() error
 }

@@ -129,7 +129,7 @@ func (a *app) scheduleAdd(c *cobra.Command, name, dir string, o scheduleAddOptio
 		sc.Params = append(sc.Params, schedule.KV{Key: kv.Key, Value: kv.Value})
 	}
 	sc.SetDefaults()
-	if err := sc.Validate(); err != nil {
+	if err := schedule.Validate(sc); err != nil {
 		return err
 	}
 	proj, err := project.Load(dir, a.kinds())

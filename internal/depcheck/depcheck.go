@@ -1,0 +1,37 @@
+// Package depcheck lets a test assert that a package does not link parts of
+// mlrun it must stay independent of (a store adapter must not pull in the
+// ML stack, for instance).
+package depcheck
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Forbid fails t if the package in the current directory depends, directly
+// or not, on any of the mlrun packages named (relative to the module, e.g.
+// "ml", "steps"; a name covers its subpackages). It runs `go list -deps`.
+func Forbid(t *testing.T, forbidden ...string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH; cannot list dependencies")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	const module = "github.com/mlrun/mlrun/"
+	for _, dep := range strings.Fields(string(out)) {
+		rel, ok := strings.CutPrefix(dep, module)
+		if !ok {
+			continue
+		}
+		for _, f := range forbidden {
+			if rel == f || strings.HasPrefix(rel, f+"/") {
+				t.Errorf("this package depends on %s, which it must not", dep)
+			}
+		}
+	}
+}
