@@ -242,6 +242,8 @@ type RunStore interface {
 	// SearchRuns returns matching runs, evaluated in the database, and the
 	// token of the next page ("" on the last page).
 	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
+	// CountRuns returns how many runs the store holds, deleted ones included.
+	CountRuns(ctx context.Context) (int, error)
 
 	// Heartbeat records that the run's owning process is alive.
 	Heartbeat(ctx context.Context, runID string) error

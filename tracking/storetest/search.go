@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -22,9 +21,9 @@ import (
 //	r5  0      alice a     -          0.99  -     -     (deleted)
 //
 // r1 also has param lr=0.1. It returns the store and the run ids by name.
-func searchFixture(t *testing.T) (*sqlite.Store, map[string]string) {
+func searchFixture(t *testing.T, h *Harness) (tracking.Store, map[string]string) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	other, err := s.CreateExperiment(ctx, "other", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +80,9 @@ func names(runs []*tracking.Run) []string {
 	return out
 }
 
-func TestSearchFilters(t *testing.T) {
+func testSearchFilters(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, ids := searchFixture(t)
+	s, ids := searchFixture(t, h)
 	all := []string{"r4", "r3", "r2", "r1"}
 	none := []string{}
 	tests := []struct {
@@ -192,9 +191,9 @@ func TestSearchFilters(t *testing.T) {
 	}
 }
 
-func TestSearchOrderBy(t *testing.T) {
+func testSearchOrderBy(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, _ := searchFixture(t)
+	s, _ := searchFixture(t, h)
 	tests := []struct {
 		order []string
 		want  []string
@@ -228,9 +227,9 @@ func TestSearchOrderBy(t *testing.T) {
 	}
 }
 
-func TestSearchPaging(t *testing.T) {
+func testSearchPaging(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, _ := searchFixture(t)
+	s, _ := searchFixture(t, h)
 	var got []string
 	var tokens []string
 	tok := ""
