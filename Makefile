@@ -5,7 +5,7 @@ BIN     := bin/mlrun
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test bench lint clean
+.PHONY: build run test test-race tidy-check bench lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mlrun
@@ -17,6 +17,15 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# test-race: the whole suite once more under the race detector, with the
+# binary the end-to-end tests drive built with -race too.
+test-race:
+	MLRUN_TEST_RACE=1 $(GO) test -race -count=1 ./...
+
+# tidy-check: go.mod and go.sum are exactly what `go mod tidy` makes.
+tidy-check:
+	$(GO) mod tidy -diff
 
 bench:
 	GO=$(GO) ./scripts/bench.sh
