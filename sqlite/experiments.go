@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"unicode/utf8"
 
@@ -77,7 +76,10 @@ func (s *Store) insertExperiment(ctx context.Context, tx *sql.Tx, name string) (
 	if err != nil {
 		return 0, fmt.Errorf("create experiment %q: %w", name, err)
 	}
-	loc := filepath.Join(s.artifactRoot, strconv.FormatInt(id, 10))
+	loc, err := tracking.ExperimentArtifactLocation(s.artifactRoot, strconv.FormatInt(id, 10))
+	if err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?`, loc, id); err != nil {
 		return 0, fmt.Errorf("set artifact location of experiment %q: %w", name, err)
 	}
@@ -128,7 +130,10 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 			if err != nil {
 				return fmt.Errorf("create experiment %q: %w", name, err)
 			}
-			loc := filepath.Join(s.artifactRoot, strconv.FormatInt(id, 10))
+			loc, err := tracking.ExperimentArtifactLocation(s.artifactRoot, strconv.FormatInt(id, 10))
+			if err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?`, loc, id); err != nil {
 				return fmt.Errorf("set artifact location of experiment %q: %w", name, err)
 			}

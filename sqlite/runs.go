@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +84,9 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		if stage != tracking.LifecycleActive {
 			return errs.Errorf(errs.Invalid, "experiment %q is deleted, so no run can be created in it", r.ExperimentID)
 		}
-		info.ArtifactURI = runArtifactURI(loc, info.ID)
+		if info.ArtifactURI, err = tracking.RunArtifactURI(loc, info.ID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_id, name, experiment_id, user_id, status, start_time,
 			artifact_uri, lifecycle_stage, host, pid, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			info.ID, info.Name, expID, info.UserID, string(info.Status), info.StartTime,
@@ -103,15 +104,6 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		return nil, err
 	}
 	return info, nil
-}
-
-// runArtifactURI returns the artifact URI of a run in an experiment whose
-// artifact location is loc: a file:// URI for a local directory.
-func runArtifactURI(loc, runID string) string {
-	if strings.Contains(loc, "://") {
-		return strings.TrimSuffix(loc, "/") + "/" + runID + "/artifacts"
-	}
-	return "file://" + filepath.ToSlash(filepath.Join(loc, runID, "artifacts"))
 }
 
 // GetRun returns a run with its params, latest metrics and tags, or

@@ -182,7 +182,8 @@ type Store interface {
 	ScheduleStore
 	StepCache
 
-	// ArtifactRoot is the local directory under which run artifacts live.
+	// ArtifactRoot is the artifact root URI (file:///... for a directory)
+	// under which new experiments keep their runs' artifacts.
 	ArtifactRoot() string
 	// Close releases the store.
 	Close() error

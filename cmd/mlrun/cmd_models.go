@@ -13,7 +13,6 @@ import (
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/registry"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -46,7 +45,7 @@ func (a *app) modelsListCommand() *cobra.Command {
 		Short: "List registered models",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				models, err := st.ListRegisteredModels(c.Context())
 				if err != nil {
 					return err
@@ -76,7 +75,7 @@ func (a *app) modelsShowCommand() *cobra.Command {
 		Short: "Show a registered model with its aliases, tags and versions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				m, err := st.GetRegisteredModel(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -126,7 +125,7 @@ func (a *app) modelsVersionsCommand() *cobra.Command {
 		Short: "List the versions of a registered model",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				versions, err := st.ListModelVersions(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -183,7 +182,7 @@ defaults to the run's project name (tag mlrun.project).`,
   mlrun models register runs:/3f2a.../model --name iris --stage Staging`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error { return a.registerModel(c, st, args[0], o) })
+			return a.withStore(c, func(st tracking.Store) error { return a.registerModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -196,7 +195,7 @@ defaults to the run's project name (tag mlrun.project).`,
 	return c
 }
 
-func (a *app) registerModel(c *cobra.Command, st *sqlite.Store, target string, o registerOptions) error {
+func (a *app) registerModel(c *cobra.Command, st tracking.Store, target string, o registerOptions) error {
 	ctx := c.Context()
 	uri, name := target, o.name
 	if strings.HasPrefix(target, "runs:/") || strings.HasPrefix(target, "models:/") {
@@ -251,7 +250,7 @@ func (a *app) modelsAliasSetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				name, alias := args[0], args[1]
 				previous := 0
@@ -290,7 +289,7 @@ func (a *app) modelsAliasDeleteCommand() *cobra.Command {
 		Short: "Delete an alias (the version stays)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				if err := st.DeleteAlias(c.Context(), args[0], args[1]); err != nil {
 					return err
 				}
@@ -321,7 +320,7 @@ func (a *app) modelsStageCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				var before []*tracking.ModelVersion
 				if archive {
@@ -368,7 +367,7 @@ The model directories stay in the runs' artifacts.`,
 				}
 				version = v
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				var err error
 				if version == 0 {
 					err = st.DeleteRegisteredModel(c.Context(), args[0])

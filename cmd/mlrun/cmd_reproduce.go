@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"regexp"
 	"text/tabwriter"
 
@@ -74,7 +73,7 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 		return errs.Errorf(errs.Invalid, "--tolerance must be a finite number of at least 0, not %v", o.tolerance)
 	}
 	ctx := c.Context()
-	st, uri, err := a.openStore(ctx)
+	st, loc, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,7 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 	kinds := a.kinds()
 	plan, err := reproduce.NewPlan(ctx, st, runID, reproduce.Options{
 		Kinds:      kinds,
-		StoreDir:   filepath.Dir(st.Path()),
+		StoreDir:   loc.Dir,
 		AllowDrift: o.allowDrift,
 		Tolerance:  o.tolerance,
 	})
@@ -112,9 +111,9 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 	r := &pipeline.Runner{
 		Store:       st,
 		Kinds:       kinds,
-		TrackingURI: uri,
+		TrackingURI: loc.URI,
 		Version:     a.version,
-		StoreDir:    filepath.Dir(st.Path()),
+		StoreDir:    loc.Dir,
 		Stdout:      stepOut,
 		Stderr:      a.stderr,
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/mlrun/mlrun/ml/catalog"
 	"github.com/mlrun/mlrun/pipeline"
 	"github.com/mlrun/mlrun/project"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/sweep"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 type runOptions struct {
@@ -162,16 +162,16 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 }
 
 // runner opens the store and builds a Runner writing to it.
-func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, *sqlite.Store, error) {
-	st, uri, err := a.openStore(c.Context())
+func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, tracking.Store, error) {
+	st, loc, err := a.openStore(c.Context())
 	if err != nil {
 		return nil, nil, err
 	}
-	storeDir := filepath.Dir(st.Path())
+	storeDir := loc.Dir
 	return &pipeline.Runner{
 		Store:       st,
 		Kinds:       a.kinds(),
-		TrackingURI: uri,
+		TrackingURI: loc.URI,
 		Version:     a.version,
 		Stdout:      a.stdout,
 		Stderr:      a.stderr,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -73,7 +72,7 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 		return err
 	}
 	ctx := c.Context()
-	st, _, err := a.openStore(ctx)
+	st, loc, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%d run(s) shown; store %s holds %d\n", len(runs), st.Path(), total)
+	fmt.Fprintf(a.stderr, "%d run(s) shown; store %s holds %d\n", len(runs), loc, total)
 	return nil
 }
 
@@ -130,7 +129,7 @@ func (a *app) runsShowCommand() *cobra.Command {
 		Short: "Show a run's params, latest metrics, tags and artifacts (RUN may be a unique id prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				run, err := resolveRun(ctx, st, args[0])
 				if err != nil {
@@ -210,7 +209,7 @@ func (a *app) runsHistoryCommand() *cobra.Command {
 		Short: "Print every point of a metric's history",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				id, err := st.ResolveRunID(ctx, args[0])
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/schedule"
-	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // scheduleManualTag marks the run of one `mlrun schedule run`, so that -o json can
@@ -170,7 +170,7 @@ func (a *app) scheduleListCommand() *cobra.Command {
 		Short: "List schedules with their next run and last outcome",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				list, err := st.ListSchedules(c.Context())
 				if err != nil {
 					return err
@@ -293,7 +293,7 @@ func (a *app) scheduleRemoveCommand() *cobra.Command {
 the store, and a job that is running goes on to its end.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				if err := st.DeleteSchedule(c.Context(), args[0]); err != nil {
 					return err
 				}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -30,7 +29,7 @@ func testExperiments(t *testing.T, h *Harness) {
 	if err != nil {
 		t.Fatalf("GetExperiment(0): %v", err)
 	}
-	if def.Name != "Default" || def.ArtifactLocation != filepath.Join(s.ArtifactRoot(), "0") || def.LifecycleStage != "active" {
+	if def.Name != "Default" || def.ArtifactLocation != strings.TrimSuffix(s.ArtifactRoot(), "/")+"/0" || def.LifecycleStage != "active" {
 		t.Fatalf("Default experiment = %+v", def)
 	}
 
@@ -38,7 +37,7 @@ func testExperiments(t *testing.T, h *Harness) {
 	if err != nil {
 		t.Fatalf("CreateExperiment: %v", err)
 	}
-	if e1.ID != "1" || e1.ArtifactLocation != filepath.Join(s.ArtifactRoot(), "1") || e1.Tags["team"] != "ml" || e1.CreationTime == 0 {
+	if e1.ID != "1" || e1.ArtifactLocation != strings.TrimSuffix(s.ArtifactRoot(), "/")+"/1" || e1.Tags["team"] != "ml" || e1.CreationTime == 0 {
 		t.Fatalf("created experiment = %+v", e1)
 	}
 	_, err = s.CreateExperiment(ctx, "first", nil)
@@ -139,7 +138,7 @@ func testRunCRUD(t *testing.T, h *Harness) {
 	if !regexp.MustCompile(`^[a-z]+-[a-z]+-\d{1,3}$`).MatchString(info.Name) {
 		t.Fatalf("random run name %q is not adjective-noun-NNN", info.Name)
 	}
-	wantURI := "file://" + filepath.Join(s.ArtifactRoot(), exp.ID, info.ID, "artifacts")
+	wantURI := strings.TrimSuffix(s.ArtifactRoot(), "/") + "/" + exp.ID + "/" + info.ID + "/artifacts"
 	if info.ArtifactURI != wantURI {
 		t.Fatalf("ArtifactURI = %q, want %q", info.ArtifactURI, wantURI)
 	}
