@@ -26,6 +26,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/postgres"
 	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -79,6 +80,8 @@ type Registry struct {
 func New() *Registry {
 	r := &Registry{openers: map[string]Opener{}}
 	r.Register("sqlite", openSQLite)
+	r.Register("postgresql", openPostgres)
+	r.Register("postgres", openPostgres)
 	return r
 }
 
@@ -162,6 +165,10 @@ func (r *Registry) Open(ctx context.Context, loc *Location) (tracking.Store, err
 		return nil, errs.Errorf(errs.Invalid, "tracking URI %q is not supported: use one of %s", loc, r.schemes())
 	}
 	return open(ctx, loc)
+}
+
+func openPostgres(ctx context.Context, loc *Location) (tracking.Store, error) {
+	return postgres.Open(ctx, loc.URI, loc.ArtifactRoot)
 }
 
 func openSQLite(ctx context.Context, loc *Location) (tracking.Store, error) {
