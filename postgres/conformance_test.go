@@ -21,8 +21,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-
-
 // TestConformance runs the store contract's suite on PostgreSQL.
 func TestConformance(t *testing.T) {
 	dsns := map[tracking.Store]string{}
