@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/pgtest"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
