@@ -20,6 +20,10 @@ const (
 	maxMaxResults     = 50000
 )
 
+// searchMmapSize is how much of the database file SearchRuns reads through
+// memory mapping (address space, not memory: SQLite maps at most the file).
+const searchMmapSize = 1 << 30
+
 // attributeColumns maps search attributes to columns of runs.
 var attributeColumns = map[string]string{
 	tracking.AttrRunID:       "r.run_id",
@@ -81,9 +85,17 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 	runs := []*tracking.Run{}
 	more := false
 	err = s.read(ctx, func(tx *sql.Tx) error {
+		// Read the file through memory mapping: a page of a large store
+		// visits thousands of scattered database pages.
+		if _, err := tx.ExecContext(ctx, "PRAGMA mmap_size = "+strconv.Itoa(searchMmapSize)); err != nil {
+			return fmt.Errorf("search runs: %w", err)
+		}
 		need := limit + 1 // one row more than a page tells whether another follows
-		runs, err = sq.ranked.page(ctx, tx, runs, need, offset)
+		part, err := sq.choose(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if runs, err = part.page(ctx, tx, runs, need, offset); err != nil {
 			return err
 		}
 		if sq.rest != nil && len(runs) < need {
@@ -93,7 +105,7 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 			if offset > 0 {
 				ranked := offset + len(runs)
 				if len(runs) == 0 {
-					if ranked, err = sq.ranked.count(ctx, tx); err != nil {
+					if ranked, err = part.count(ctx, tx); err != nil {
 						return err
 					}
 				}
@@ -123,8 +135,44 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 // a metric, param or tag, ranked selects the runs with a (non-NaN) value for
 // it and rest those without, which sort after every ranked run; otherwise
 // ranked selects every matching run and rest is nil.
+//
+// A ranked part reads the ordering key's index in order and stops after a
+// page, which beats any other plan unless the filter names another key that
+// few runs match; then reading those few runs and sorting them is cheaper.
+// The probes count, up to selectiveRuns, the runs matching each such filter
+// term; if one matches fewer, selective (the same part, its plan left to
+// SQLite) replaces ranked.
 type searchQuery struct {
 	ranked, rest *searchPart
+	selective    *searchPart
+	probes       []probe
+}
+
+// selectiveRuns is the number of matching runs under which a filter term
+// drives a search ordered by another key: sorting that many runs costs about
+// what reading a page of the ordering key's index does.
+const selectiveRuns = 2000
+
+// probe is a query counting the runs one filter term matches, up to
+// selectiveRuns.
+type probe struct {
+	query string
+	args  []any
+}
+
+// choose returns the part that selects the ranked runs: selective if a
+// probe finds a filter term matching fewer than selectiveRuns runs.
+func (sq *searchQuery) choose(ctx context.Context, tx *sql.Tx) (*searchPart, error) {
+	for _, p := range sq.probes {
+		var n int
+		if err := tx.QueryRowContext(ctx, p.query, p.args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("search runs: %w", err)
+		}
+		if n < selectiveRuns {
+			return sq.selective, nil
+		}
+	}
+	return sq.ranked, nil
 }
 
 // searchPart is one SELECT of a search over runs aliased r: from holds the
@@ -182,6 +230,15 @@ func (t *sqlText) add(text string, args ...any) {
 	t.args = append(t.args, args...)
 }
 
+// join is a join of runs r with a table of metrics, params or tags: on is
+// its condition and args the values bound in it.
+type join struct {
+	left         bool // LEFT JOIN
+	table, alias string
+	on           string
+	args         []any
+}
+
 // buildSearchQuery translates a search into SQL over runs aliased r. Every
 // value and key from the user is a bound parameter.
 func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filter, orders []tracking.OrderBy) (*searchQuery, error) {
@@ -215,35 +272,26 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 	}
 
 	// One inner join per metric, param or tag the filter names.
-	var joins sqlText
-	filterAlias := map[string]string{} // kind NUL key → alias of its join
-	nanPasses := map[string]bool{}     // alias → its condition lets a NaN through
+	var joins []join
+	filterJoin := map[string]int{} // kind NUL key → index of its join
+	nanPasses := map[string]bool{} // alias → its condition lets a NaN through
 	for i, c := range f.Clauses {
 		if c.Kind == tracking.KindAttribute {
 			continue
 		}
 		alias := "f" + strconv.Itoa(i)
-		filterAlias[c.Kind+"\x00"+c.Key] = alias
-		cond, cargs := compare(alias+".value", c)
-		if c.Kind == tracking.KindMetric {
-			// A NaN is stored as value 0 with is_nan 1: it equals nothing
-			// and differs from everything.
-			if c.Op == "!=" {
-				cond = "(" + alias + ".is_nan = 1 OR " + cond + ")"
-				nanPasses[alias] = true
-			} else {
-				cond = alias + ".is_nan = 0 AND " + cond
-			}
-		}
-		joins.add(fmt.Sprintf("JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ? AND %s",
-			dataTables[c.Kind], alias, alias, alias, cond), append([]any{c.Key}, cargs...)...)
+		cond, cargs, nan := valueCondition(alias, c)
+		nanPasses[alias] = nan
+		filterJoin[c.Kind+"\x00"+c.Key] = len(joins)
+		joins = append(joins, join{table: dataTables[c.Kind], alias: alias,
+			on: alias + ".key = ? AND " + cond, args: append([]any{c.Key}, cargs...)})
 	}
 
 	// Ordering by a metric, param or tag that the filter already joins
 	// reuses that join; otherwise a LEFT JOIN keeps runs that lack the key.
 	// The first key, if not an attribute, is handled by splitting the
 	// search instead (below).
-	var orderJoins sqlText
+	var orderJoins []join
 	var orderBy []string
 	first := 0
 	if len(orders) > 0 && orders[0].Kind != tracking.KindAttribute {
@@ -259,11 +307,12 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 			orderBy = append(orderBy, col+dir)
 			continue
 		}
-		alias := filterAlias[o.Kind+"\x00"+o.Key]
-		if alias == "" {
+		var alias string
+		if j, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
+			alias = joins[j].alias
+		} else {
 			alias = "o" + strconv.Itoa(first+i)
-			orderJoins.add(fmt.Sprintf("LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ?",
-				dataTables[o.Kind], alias, alias, alias), o.Key)
+			orderJoins = append(orderJoins, join{left: true, table: dataTables[o.Kind], alias: alias, on: alias + ".key = ?", args: []any{o.Key}})
 		}
 		if o.Kind == tracking.KindMetric {
 			// Missing (NULL) and NaN (is_nan 1) sort last either way, tied
@@ -276,46 +325,102 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 	}
 	orderBy = append(orderBy, "r.start_time DESC", "r.run_id ASC")
 
-	// part assembles one SELECT from the shared pieces and its own.
-	part := func(join, cond sqlText, order []string) *searchPart {
-		var t sqlText
-		t.add(" FROM runs r")
-		t.add("\n"+strings.Join(joins.parts, "\n"), joins.args...)
-		t.add("\n"+strings.Join(join.parts, "\n"), join.args...)
-		t.add("\n"+strings.Join(orderJoins.parts, "\n"), orderJoins.args...)
-		t.add("\nWHERE "+strings.Join(append(slices.Clip(where.parts), cond.parts...), " AND "), append(slices.Clip(where.args), cond.args...)...)
+	// part assembles one SELECT of the filter's and the order's joins,
+	// extra (the first ordering key's join, or none), the shared
+	// conditions and cond. With drive, the table of extra is read first:
+	// SQLite keeps the left table of a CROSS JOIN outermost.
+	part := func(extra *join, drive bool, cond sqlText, order []string) *searchPart {
+		all := slices.Concat(joins, orderJoins)
+		var t, w sqlText
+		if extra != nil && drive {
+			t.add(" FROM " + extra.table + " " + extra.alias + " CROSS JOIN runs r")
+			w.add(extra.alias+".run_id = r.run_id AND "+extra.on, extra.args...)
+		} else {
+			t.add(" FROM runs r")
+			if extra != nil {
+				all = slices.Insert(all, 0, *extra)
+			}
+		}
+		for _, j := range all {
+			kw := "JOIN"
+			if j.left {
+				kw = "LEFT JOIN"
+			}
+			t.add("\n"+kw+" "+j.table+" "+j.alias+" ON "+j.alias+".run_id = r.run_id AND "+j.on, j.args...)
+		}
+		w.add(strings.Join(where.parts, " AND "), where.args...)
+		w.add(strings.Join(cond.parts, " AND "), cond.args...)
+		t.add("\nWHERE "+strings.Join(w.parts, " AND "), w.args...)
 		return &searchPart{from: strings.Join(t.parts, ""), args: t.args, order: strings.Join(append(order, orderBy...), ", ")}
 	}
 	if first == 0 {
-		return &searchQuery{ranked: part(sqlText{}, sqlText{}, nil)}, nil
+		return &searchQuery{ranked: part(nil, false, sqlText{}, nil)}, nil
 	}
 
 	// The first key splits the search: the runs with a value for it, in
 	// the order of the key's index (key, [is_nan,] value), then the rest.
 	o := orders[0]
-	var rankedJoin, rankedCond, restCond sqlText
-	alias := filterAlias[o.Kind+"\x00"+o.Key]
-	if alias != "" {
+	var rankedCond, restCond sqlText
+	var extra *join
+	if j, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
 		// Every matching run has the key; only a metric whose filter lets
-		// NaN through has a rest.
-		if nanPasses[alias] {
-			rankedCond.add(alias + ".is_nan = 0")
-			restCond.add(alias + ".is_nan = 1")
+		// NaN through has a rest. The ranked part reads that join first.
+		jn := joins[j]
+		joins = slices.Delete(slices.Clone(joins), j, j+1)
+		extra = &jn
+		if nanPasses[jn.alias] {
+			rankedCond.add(jn.alias + ".is_nan = 0")
+			restCond.add(jn.alias + ".is_nan = 1")
 		}
 	} else {
-		alias = "o0"
-		has := alias + ".run_id = r.run_id AND " + alias + ".key = ?"
+		alias := "o0"
+		has := alias + ".key = ?"
 		if o.Kind == tracking.KindMetric {
 			has += " AND " + alias + ".is_nan = 0"
 		}
-		rankedJoin.add("JOIN "+dataTables[o.Kind]+" "+alias+" ON "+has, o.Key)
-		restCond.add("NOT EXISTS (SELECT 1 FROM "+dataTables[o.Kind]+" "+alias+" WHERE "+has+")", o.Key)
+		extra = &join{table: dataTables[o.Kind], alias: alias, on: has, args: []any{o.Key}}
+		restCond.add("NOT EXISTS (SELECT 1 FROM "+extra.table+" "+alias+" WHERE "+alias+".run_id = r.run_id AND "+has+")", o.Key)
 	}
-	sq := &searchQuery{ranked: part(rankedJoin, rankedCond, []string{alias + ".value" + direction(o)})}
+	rankedOrder := []string{extra.alias + ".value" + direction(o)}
+	sq := &searchQuery{ranked: part(extra, true, rankedCond, rankedOrder)}
 	if len(restCond.parts) > 0 {
-		sq.rest = part(sqlText{}, restCond, nil)
+		if _, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
+			sq.rest = part(extra, false, restCond, nil)
+		} else {
+			sq.rest = part(nil, false, restCond, nil) // no join with the key it lacks
+		}
+	}
+	// Probe the filter terms on other keys.
+	for _, c := range f.Clauses {
+		if c.Kind == tracking.KindAttribute || (c.Kind == o.Kind && c.Key == o.Key) {
+			continue
+		}
+		cond, cargs, _ := valueCondition("x", c)
+		sq.probes = append(sq.probes, probe{
+			query: "SELECT COUNT(*) FROM (SELECT 1 FROM " + dataTables[c.Kind] + " x WHERE x.key = ? AND " + cond + " LIMIT ?)",
+			args:  slices.Concat([]any{c.Key}, cargs, []any{selectiveRuns}),
+		})
+	}
+	if len(sq.probes) > 0 {
+		sq.selective = part(extra, false, rankedCond, rankedOrder)
 	}
 	return sq, nil
+}
+
+// valueCondition returns the condition a filter term puts on the value
+// column of the metric, param or tag table aliased alias, its bound values,
+// and whether it lets a NaN metric through.
+func valueCondition(alias string, c tracking.Clause) (string, []any, bool) {
+	cond, args := compare(alias+".value", c)
+	if c.Kind != tracking.KindMetric {
+		return cond, args, false
+	}
+	// A NaN is stored as value 0 with is_nan 1: it equals nothing and
+	// differs from everything.
+	if c.Op == "!=" {
+		return "(" + alias + ".is_nan = 1 OR " + cond + ")", args, true
+	}
+	return alias + ".is_nan = 0 AND " + cond, args, false
 }
 
 // direction returns the SQL direction of an ordering term.
