@@ -264,14 +264,14 @@ func testSearchPaging(t *testing.T, h *Harness) {
 	}
 }
 
-// TestSearchPagingAcrossMissingValues pages through searches ordered by a
+// testSearchPagingAcrossMissingValues pages through searches ordered by a
 // metric or a param that some runs lack or hold as NaN, with every page
 // size from 1 to 7: the pages must join up into the order of one big page,
 // which must be the order computed here (values first, then NaN and missing
 // tied, by start_time DESC).
-func TestSearchPagingAcrossMissingValues(t *testing.T) {
+func testSearchPagingAcrossMissingValues(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	type run struct {
 		name  string
 		start int64
