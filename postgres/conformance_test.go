@@ -64,5 +64,5 @@ func TestConformance(t *testing.T) {
 
 // The store adapter links neither the ML stack nor the pipeline.
 func TestDependencies(t *testing.T) {
-	depcheck.Forbid(t, "ml", "plot", "steps", "project", "pipeline", "schedule", "registry", "serving")
+	depcheck.Forbid(t, "ml/...", "plot/...", "steps/...", "project/...", "pipeline/...", "schedule/...", "registry/...", "serving/...")
 }
