@@ -173,3 +173,105 @@ func TestPostgresTwoSchedulers(t *testing.T) {
 		}
 	}
 }
+
+// The database server restarts in the middle of a sweep: the trials in
+// flight reconnect and finish (or end FAILED with the reason); no run is
+// left RUNNING.
+func TestPostgresRestartMidSweep(t *testing.T) {
+	e, _ := newPGEnv(t)
+	server := pgtest.Start(t)
+	dir := irisDir(t)
+	cmd := e.command(dir, "run", ".", "-P", "C=loguniform(0.001,10)", "--max-trials", "24", "-j", "4", "-P", "plots=false")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart once a few trials have finished.
+	waitFor(t, "the first trials", 60*time.Second, func() bool {
+		n := 0
+		for _, r := range e.runs() {
+			if r.Info.Status == tracking.StatusFinished {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if err := server.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	runs := e.runs()
+	if len(runs) != 25 {
+		t.Fatalf("%d runs, want 24 trials and their parent (exit %v)\n%s", len(runs), err, out.String())
+	}
+	finished := 0
+	for _, r := range runs {
+		switch r.Info.Status {
+		case tracking.StatusFinished:
+			finished++
+		case tracking.StatusFailed:
+			if msg, _ := r.Tag("mlrun.error"); msg == "" {
+				t.Errorf("run %s FAILED without a reason", r.Info.Name)
+			}
+		default:
+			t.Errorf("run %s is %s after the sweep ended", r.Info.Name, r.Info.Status)
+		}
+	}
+	t.Logf("%d of %d runs finished across the restart (mlrun exit: %v)", finished, len(runs), err)
+}
+
+// db copy moves a SQLite store into PostgreSQL with every run, metric
+// point, tag, registry entry and schedule; db upgrade reports the version.
+func TestPostgresDBCopy(t *testing.T) {
+	lite := newEnv(t)
+	dir := irisDir(t)
+	lite.ok(dir, "run", ".", "-P", "register_as=iris", "-P", "plots=false")
+	lite.ok(dir, "run", ".", "-P", "C=0.5,2", "-P", "plots=false")
+	sched := t.TempDir()
+	writeFiles(t, sched, schedProject)
+	lite.ok(sched, "schedule", "add", "nightly", "--cron", "0 3 * * *", ".")
+	before := lite.runs()
+
+	pg, _ := newPGEnv(t)
+	var dsn string
+	for _, kv := range pg.vars {
+		if v, ok := strings.CutPrefix(kv, "MLRUN_TRACKING_URI="); ok {
+			dsn = v
+		}
+	}
+	out := pg.ok(dir, "db", "copy", "--from", "sqlite:///"+filepath.Join(lite.store, "mlrun.db"), "--to", dsn).stdout
+	if !strings.Contains(out, "every table's rows and checksum match") || !regexp.MustCompile(`(?m)^metrics\s+\d+`).MatchString(out) {
+		t.Fatalf("db copy:\n%s", out)
+	}
+	after := pg.runs()
+	if len(after) != len(before) {
+		t.Fatalf("%d runs in PostgreSQL, %d in SQLite", len(after), len(before))
+	}
+	byID := map[string]*tracking.Run{}
+	for _, r := range before {
+		byID[r.Info.ID] = r
+	}
+	for _, r := range after {
+		old := byID[r.Info.ID]
+		if old == nil || fmt.Sprint(old.Params, old.Metrics, old.Tags, old.Info) != fmt.Sprint(r.Params, r.Metrics, r.Tags, r.Info) {
+			t.Fatalf("run %s differs after the copy:\n%+v\n%+v", r.Info.ID, old, r)
+		}
+	}
+	if models := pg.ok(dir, "models", "list").stdout; !strings.Contains(models, "champion=1") {
+		t.Fatalf("models after the copy:\n%s", models)
+	}
+	if s := pg.ok(dir, "schedule", "list").stdout; !strings.Contains(s, "nightly") {
+		t.Fatalf("schedules after the copy:\n%s", s)
+	}
+	// New experiments get fresh ids after the copied ones.
+	pg.ok(dir, "experiments", "create", "later")
+	// A second copy into a store that holds runs is refused.
+	r := pg.run(dir, "db", "copy", "--from", "sqlite:///"+filepath.Join(lite.store, "mlrun.db"), "--to", dsn)
+	if r.code != 2 || !strings.Contains(r.stderr, "new, empty store") {
+		t.Fatalf("second copy: exit %d\n%s", r.code, r.stderr)
+	}
+	if up := pg.ok(dir, "db", "upgrade").stdout; !regexp.MustCompile(`schema version \d+ \(the latest this mlrun knows: \d+\)`).MatchString(up) {
+		t.Fatalf("db upgrade: %s", up)
+	}
+}
