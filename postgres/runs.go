@@ -259,24 +259,28 @@ func insertMetrics(ctx context.Context, tx *txn, runID string, metrics []trackin
 	if len(metrics) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("prepare metric insert: %w", err)
-	}
-	defer ins.Close()
+	// One statement for the whole batch: the points go as arrays.
+	keyCol := make([]string, len(metrics))
+	stepCol := make([]int64, len(metrics))
+	tsCol := make([]int64, len(metrics))
+	valCol := make([]float64, len(metrics))
+	nanCol := make([]int64, len(metrics))
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
-	for _, m := range metrics {
+	for i, m := range metrics {
 		v, nan := storedValue(m.Value)
-		if _, err := ins.ExecContext(ctx, runID, m.Key, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("log metric %q of run %s: %w", m.Key, runID, err)
-		}
+		keyCol[i], stepCol[i], tsCol[i], valCol[i], nanCol[i] = m.Key, m.Step, m.Timestamp, v, int64(nan)
 		if cur, ok := latest[m.Key]; !ok {
 			keys = append(keys, m.Key)
 			latest[m.Key] = m
 		} else if newerMetric(m, cur) {
 			latest[m.Key] = m
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)
+		SELECT ?, * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[])
+		ON CONFLICT DO NOTHING`, runID, keyCol, stepCol, tsCol, valCol, nanCol); err != nil {
+		return fmt.Errorf("log metrics of run %s: %w", runID, err)
 	}
 	// The upsert applies the same rule as newerMetric against the stored
 	// latest point.
