@@ -68,6 +68,15 @@
 // ends at the first "}}" after its "${{"; there is no escape for a literal
 // "${{".
 //
+// In a shell command (an input its kind declares Shell, such as the run:
+// of a command step), every ${{ expr }} is replaced by its value quoted as
+// one shell word, as Python's shlex.quote does and as {name} in a command
+// entry point is: `echo ${{ params.msg }}` with msg "x; rm -rf ~" runs
+// echo 'x; rm -rf ~'. Write ${{ }} outside shell quotes ("${{ … }}" would
+// keep the added quotes as text). A step that really wants the value read
+// as shell code says so with ${{ raw(expr) }}, which pastes the value as
+// is; raw(...) must wrap the whole expression and is refused elsewhere.
+//
 // A `when:` condition is one expression, bare or wrapped in ${{ }}, that
 // must give true or false; the step is skipped when it gives false.
 //

@@ -325,8 +325,12 @@ func (d *draft) compile(scope *refScope) error {
 		}
 	}
 	if d.with != nil {
+		shell := map[string]bool{}
+		for _, in := range d.step.Kind.Inputs() {
+			shell[in.Name] = in.Shell
+		}
 		for _, e := range d.with.entries {
-			v, err := compileValue(e.value, d.field+".with."+e.key, scope)
+			v, err := compileValue(e.value, d.field+".with."+e.key, scope, shell[e.key])
 			if err != nil {
 				return err
 			}

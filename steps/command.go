@@ -43,7 +43,7 @@ func (Command) Doc() string {
 // Inputs implements Kind.
 func (Command) Inputs() []Input {
 	return []Input{
-		{Name: "run", Type: String, Required: true, Doc: "the command, run with bash -c (sh -c where bash is missing)"},
+		{Name: "run", Type: String, Required: true, Shell: true, Doc: "the command, run with bash -c (sh -c where bash is missing); each ${{ }} in it is shell-quoted as one word, ${{ raw(expr) }} is pasted as is"},
 		{Name: "metrics", Type: List, Doc: "JSON files the command writes, read after it exits: {\"name\": number, ...}; nested objects give dotted names"},
 		{Name: "env", Type: Map, Doc: "extra environment variables for the command"},
 	}
