@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -74,6 +75,7 @@ type refScope struct {
 	steps    map[string]*Step    // all steps by name
 	upstream map[string]bool     // transitive needs of self
 	outputs  map[string][]string // declared outputs by step name
+	typed    map[string]any      // an environment with the parameters typed, for checking conditions
 }
 
 // compileExpr compiles src and checks its references against scope.
@@ -104,6 +106,11 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 	exprast.Walk(&tree.Node, c)
 	if c.err != "" {
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), c.err)
+	}
+	if asBool && scope.typed != nil {
+		if _, err := expr.Compile(src, expr.Env(scope.typed), expr.AsBool()); err != nil {
+			return nil, fieldf(pos, field, "${{ %s }}: %s (a condition must give true or false)", flatten(src), compileMessage(err))
+		}
 	}
 	return &Expr{Source: src, Pos: pos, field: field, program: program}, nil
 }
@@ -158,6 +165,37 @@ func unwrapRaw(src string) (string, bool) {
 		return src, false
 	}
 	return strings.TrimSpace(t[open+1 : end]), true
+}
+
+// typedEnv returns an expression environment in which params has the
+// entry point's parameters with their types (a struct, so that expr knows
+// params.C is a float64), and the rest is untyped. Compiling a condition
+// in it finds one that cannot give true or false (`when: params.C`)
+// before any run exists.
+func typedEnv(params []*Param) map[string]any {
+	fields := make([]reflect.StructField, len(params))
+	for i, p := range params {
+		var zero any = ""
+		switch p.Type {
+		case TypeFloat:
+			zero = 0.0
+		case TypeInt:
+			zero = 0
+		case TypeBool:
+			zero = false
+		}
+		fields[i] = reflect.StructField{
+			Name: fmt.Sprintf("P%d", i),
+			Type: reflect.TypeOf(zero),
+			Tag:  reflect.StructTag(fmt.Sprintf("expr:%q", p.Name)),
+		}
+	}
+	return map[string]any{
+		"params":  reflect.New(reflect.StructOf(fields)).Elem().Interface(),
+		"steps":   map[string]any{},
+		"metrics": map[string]any{},
+		"run":     map[string]any{},
+	}
 }
 
 // flatten writes an expression's source on one line for messages.

@@ -106,6 +106,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) e
 			outputs[d.step.Name] = append(outputs[d.step.Name], o.Name)
 		}
 	}
+	typed := typedEnv(ep.Params)
 	for i, d := range drafts {
 		scope := &refScope{
 			params:   ep.byName,
@@ -114,6 +115,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) e
 			steps:    all,
 			upstream: upstream[i],
 			outputs:  outputs,
+			typed:    typed,
 		}
 		if err := d.compile(scope); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/sweep"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 type runOptions struct {
@@ -155,10 +156,26 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 			return err
 		}
 		defer st.Close()
-		_, err = r.RunPlan(ctx, req, plan)
-		return err
+		out, err := r.RunPlan(ctx, req, plan)
+		return runFailed(out, err)
 	}
 	return a.runSweep(c, kinds, req, sw, o)
+}
+
+// runFailed gives the error of a run that was created and ended FAILED the
+// code errs.Failed (exit status 1), whatever its step reported: bad data
+// found while running (a CSV row, a file outside the project) is the run
+// failing, not the command line being wrong, which is found before a run
+// exists (exit status 2). Internal errors and interruptions keep theirs.
+func runFailed(out *pipeline.Outcome, err error) error {
+	if err == nil || out == nil || out.Status != tracking.StatusFailed {
+		return err
+	}
+	switch errs.Code(err) {
+	case errs.Invalid, errs.NotFound, errs.Conflict:
+		return &errs.Error{Code: errs.Failed, Message: errs.Message(err), Err: err}
+	}
+	return err
 }
 
 // runner opens the store and builds a Runner writing to it.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/mlrun/mlrun/tracking"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // The tests in this file cover the hardening of issue 9: values reaching a
@@ -53,5 +53,104 @@ entry_points:
 	r = e.run(dir, "run", ".")
 	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:10:") || !strings.Contains(r.stderr, "raw(...) is for a shell command") {
 		t.Errorf("raw() outside a shell command: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestArtifactsStayInsideTheRun: `mlrun log artifact --path` through a
+// symbolic link in the run's artifacts, and a log step naming a file
+// outside the project (by .. or by a link), write or copy nothing.
+func TestArtifactsStayInsideTheRun(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := gitProject(t)
+	e.ok(dir, "run", ".", "-e", "script")
+	run := e.onlyRun()
+	outside := t.TempDir()
+	if err := os.MkdirAll(artifactDir(run), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(artifactDir(run), "link")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"f.txt": "payload"})
+	c := e.command(dir, "log", "artifact", "f.txt", "--path", "link/sub")
+	c.Env = append(c.Env, "MLRUN_RUN_ID="+run.Info.ID)
+	out, err := c.CombinedOutput()
+	if code := c.ProcessState.ExitCode(); err == nil || code != 2 || !strings.Contains(string(out), "symbolic link") {
+		t.Errorf("log artifact through a link: exit %d, output:\n%s", code, out)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("mlrun log artifact wrote outside the run's artifacts: %v", entries)
+	}
+
+	// A log step: .. is refused before a run exists; a link out of the
+	// project fails the run and copies nothing.
+	proj := t.TempDir()
+	writeFiles(t, proj, map[string]string{"MLproject": `name: leak
+entry_points:
+  main:
+    steps:
+      - {name: log, uses: log, with: {artifacts: [../../../../etc/passwd]}}
+`, "notes.txt": "fine"})
+	if err := os.Symlink("/etc/passwd", filepath.Join(proj, "leak")); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnv(t)
+	r := e2.run(proj, "run", ".")
+	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:5:") || !strings.Contains(r.stderr, "leaves the project directory") || len(e2.runs()) != 0 {
+		t.Errorf("log step with ../../etc/passwd: exit %d, %d run(s), stderr:\n%s", r.code, len(e2.runs()), r.stderr)
+	}
+	writeFiles(t, proj, map[string]string{"MLproject": `name: leak
+entry_points:
+  main:
+    steps:
+      - {name: log, uses: log, with: {artifacts: [notes.txt, leak]}}
+`})
+	r = e2.run(proj, "run", ".")
+	failed := e2.onlyRun()
+	if r.code != 1 || failed.Info.Status != tracking.StatusFailed || !strings.Contains(r.stderr, "outside the project directory") {
+		t.Errorf("log step with a link to /etc/passwd: exit %d, status %s, stderr:\n%s", r.code, failed.Info.Status, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(artifactDir(failed), "leak")); err == nil {
+		t.Error("the log step copied /etc/passwd into the run")
+	}
+}
+
+// TestExitStatusSaysWhoseFault: bad data found while a run runs fails the
+// run (exit 1); a condition that cannot be true or false and a directory
+// given for a data file are bad input found before any run exists (exit 2).
+func TestExitStatusSaysWhoseFault(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	data, _ := os.ReadFile(filepath.Join(dir, "data", "iris.csv"))
+	lines := strings.Split(string(data), "\n")
+	lines[5] = "5.0,3.6,oops,0.2,0"
+	writeFiles(t, dir, map[string]string{"bad.csv": strings.Join(lines, "\n")})
+	r := e.run(dir, "run", ".", "-P", "data=bad.csv")
+	if run := e.onlyRun(); r.code != 1 || run.Info.Status != tracking.StatusFailed || !strings.Contains(r.stderr, "line 6") {
+		t.Errorf("a bad CSV row found at run time: exit %d (want 1, the README's 'a run failed'), status %s, stderr:\n%s", r.code, run.Info.Status, r.stderr)
+	}
+
+	e = newEnv(t)
+	r = e.run(dir, "run", ".", "-P", "data=data")
+	if r.code != 2 || strings.Contains(r.stderr, "internal error") || !strings.Contains(r.stderr, "is a directory") || len(e.runs()) != 0 {
+		t.Errorf("-P data=data (a directory): exit %d, %d run(s), stderr:\n%s", r.code, len(e.runs()), r.stderr)
+	}
+
+	proj := t.TempDir()
+	writeFiles(t, proj, map[string]string{"MLproject": `name: cond
+entry_points:
+  main:
+    parameters:
+      C: {type: float, default: 1.0}
+    steps:
+      - {name: a, uses: log, with: {tags: {a: b}}}
+      - name: b
+        uses: log
+        when: params.C
+        with: {tags: {b: c}}
+`})
+	r = e.run(proj, "run", ".")
+	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:10:15: entry_points.main.steps[1].when") || !strings.Contains(r.stderr, "float64") || len(e.runs()) != 0 {
+		t.Errorf("when: params.C (a float): exit %d, %d run(s), stderr:\n%s", r.code, len(e.runs()), r.stderr)
 	}
 }
