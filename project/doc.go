@@ -24,7 +24,9 @@
 //     {name} is replaced by the shell-quoted value of the declared
 //     parameter name, {{ and }} are literal braces. Undeclared parameters
 //     given with -P are appended as " --name value".
-//   - steps: a list of steps, each running a built-in step kind.
+//   - steps: a list of steps, each running a built-in step kind. Such an
+//     entry point takes only its declared parameters: an undeclared -P is
+//     an error naming the declared ones (and the closest: did you mean C?).
 //
 // An entry point name ending in .py or .sh that is not declared runs that
 // file of the project with python or bash, as MLflow does.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/mlrun/mlrun/errs"
 )
 
@@ -46,6 +48,9 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 			return nil, errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
 		}
 		seen[kv.Key] = true
+		if err := ep.CheckName(kv.Key); err != nil {
+			return nil, err
+		}
 		i, declared := ep.byName[kv.Key]
 		if !declared {
 			out.Extra = append(out.Extra, kv)
@@ -86,6 +91,39 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 		out.Values[p.Name] = abs
 	}
 	return out, nil
+}
+
+// CheckName returns an errs.Invalid error when the entry point takes no
+// parameter called name. A steps entry point takes only the parameters it
+// declares: an undeclared one reaches no step, so it is a mistake (-P c=0.1
+// for C), and the error names the declared ones and the closest. A command
+// entry point takes any name and appends the undeclared ones to its
+// command as --name value, as MLflow does.
+func (ep *EntryPoint) CheckName(name string) error {
+	if _, ok := ep.byName[name]; ok || len(ep.Steps) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("parameter %q is not declared by entry point %q, whose steps would never read it (declared: %s)", name, ep.Name, ep.declared())
+	if near := ep.closestParam(name); near != "" {
+		msg += fmt.Sprintf("; did you mean %s?", near)
+	}
+	return errs.Errorf(errs.Invalid, "%s", msg)
+}
+
+// closestParam returns the declared parameter whose name is nearest to
+// name: the same but for case, else at most a third of its letters away
+// (edit distance); "" when none is that close.
+func (ep *EntryPoint) closestParam(name string) string {
+	best, bestDist := "", len(name)/3+1
+	for _, p := range ep.Params {
+		if strings.EqualFold(p.Name, name) {
+			return p.Name
+		}
+		if d := levenshtein.ComputeDistance(strings.ToLower(p.Name), strings.ToLower(name)); d < bestDist {
+			best, bestDist = p.Name, d
+		}
+	}
+	return best
 }
 
 // localPath returns the absolute path of a path parameter's value, which

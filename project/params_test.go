@@ -27,7 +27,7 @@ func loadGood(t *testing.T, name string) *EntryPoint {
 
 func TestResolveParams(t *testing.T) {
 	ep := loadGood(t, "main")
-	got, err := ep.ResolveParams([]KV{{"C", "0.5"}, {"alpha", "1e-3"}, {"zeta", "z z"}, {"beta", "b"}})
+	got, err := ep.ResolveParams([]KV{{"C", "0.5"}, {"alpha", "1e-3"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,9 +37,17 @@ func TestResolveParams(t *testing.T) {
 		t.Errorf("Values = %#v\nwant %#v", got.Values, wantValues)
 	}
 	wantStrings := map[string]string{"data": "data/iris.csv", "C": "0.5", "max_iter": "200", "model": "logistic_regression",
-		"alpha": "1e-3", "zeta": "z z", "beta": "b"}
+		"alpha": "1e-3"}
 	if !reflect.DeepEqual(got.Strings, wantStrings) {
 		t.Errorf("Strings = %#v\nwant %#v", got.Strings, wantStrings)
+	}
+	// A command entry point takes undeclared parameters, for --name value.
+	got, err = loadGood(t, "train_script").ResolveParams([]KV{{"name", "n"}, {"zeta", "z z"}, {"beta", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Strings["zeta"] != "z z" || got.Strings["beta"] != "b" {
+		t.Errorf("Strings = %#v", got.Strings)
 	}
 	if want := []KV{{"zeta", "z z"}, {"beta", "b"}}; !reflect.DeepEqual(got.Extra, want) {
 		t.Errorf("Extra = %v, want %v", got.Extra, want)
@@ -71,6 +79,9 @@ func TestResolveParams(t *testing.T) {
 		{"required", []KV{{"C", "1"}}, `missing value for required parameter(s) "alpha"`},
 		{"duplicated", []KV{{"alpha", "1"}, {"C", "1"}, {"C", "2"}}, `parameter "C" is given more than once`},
 		{"empty name", []KV{{"", "1"}}, `a parameter name is empty (in "=1"); write NAME=VALUE`},
+		{"undeclared, wrong case", []KV{{"alpha", "1"}, {"c", "1"}}, `parameter "c" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha); did you mean C?`},
+		{"undeclared, a typo", []KV{{"alpha", "1"}, {"max_iters", "1"}}, `parameter "max_iters" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha); did you mean max_iter?`},
+		{"undeclared, nothing close", []KV{{"alpha", "1"}, {"zeta", "1"}}, `parameter "zeta" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha)`},
 		{"missing path", []KV{{"alpha", "1"}, {"data", "nope.csv"}}, `parameter "data": no such file or directory ` + missing + ` (declared at testdata/good/MLproject:8:7)`},
 		{"remote path", []KV{{"alpha", "1"}, {"data", "s3://bucket/iris.csv"}}, `parameter "data": "s3://bucket/iris.csv" is a remote URI; a path parameter takes a local path (declared at testdata/good/MLproject:8:7)`},
 	}

@@ -89,6 +89,9 @@ func Parse(ep *project.EntryPoint, given []project.KV, o Options) (*Sweep, error
 			return nil, errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
 		}
 		seen[kv.Key] = true
+		if err := ep.CheckName(kv.Key); err != nil {
+			return nil, err
+		}
 		sp, err := parseSpec(kv.Value)
 		if err != nil {
 			return nil, errs.Errorf(errs.Invalid, "parameter %q: %v", kv.Key, err)

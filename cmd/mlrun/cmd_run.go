@@ -47,7 +47,7 @@ func (a *app) runCommand() *cobra.Command {
 
 Parameters are given with -P name=value (repeatable). Declared parameters are
 typed and checked before the run is created; undeclared ones are appended to a
-command entry point as --name value. Every run records its params, metrics,
+command entry point as --name value, and refused by a steps entry point. Every run records its params, metrics,
 tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.
 
 A -P value with commas is a list, and lists make a sweep: one child run per

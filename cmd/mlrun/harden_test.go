@@ -154,3 +154,33 @@ entry_points:
 		t.Errorf("when: params.C (a float): exit %d, %d run(s), stderr:\n%s", r.code, len(e.runs()), r.stderr)
 	}
 }
+
+// TestUndeclaredParameterOfAPipeline: a steps entry point refuses a
+// parameter it does not declare (a typo would train with the default and
+// log both), naming the closest declared one, for a run and for a sweep; a
+// command entry point still appends it as --name value, as MLflow does.
+func TestUndeclaredParameterOfAPipeline(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	for _, p := range []string{"c=0.001", "c=0.1,1,10", "max_iters=5"} {
+		r := e.run(dir, "run", ".", "-P", p)
+		name, _, _ := strings.Cut(p, "=")
+		want := map[string]string{"c": "did you mean C?", "max_iters": "did you mean max_iter?"}[name]
+		if r.code != 2 || !strings.Contains(r.stderr, `parameter "`+name+`" is not declared`) || !strings.Contains(r.stderr, "declared: data, C, max_iter") || !strings.Contains(r.stderr, want) {
+			t.Errorf("-P %s: exit %d, stderr:\n%s", p, r.code, r.stderr)
+		}
+	}
+	if runs := e.runs(); len(runs) != 0 {
+		t.Errorf("%d runs were created for undeclared parameters", len(runs))
+	}
+
+	proj, _ := gitProject(t)
+	r := e.ok(proj, "run", ".", "-e", "script", "-P", "n=4", "-P", "extra=x y")
+	if !strings.Contains(r.stdout, "n=4 --extra x y") {
+		t.Errorf("a command entry point did not get the undeclared parameter appended; stdout:\n%s", r.stdout)
+	}
+	run := e.onlyRun()
+	if v, _ := run.Param("extra"); v != "x y" || tagOf(run, "mlrun.params.extra") != "extra" {
+		t.Errorf("param extra = %q, tag mlrun.params.extra = %q", v, tagOf(run, "mlrun.params.extra"))
+	}
+}
