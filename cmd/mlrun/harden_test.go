@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,47 @@ func TestUndeclaredParameterOfAPipeline(t *testing.T) {
 	run := e.onlyRun()
 	if v, _ := run.Param("extra"); v != "x y" || tagOf(run, "mlrun.params.extra") != "extra" {
 		t.Errorf("param extra = %q, tag mlrun.params.extra = %q", v, tagOf(run, "mlrun.params.extra"))
+	}
+}
+
+// TestClosedPipeDoesNotFailTheRun: `mlrun run . 2>&1 | head -1` reads one
+// line and closes the pipe; the run, and a command step that prints more
+// after that, must still finish, with the whole output in the step's log.
+func TestClosedPipeDoesNotFailTheRun(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"MLproject": `name: chatty
+entry_points:
+  main:
+    steps:
+      - name: talk
+        uses: command
+        with:
+          run: "sleep 1; for i in $(seq 1 3000); do echo line $i; done"
+      - {name: after, uses: log, with: {tags: {reached: "yes"}}}
+`})
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.command(dir, "run", ".")
+	c.Stdout, c.Stderr = pw, pw
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	first, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.Contains(first, "started") {
+		t.Fatalf("first line %q, %v", first, err)
+	}
+	pr.Close() // as head -1 does
+	err = c.Wait()
+	run := e.onlyRun()
+	if err != nil || run.Info.Status != tracking.StatusFinished || tagOf(run, "reached") != "yes" {
+		t.Fatalf("after the output pipe closed: %v (exit %d), run %s, mlrun.error %q", err, c.ProcessState.ExitCode(), run.Info.Status, tagOf(run, "mlrun.error"))
+	}
+	log, err := os.ReadFile(filepath.Join(artifactDir(run), "logs", "talk.txt"))
+	if err != nil || !strings.Contains(string(log), "line 3000") {
+		t.Errorf("the step's log lost output after the pipe closed: %v, %d bytes", err, len(log))
 	}
 }
