@@ -258,20 +258,28 @@ func (a *app) runsDeleteCommand(del bool) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			// Every id is checked before anything changes; then all change
+			// in one transaction, or none does.
+			var ids []string
+			seen := map[string]bool{}
 			for _, arg := range args {
 				id, err := st.ResolveRunID(ctx, arg)
 				if err != nil {
 					return err
 				}
-				verb := "deleted"
-				if del {
-					err = st.DeleteRun(ctx, id)
-				} else {
-					err, verb = st.RestoreRun(ctx, id), "restored"
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
 				}
-				if err != nil {
-					return err
-				}
+			}
+			if err := st.SetRunsDeleted(ctx, ids, del); err != nil {
+				return err
+			}
+			verb := "deleted"
+			if !del {
+				verb = "restored"
+			}
+			for _, id := range ids {
 				fmt.Fprintf(a.stdout, "%s %s\n", verb, id)
 			}
 			return nil

@@ -227,3 +227,41 @@ entry_points:
 		t.Errorf("the step's log lost output after the pipe closed: %v, %d bytes", err, len(log))
 	}
 }
+
+// TestRunsDeleteIsAllOrNothing: one unknown id among several deletes
+// nothing (exit 3); known ids are then deleted together, and restored.
+func TestRunsDeleteIsAllOrNothing(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := gitProject(t)
+	e.ok(dir, "run", ".", "-e", "script")
+	e.ok(dir, "run", ".", "-e", "script")
+	runs := e.runs()
+	a, b := runs[0].Info.ID, runs[1].Info.ID
+	r := e.run(dir, "runs", "delete", a, b[:8], "00000000nosuchid")
+	if r.code != 3 || !strings.Contains(r.stderr, "00000000nosuchid") {
+		t.Errorf("delete with an unknown id: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, run := range e.runs() {
+		if run.Info.LifecycleStage != tracking.LifecycleActive {
+			t.Errorf("run %s was deleted although the command failed", run.Info.ID)
+		}
+	}
+	r = e.ok(dir, "runs", "delete", a, b[:8], a)
+	if r.stdout != "deleted "+a+"\ndeleted "+b+"\n" {
+		t.Errorf("delete printed:\n%s", r.stdout)
+	}
+	for _, run := range e.runs() {
+		if run.Info.LifecycleStage != tracking.LifecycleDeleted {
+			t.Errorf("run %s is %s after delete", run.Info.ID, run.Info.LifecycleStage)
+		}
+	}
+	if r := e.run(dir, "runs", "restore", a, "ffffffffff"); r.code != 3 {
+		t.Errorf("restore with an unknown id: exit %d", r.code)
+	}
+	e.ok(dir, "runs", "restore", a, b)
+	for _, run := range e.runs() {
+		if run.Info.LifecycleStage != tracking.LifecycleActive {
+			t.Errorf("run %s is %s after restore", run.Info.ID, run.Info.LifecycleStage)
+		}
+	}
+}
