@@ -3,7 +3,6 @@ package project
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"github.com/agnivade/levenshtein"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // KV is one NAME=VALUE given with -P.
@@ -23,14 +23,17 @@ type Params struct {
 	// Values holds every declared parameter, typed: float64, int, string or
 	// bool; a path parameter holds the absolute path.
 	Values map[string]any
-	// Strings holds every parameter as it is logged to the run: the text
-	// the user gave (a path as given, not made absolute), or the default
-	// formatted canonically (a float as Python prints it, e.g. 1.0, 1e-05).
-	// Undeclared parameters are in it too.
+	// Strings holds every parameter as it is logged to the run: a float,
+	// given or default, as MLflow logs it (tracking.FormatFloat: 1.0,
+	// 1000000.0, 1e-05); anything else as the user gave it (a path as
+	// given, not made absolute) or as the default is written. Undeclared
+	// parameters are in it too, as given.
 	Strings map[string]string
 	// Extra holds the undeclared parameters in the order given; MLflow
 	// appends them to a command as --key value.
 	Extra []KV
+
+	given map[string]string // the text given with -P, which a command gets as MLflow passes it
 }
 
 // ResolveParams types the given values against the declared parameters,
@@ -38,7 +41,7 @@ type Params struct {
 // that path parameters name existing files (relative to the project
 // directory). Errors are errs.Invalid naming the parameter.
 func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
-	out := &Params{Values: map[string]any{}, Strings: map[string]string{}}
+	out := &Params{Values: map[string]any{}, Strings: map[string]string{}, given: map[string]string{}}
 	seen := map[string]bool{}
 	for _, kv := range given {
 		if kv.Key == "" {
@@ -63,7 +66,8 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 			return nil, errs.Errorf(errs.Invalid, "parameter %q: %v (declared at %s)", p.Name, err, p.Pos)
 		}
 		out.Values[p.Name] = v
-		out.Strings[p.Name] = kv.Value
+		out.Strings[p.Name] = paramText(p.Type, v, kv.Value)
+		out.given[p.Name] = kv.Value
 	}
 	var missing []string
 	for _, p := range ep.Params {
@@ -91,6 +95,16 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 		out.Values[p.Name] = abs
 	}
 	return out, nil
+}
+
+// paramText returns the text a parameter is logged as: a float as MLflow
+// logs one (tracking.FormatFloat: -P C=1 and C=1e0 are both "1.0", 1e6 is
+// "1000000.0"), anything else as given.
+func paramText(typ string, v any, given string) string {
+	if f, ok := v.(float64); ok && typ == TypeFloat {
+		return tracking.FormatFloat(f)
+	}
+	return given
 }
 
 // CheckName returns an errs.Invalid error when the entry point takes no
@@ -152,7 +166,9 @@ func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
 // RenderCommand fills the command template with the parameter values,
 // each quoted for a POSIX shell like Python's shlex.quote, and appends the
 // undeclared parameters as " --key value". A path parameter is replaced by
-// its absolute path; other values by their text as given.
+// its absolute path; other values by their text as given (as MLflow does:
+// -P C=1e-3 puts 1e-3 in the command, though the run logs 0.001), and
+// defaults by their logged text.
 func (ep *EntryPoint) RenderCommand(p *Params) (string, error) {
 	if ep.template == nil {
 		return "", errs.Errorf(errs.Invalid, "entry point %q runs steps, not a command", ep.Name)
@@ -184,6 +200,8 @@ func commandValue(decl *Param, p *Params) (string, error) {
 		if v, ok := p.Values[decl.Name].(string); ok {
 			return v, nil
 		}
+	} else if s, ok := p.given[decl.Name]; ok {
+		return s, nil
 	} else if s, ok := p.Strings[decl.Name]; ok {
 		return s, nil
 	}
@@ -206,35 +224,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
-// formatFloat formats f as Python's repr does: the shortest text that reads
-// back as f, with ".0" on whole numbers and an exponent below 1e-4 or from
-// 1e16 on (1.0, 0.0001, 1e-05, 1e+16, inf, nan).
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. -1.2345e+06
-	mant, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
 // formatValue formats an expression's value for a string: text as is,
 // numbers and bools as Python-like text, null as "", lists and mappings
 // as JSON.
@@ -253,9 +242,9 @@ func formatValue(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(x, 10), nil
 	case float64:
-		return formatFloat(x), nil
+		return tracking.FormatFloat(x), nil
 	case float32:
-		return formatFloat(float64(x)), nil
+		return tracking.FormatFloat(float64(x)), nil
 	case []any, map[string]any:
 		b, err := json.Marshal(x)
 		if err != nil {

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,7 +36,7 @@ func TestResolveParams(t *testing.T) {
 		t.Errorf("Values = %#v\nwant %#v", got.Values, wantValues)
 	}
 	wantStrings := map[string]string{"data": "data/iris.csv", "C": "0.5", "max_iter": "200", "model": "logistic_regression",
-		"alpha": "1e-3"}
+		"alpha": "0.001"}
 	if !reflect.DeepEqual(got.Strings, wantStrings) {
 		t.Errorf("Strings = %#v\nwant %#v", got.Strings, wantStrings)
 	}
@@ -203,20 +202,22 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
-func TestFormatFloat(t *testing.T) {
-	// Expected values are Python's repr(float).
-	tests := []struct {
-		f    float64
-		want string
-	}{
-		{1, "1.0"}, {0.1, "0.1"}, {-2.5, "-2.5"}, {1e-3, "0.001"}, {1e-4, "0.0001"}, {1e-5, "1e-05"},
-		{1.5e-7, "1.5e-07"}, {1e15, "1000000000000000.0"}, {1e16, "1e+16"}, {1.2345e100, "1.2345e+100"},
-		{123456789.125, "123456789.125"}, {0.30000000000000004, "0.30000000000000004"}, {0, "0.0"},
-		{math.Copysign(0, -1), "-0.0"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"}, {math.NaN(), "nan"},
-	}
-	for _, tc := range tests {
-		if got := formatFloat(tc.f); got != tc.want {
-			t.Errorf("formatFloat(%v) = %s, want %s", tc.f, got, tc.want)
+// TestFloatParamsAreLoggedAsPythonRepr: a float parameter is logged in one
+// form whatever its text: -P C=1e6 as 1000000.0, a default "1e-5" as 1e-05.
+func TestFloatParamsAreLoggedAsPythonRepr(t *testing.T) {
+	ep := loadGood(t, "main")
+	for given, want := range map[string]string{"1e6": "1000000.0", "1": "1.0", "0.50": "0.5", "1E-5": "1e-05", "1e16": "1e+16"} {
+		got, err := ep.ResolveParams([]KV{{"alpha", given}, {"C", given}})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if got.Strings["alpha"] != want || got.Strings["C"] != want {
+			t.Errorf("-P C=%s is logged as %q (alpha %q), want %q", given, got.Strings["C"], got.Strings["alpha"], want)
+		}
+	}
+	// A string parameter keeps its text.
+	got, err := ep.ResolveParams([]KV{{"alpha", "1"}, {"model", "1e6"}})
+	if err != nil || got.Strings["model"] != "1e6" {
+		t.Errorf("string parameter: %v, %v", got, err)
 	}
 }

@@ -265,3 +265,17 @@ func TestRunsDeleteIsAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestFloatParamsHaveOneForm: a float is logged as Python's repr, the same
+// for the entry point's parameter and the hyperparameter the step used.
+func TestFloatParamsHaveOneForm(t *testing.T) {
+	e := newEnv(t)
+	dir := irisDir(t)
+	e.ok(dir, "run", ".", "-P", "C=1e6", "-P", "test_size=0.25", "-P", "plots=false")
+	run := e.onlyRun()
+	for key, want := range map[string]string{"C": "1000000.0", "train.C": "1000000.0", "test_size": "0.25", "min_accuracy": "0.95"} {
+		if got, _ := run.Param(key); got != want {
+			t.Errorf("param %s = %q, want %q", key, got, want)
+		}
+	}
+}
