@@ -18,15 +18,22 @@ import (
 	"github.com/mlrun/mlrun/errs"
 )
 
+// URI returns the file:// URI of a local directory, percent-encoded as
+// RFC 8089 asks (file:///home/me/my%20project/mlruns/...).
+func URI(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
+}
+
 // DirFromURI returns the local directory of an artifact URI (file:// or a
-// plain path).
+// plain path). A file:// URI that is not valid percent-encoding (written
+// by an older mlrun, which did not encode) is read as the plain path.
 func DirFromURI(uri string) (string, error) {
-	if strings.HasPrefix(uri, "file://") {
+	if rest, ok := strings.CutPrefix(uri, "file://"); ok {
 		u, err := url.Parse(uri)
 		if err != nil {
-			return "", fmt.Errorf("parse artifact uri %q: %w", uri, err)
+			return filepath.FromSlash(rest), nil
 		}
-		return u.Path, nil
+		return filepath.FromSlash(u.Path), nil
 	}
 	if strings.Contains(uri, "://") {
 		return "", errs.Errorf(errs.Invalid, "artifact location %q is not on the local file system", uri)

@@ -82,3 +82,19 @@ func TestCopyWritesNothingThroughASymlink(t *testing.T) {
 		t.Errorf("files were written outside: %v", entries)
 	}
 }
+
+// TestURIRoundTrip: a directory with spaces, % and # becomes a valid,
+// percent-encoded file URI and reads back; an older unencoded URI still
+// reads as its path.
+func TestURIRoundTrip(t *testing.T) {
+	dir := "/home/me/my project/100%/a#b"
+	uri := URI(dir)
+	if uri != "file:///home/me/my%20project/100%25/a%23b" {
+		t.Errorf("URI(%q) = %q", dir, uri)
+	}
+	for _, u := range []string{uri, "file:///home/me/my project/100%/a#b"} {
+		if got, err := DirFromURI(u); err != nil || got != dir {
+			t.Errorf("DirFromURI(%q) = %q, %v", u, got, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -111,7 +112,7 @@ func runArtifactURI(loc, runID string) string {
 	if strings.Contains(loc, "://") {
 		return strings.TrimSuffix(loc, "/") + "/" + runID + "/artifacts"
 	}
-	return "file://" + filepath.ToSlash(filepath.Join(loc, runID, "artifacts"))
+	return artifact.URI(filepath.Join(loc, runID, "artifacts"))
 }
 
 // GetRun returns a run with its params, latest metrics and tags, or

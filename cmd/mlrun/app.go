@@ -37,12 +37,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
 	if errs.Code(err) == errs.Internal && isUsageError(err) {
-		err = errs.Errorf(errs.Invalid, "%v (see 'mlrun --help')", err)
+		// Point at the help of the command that was misused.
+		path := root.CommandPath()
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		err = errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, path)
 	}
 	if ctx.Err() != nil && errs.Code(err) == errs.Internal {
 		err = errs.Errorf(errs.Killed, "interrupted")

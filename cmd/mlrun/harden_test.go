@@ -279,3 +279,27 @@ func TestFloatParamsHaveOneForm(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallThingsANewUserMeets: a usage error points at the help of the
+// command misused, and an artifact URI of a path with a space is
+// percent-encoded (and still read back).
+func TestSmallThingsANewUserMeets(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := gitProject(t)
+	if r := e.run(dir, "runs", "history"); r.code != 2 || !strings.Contains(r.stderr, "(see 'mlrun runs history --help')") {
+		t.Errorf("runs history with no arguments: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	e.store = filepath.Join(t.TempDir(), "my project", "mlruns")
+	e.vars = append(e.vars, "MLRUN_TRACKING_URI="+e.store)
+	e.ok(dir, "run", ".", "-e", "script")
+	run := e.onlyRun()
+	want := "file://" + strings.ReplaceAll(filepath.ToSlash(e.store), " ", "%20") + "/"
+	if !strings.HasPrefix(run.Info.ArtifactURI, want) || strings.Contains(run.Info.ArtifactURI, " ") {
+		t.Errorf("artifact URI %q, want it to start with %q", run.Info.ArtifactURI, want)
+	}
+	r := e.ok(dir, "runs", "show", run.Info.ID[:8])
+	if !strings.Contains(r.stdout, "logs/script.txt") {
+		t.Errorf("runs show lists no artifact of the encoded URI:\n%s", r.stdout)
+	}
+}
