@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil && errs.Code(err) == errs.Internal {
 		err = errs.Errorf(errs.Killed, "interrupted")
 	}
-	fmt.Fprintf(stderr, "mlrun: %s\n", errs.Message(err))
+	fmt.Fprintf(stderr, "mlrun: %s\n", termSafeLines(errs.Message(err)))
 	return errs.ExitCode(errs.Code(err))
 }
 

@@ -242,7 +242,7 @@ func printTrials(a *app, sw *sweep.Sweep, trials []sweep.Trial) error {
 	for _, t := range trials {
 		row := make([]string, len(names))
 		for i, n := range names {
-			row[i] = t.Values[n]
+			row[i] = termSafe(t.Values[n])
 		}
 		fmt.Fprintf(tw, "%d\t%s\n", t.Index+1, strings.Join(row, "\t"))
 	}

@@ -303,3 +303,46 @@ func TestSmallThingsANewUserMeets(t *testing.T) {
 		t.Errorf("runs show lists no artifact of the encoded URI:\n%s", r.stdout)
 	}
 }
+
+// TestControlCharactersAreEscaped: a run name, tag or param holding ESC
+// sequences or newlines reaches the terminal escaped in runs list, show
+// and compare: one table row per run, no escape sequence.
+func TestControlCharactersAreEscaped(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := gitProject(t)
+	evil := "evil\x1b[2J\nRUN-ID-FAKE  forged  Default  FINISHED"
+	e.ok(dir, "run", ".", "-e", "script", "--run-name", evil, "--tag", "note=\x1b]0;title\x07x\ty", "-P", "x=\x1b[31mred\nline")
+	e.ok(dir, "run", ".", "-e", "script")
+	runs := e.runs()
+	var id string
+	for _, r := range runs {
+		if r.Info.Name == evil {
+			id = r.Info.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no run is named %q (the store must keep names as given)", evil)
+	}
+	list := e.ok(dir, "runs", "list").stdout
+	show := e.ok(dir, "runs", "show", id).stdout
+	cmp := e.ok(dir, "runs", "compare", runs[0].Info.ID, runs[1].Info.ID).stdout
+	for what, out := range map[string]string{"runs list": list, "runs show": show, "runs compare": cmp} {
+		if strings.ContainsAny(out, "\x1b\x07\r") {
+			t.Errorf("%s printed a control character:\n%q", what, out)
+		}
+		if !strings.Contains(out, `evil\x1b[2J\nRUN-ID-FAKE`) && what != "runs show" {
+			t.Errorf("%s does not show the name escaped:\n%s", what, out)
+		}
+	}
+	if lines := strings.Split(strings.TrimSpace(list), "\n"); len(lines) != 3 {
+		t.Errorf("runs list printed %d lines for 2 runs:\n%s", len(lines), list)
+	}
+	for _, want := range []string{`Name        evil\x1b[2J\nRUN-ID-FAKE`, `\x1b]0;title\x07x\ty`, `\x1b[31mred\nline`} {
+		if !strings.Contains(show, want) {
+			t.Errorf("runs show lacks %q:\n%s", want, show)
+		}
+	}
+	if !strings.Contains(cmp, `\x1b[31mred\nline`) {
+		t.Errorf("runs compare does not show the param escaped:\n%s", cmp)
+	}
+}
