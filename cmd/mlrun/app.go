@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,6 +40,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
+		return 0
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		// Whoever read the output has stopped (mlrun runs list | head -1):
+		// nothing failed that the reader still cares about.
 		return 0
 	}
 	if errs.Code(err) == errs.Internal && isUsageError(err) {

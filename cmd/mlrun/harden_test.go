@@ -226,6 +226,21 @@ entry_points:
 	if err != nil || !strings.Contains(string(log), "line 3000") {
 		t.Errorf("the step's log lost output after the pipe closed: %v, %d bytes", err, len(log))
 	}
+
+	// A listing into a pipe nobody reads any more ends quietly.
+	pr, pw, err = os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	c = e.command(dir, "runs", "list")
+	var stderr strings.Builder
+	c.Stdout, c.Stderr = pw, &stderr
+	err = c.Run()
+	pw.Close()
+	if err != nil || stderr.String() != "" {
+		t.Errorf("runs list into a closed pipe: %v, stderr %q", err, stderr.String())
+	}
 }
 
 // TestRunsDeleteIsAllOrNothing: one unknown id among several deletes
