@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/steps/schema"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // parseEntryPoint reads one entry of entry_points.
@@ -135,15 +136,15 @@ func typedDefault(typ string, n *node) (any, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return v, s, nil
+		return v, paramText(typ, v, s), nil
 	}
 	switch typ {
 	case TypeFloat:
 		switch x := n.value.(type) {
 		case float64:
-			return x, formatFloat(x), nil
+			return x, tracking.FormatFloat(x), nil
 		case int:
-			return float64(x), formatFloat(float64(x)), nil
+			return float64(x), tracking.FormatFloat(float64(x)), nil
 		}
 	case TypeInt:
 		switch x := n.value.(type) {

@@ -108,6 +108,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds) erro
 			outputs[d.step.Name] = append(outputs[d.step.Name], o.Name)
 		}
 	}
+	typed := typedEnv(ep.Params)
 	for i, d := range drafts {
 		scope := &refScope{
 			params:   ep.byName,
@@ -116,6 +117,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds) erro
 			steps:    all,
 			upstream: upstream[i],
 			outputs:  outputs,
+			typed:    typed,
 		}
 		if err := d.compile(scope); err != nil {
 			return err
@@ -327,8 +329,12 @@ func (d *draft) compile(scope *refScope) error {
 		}
 	}
 	if d.with != nil {
+		shell := map[string]bool{}
+		for _, in := range d.step.Kind.Inputs() {
+			shell[in.Name] = in.Shell
+		}
 		for _, e := range d.with.entries {
-			v, err := compileValue(e.value, d.field+".with."+e.key, scope)
+			v, err := compileValue(e.value, d.field+".with."+e.key, scope, shell[e.key])
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // scheduleKeys are the keys of one entry of an MLproject's schedules list.
@@ -162,7 +162,7 @@ func paramsOf(v any) ([]KV, error) {
 		case int:
 			text = strconv.Itoa(x)
 		case float64:
-			text = formatFloat(x)
+			text = tracking.FormatFloat(x)
 		default:
 			return nil, fmt.Errorf("parameter %q must be a string, number or bool, not %s", k, project.Describe(val))
 		}
@@ -170,19 +170,6 @@ func paramsOf(v any) ([]KV, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-// formatFloat writes a float as Python would (1.0, 0.5, 1e-05), the way
-// mlrun logs float parameters.
-func formatFloat(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
-	}
-	return s
 }
 
 // locator finds where entries of the schedules list are written, by

@@ -45,7 +45,7 @@ func (Command) Doc() string {
 // Inputs implements Kind.
 func (Command) Inputs() []Input {
 	return []Input{
-		{Name: "run", Type: String, Required: true, Doc: "the command, run with bash -c (sh -c where bash is missing)"},
+		{Name: "run", Type: String, Required: true, Shell: true, Doc: "the command, run with bash -c (sh -c where bash is missing); each ${{ }} in it is shell-quoted as one word, ${{ raw(expr) }} is pasted as is"},
 		{Name: "metrics", Type: List, Doc: "JSON files the command writes, read after it exits: {\"name\": number, ...}; nested objects give dotted names"},
 		{Name: "env", Type: Map, Doc: "extra environment variables for the command"},
 	}
@@ -120,10 +120,12 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	// One file gets both streams, in the order they were written.
+	// One file gets both streams, in the order they were written. A
+	// terminal or pipe that goes away (mlrun run . | head -1) fails neither
+	// the command nor its log.
 	shared := &lockedWriter{w: logFile}
-	cmd.Stdout = io.MultiWriter(stdout, shared)
-	cmd.Stderr = io.MultiWriter(stderr, shared)
+	cmd.Stdout = io.MultiWriter(droppingWriter{stdout}, shared)
+	cmd.Stderr = io.MultiWriter(droppingWriter{stderr}, shared)
 
 	if err := cmd.Start(); err != nil {
 		return nil, errs.Errorf(errs.Failed, "step %s: cannot start %s: %v", env.Step, shell, err)
@@ -188,6 +190,16 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 		}
 	}
 	return res, nil
+}
+
+// droppingWriter writes to w and reports every write done, even when w
+// failed: what a person would have seen is lost, nothing else.
+type droppingWriter struct{ w io.Writer }
+
+// Write implements io.Writer.
+func (d droppingWriter) Write(p []byte) (int, error) {
+	_, _ = d.w.Write(p)
+	return len(p), nil
 }
 
 // CacheFiles implements Cacheable: the files the command names (a word of

@@ -311,10 +311,14 @@ func paramsOf(in Values) ml.Params {
 	return hp
 }
 
-// formatParam renders a hyperparameter as MLflow logs it (None for nil).
+// formatParam renders a hyperparameter as MLflow logs it: None for nil, a
+// float as Python's repr (tracking.FormatFloat), the rest as Go prints it.
 func formatParam(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return "None"
+	case float64:
+		return tracking.FormatFloat(x)
 	}
 	return fmt.Sprint(v)
 }

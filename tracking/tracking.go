@@ -233,6 +233,10 @@ type RunStore interface {
 	DeleteRun(ctx context.Context, id string) error
 	// RestoreRun makes a deleted run active again.
 	RestoreRun(ctx context.Context, id string) error
+	// SetRunsDeleted marks every run of ids deleted (or, with deleted
+	// false, active again) in one transaction: when one of them does not
+	// exist, none changes and the error is errs.NotFound naming it.
+	SetRunsDeleted(ctx context.Context, ids []string, deleted bool) error
 	// LogBatch logs metrics, params and tags in one transaction. A param
 	// logged again with the same value is fine; with another, errs.Invalid.
 	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,17 +39,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, syscall.EPIPE) {
+		// Whoever read the output has stopped (mlrun runs list | head -1):
+		// nothing failed that the reader still cares about.
+		return 0
+	}
 	if errs.Code(err) == errs.Internal && isUsageError(err) {
-		err = errs.Errorf(errs.Invalid, "%v (see 'mlrun --help')", err)
+		// Point at the help of the command that was misused.
+		path := root.CommandPath()
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		err = errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, path)
 	}
 	if ctx.Err() != nil && errs.Code(err) == errs.Internal {
 		err = errs.Errorf(errs.Killed, "interrupted")
 	}
-	fmt.Fprintf(stderr, "mlrun: %s\n", errs.Message(err))
+	fmt.Fprintf(stderr, "mlrun: %s\n", termSafeLines(errs.Message(err)))
 	return errs.ExitCode(errs.Code(err))
 }
 

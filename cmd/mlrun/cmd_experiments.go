@@ -27,7 +27,7 @@ func (a *app) experimentsCommand() *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tNAME\tCREATED\tARTIFACT LOCATION")
 				for _, e := range exps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Name, formatTime(e.CreationTime), e.ArtifactLocation)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, termSafe(e.Name), formatTime(e.CreationTime), termSafe(e.ArtifactLocation))
 				}
 				return tw.Flush()
 			})

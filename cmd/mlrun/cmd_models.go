@@ -65,7 +65,7 @@ func (a *app) modelsListCommand() *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tLATEST\tALIASES\tSTAGES\tUPDATED")
 				for _, m := range models {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, latestOf(m), aliasList(m.Aliases), stageList(m), formatTime(m.LastUpdatedTime))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafe(m.Name), latestOf(m), termSafe(aliasList(m.Aliases)), stageList(m), formatTime(m.LastUpdatedTime))
 				}
 				return tw.Flush()
 			})
@@ -97,21 +97,21 @@ func (a *app) modelsShowCommand() *cobra.Command {
 					return a.printJSON(map[string]any{"registered_model": m, "model_versions": versions})
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-				fmt.Fprintf(tw, "Name\t%s\n", m.Name)
+				fmt.Fprintf(tw, "Name\t%s\n", termSafe(m.Name))
 				if m.Description != "" {
 					fmt.Fprintf(tw, "Description\t%s\n", oneLine(m.Description, 100))
 				}
 				fmt.Fprintf(tw, "Created\t%s\n", formatTime(m.CreationTime))
 				fmt.Fprintf(tw, "Updated\t%s\n", formatTime(m.LastUpdatedTime))
 				fmt.Fprintf(tw, "Latest\t%s\n", latestOf(m))
-				fmt.Fprintf(tw, "Aliases\t%s\n", aliasList(m.Aliases))
+				fmt.Fprintf(tw, "Aliases\t%s\n", termSafe(aliasList(m.Aliases)))
 				tagKeys := make([]string, 0, len(m.Tags))
 				for k := range m.Tags {
 					tagKeys = append(tagKeys, k)
 				}
 				sort.Strings(tagKeys)
 				for _, k := range tagKeys {
-					fmt.Fprintf(tw, "Tag %s\t%s\n", k, oneLine(m.Tags[k], 100))
+					fmt.Fprintf(tw, "Tag %s\t%s\n", termSafe(k), oneLine(m.Tags[k], 100))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -166,7 +166,7 @@ func (a *app) printVersions(versions []*tracking.ModelVersion) error {
 		if aliases == "" {
 			aliases = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Stage, aliases, run, formatTime(v.CreationTime), v.Source)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Stage, termSafe(aliases), run, formatTime(v.CreationTime), termSafe(v.Source))
 	}
 	return tw.Flush()
 }
@@ -466,7 +466,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
   mlrun models export models:/iris@champion -o champion.onnx`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error { return a.exportModel(c, st, args[0], o) })
+			return a.withStore(c, func(st tracking.Store) error { return a.exportModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -476,7 +476,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
 	return c
 }
 
-func (a *app) exportModel(c *cobra.Command, st *sqlite.Store, target string, o exportOptions) error {
+func (a *app) exportModel(c *cobra.Command, st tracking.Store, target string, o exportOptions) error {
 	ctx := c.Context()
 	if o.format != "onnx" {
 		return errs.Errorf(errs.Invalid, "--format must be onnx, not %q", o.format)

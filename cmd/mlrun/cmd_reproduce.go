@@ -158,7 +158,7 @@ func printDrift(w io.Writer, drift []reproduce.Drift) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tRECORDED\tNOW")
 	for _, d := range drift {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Kind, d.Name, reproShort(d.Recorded), reproShort(d.Current))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Kind, termSafe(d.Name), termSafe(reproShort(d.Recorded)), termSafe(reproShort(d.Current)))
 	}
 	return tw.Flush()
 }
@@ -168,7 +168,7 @@ func printVerdict(w io.Writer, v *reproduce.Verdict) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHAT\tNAME\tORIGINAL\tREPRODUCED\tSTATUS")
 	for _, r := range v.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.What, r.Name, reproCell(reproShort(r.Original)), reproCell(reproShort(r.Reproduced)), r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.What, termSafe(r.Name), termSafe(reproCell(reproShort(r.Original))), termSafe(reproCell(reproShort(r.Reproduced))), r.Status)
 	}
 	return tw.Flush()
 }

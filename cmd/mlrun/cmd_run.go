@@ -46,7 +46,7 @@ func (a *app) runCommand() *cobra.Command {
 
 Parameters are given with -P name=value (repeatable). Declared parameters are
 typed and checked before the run is created; undeclared ones are appended to a
-command entry point as --name value. Every run records its params, metrics,
+command entry point as --name value, and refused by a steps entry point. Every run records its params, metrics,
 tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.
 
 A -P value with commas is a list, and lists make a sweep: one child run per
@@ -155,10 +155,26 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 			return err
 		}
 		defer st.Close()
-		_, err = r.RunPlan(ctx, req, plan)
-		return err
+		out, err := r.RunPlan(ctx, req, plan)
+		return runFailed(out, err)
 	}
 	return a.runSweep(c, kinds, req, sw, o)
+}
+
+// runFailed gives the error of a run that was created and ended FAILED the
+// code errs.Failed (exit status 1), whatever its step reported: bad data
+// found while running (a CSV row, a file outside the project) is the run
+// failing, not the command line being wrong, which is found before a run
+// exists (exit status 2). Internal errors and interruptions keep theirs.
+func runFailed(out *pipeline.Outcome, err error) error {
+	if err == nil || out == nil || out.Status != tracking.StatusFailed {
+		return err
+	}
+	switch errs.Code(err) {
+	case errs.Invalid, errs.NotFound, errs.Conflict:
+		return &errs.Error{Code: errs.Failed, Message: errs.Message(err), Err: err}
+	}
+	return err
 }
 
 // runner opens the store and builds a Runner writing to it.
@@ -225,7 +241,7 @@ func printTrials(a *app, sw *sweep.Sweep, trials []sweep.Trial) error {
 	for _, t := range trials {
 		row := make([]string, len(names))
 		for i, n := range names {
-			row[i] = t.Values[n]
+			row[i] = termSafe(t.Values[n])
 		}
 		fmt.Fprintf(tw, "%d\t%s\n", t.Index+1, strings.Join(row, "\t"))
 	}

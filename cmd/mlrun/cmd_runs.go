@@ -105,11 +105,11 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	fmt.Fprintln(tw, "RUN ID\tNAME\tEXPERIMENT\tSTATUS\tSTARTED\tDURATION\tMETRICS")
 	for _, row := range groupBySweep(runs) {
 		r := row.run
-		name := r.Info.Name
+		name := termSafe(r.Info.Name)
 		if row.child {
 			name = "  └ " + name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], name, exps[r.Info.ExperimentID],
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], name, termSafe(exps[r.Info.ExperimentID]),
 			r.Info.Status, formatTime(r.Info.StartTime), duration(r.Info), metricSummary(r, 3))
 	}
 	if err := tw.Flush(); err != nil {
@@ -159,22 +159,22 @@ func (a *app) printRun(r *tracking.Run, files []artifact.File) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	i := r.Info
 	fmt.Fprintf(tw, "Run\t%s\n", i.ID)
-	fmt.Fprintf(tw, "Name\t%s\n", i.Name)
+	fmt.Fprintf(tw, "Name\t%s\n", termSafe(i.Name))
 	fmt.Fprintf(tw, "Experiment\t%s\n", i.ExperimentID)
 	fmt.Fprintf(tw, "Status\t%s\n", i.Status)
 	if msg, ok := r.Tag("mlrun.error"); ok {
-		fmt.Fprintf(tw, "Error\t%s\n", msg)
+		fmt.Fprintf(tw, "Error\t%s\n", termSafe(msg))
 	}
 	fmt.Fprintf(tw, "Started\t%s\n", formatTime(i.StartTime))
 	fmt.Fprintf(tw, "Duration\t%s\n", duration(i))
-	fmt.Fprintf(tw, "Artifacts\t%s\n", i.ArtifactURI)
+	fmt.Fprintf(tw, "Artifacts\t%s\n", termSafe(i.ArtifactURI))
 	if i.LifecycleStage != tracking.LifecycleActive {
 		fmt.Fprintf(tw, "Lifecycle\t%s\n", i.LifecycleStage)
 	}
 	section := func(title string, rows [][2]string) {
 		fmt.Fprintf(tw, "\n%s (%d)\t\n", title, len(rows))
 		for _, row := range rows {
-			fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+			fmt.Fprintf(tw, "  %s\t%s\n", termSafe(row[0]), termSafe(row[1]))
 		}
 	}
 	var rows [][2]string
@@ -257,20 +257,28 @@ func (a *app) runsDeleteCommand(del bool) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			// Every id is checked before anything changes; then all change
+			// in one transaction, or none does.
+			var ids []string
+			seen := map[string]bool{}
 			for _, arg := range args {
 				id, err := st.ResolveRunID(ctx, arg)
 				if err != nil {
 					return err
 				}
-				verb := "deleted"
-				if del {
-					err = st.DeleteRun(ctx, id)
-				} else {
-					err, verb = st.RestoreRun(ctx, id), "restored"
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
 				}
-				if err != nil {
-					return err
-				}
+			}
+			if err := st.SetRunsDeleted(ctx, ids, del); err != nil {
+				return err
+			}
+			verb := "deleted"
+			if !del {
+				verb = "restored"
+			}
+			for _, id := range ids {
 				fmt.Fprintf(a.stdout, "%s %s\n", verb, id)
 			}
 			return nil
@@ -347,17 +355,9 @@ func metricSummary(r *tracking.Run, n int) string {
 			parts = append(parts, "...")
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s=%.4g", m.Key, m.Value))
+		parts = append(parts, fmt.Sprintf("%s=%.4g", termSafe(m.Key), m.Value))
 	}
 	return strings.Join(parts, " ")
-}
-
-func oneLine(s string, max int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > max {
-		return s[:max-3] + "..."
-	}
-	return s
 }
 
 func envOr(key, def string) string {

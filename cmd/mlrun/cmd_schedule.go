@@ -189,8 +189,8 @@ func (a *app) scheduleListCommand() *cobra.Command {
 					if outcome == "" {
 						outcome = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Name, scheduleCronText(sc), scheduleTime(sc.NextRun),
-						scheduleTime(sc.LastRun), outcome, scheduleYesNo(sc.Paused), scheduleProjectText(sc))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termSafe(sc.Name), termSafe(scheduleCronText(sc)), scheduleTime(sc.NextRun),
+						scheduleTime(sc.LastRun), termSafe(outcome), scheduleYesNo(sc.Paused), termSafe(scheduleProjectText(sc)))
 				}
 				return tw.Flush()
 			})
@@ -254,7 +254,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				{"queued", strconv.Itoa(sc.Queued)},
 				{"source", source},
 			} {
-				fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+				fmt.Fprintf(tw, "%s:\t%s\n", row[0], termSafe(row[1]))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -275,7 +275,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				if note == "" && f.LogPath != "" {
 					note = "log " + f.LogPath
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", scheduleTime(f.FireTime), f.Status, scheduleTime(f.Started), dur, scheduleOrDash(f.RunID), scheduleOrDash(note))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", scheduleTime(f.FireTime), f.Status, scheduleTime(f.Started), dur, scheduleOrDash(f.RunID), termSafe(scheduleOrDash(note)))
 			}
 			return tw.Flush()
 		},

@@ -113,7 +113,7 @@ func (a *app) printSweepSummary(sw *sweep.Sweep, out *pipeline.SweepOutcome, obj
 		}
 		row := []string{fmt.Sprint(res.Trial.Index + 1), id}
 		for _, n := range names {
-			row = append(row, res.Trial.Values[n])
+			row = append(row, termSafe(res.Trial.Values[n]))
 		}
 		if objective != "" {
 			v := "-"

@@ -31,6 +31,10 @@ type Input struct {
 	Default  any // used when the input is not given; nil with Required false means "unset"
 	Required bool
 	Doc      string
+	// Shell marks a shell command (the run of a command step): the value
+	// of every ${{ expr }} in it is shell-quoted as one word, unless the
+	// expression is wrapped in raw(...).
+	Shell bool
 }
 
 // Output declares one output a kind produces, readable by later steps as
