@@ -214,6 +214,13 @@ func (p *lexer) cond() (cond, error) {
 	if err != nil {
 		return c, err
 	}
+	if strings.HasSuffix(ident, ".") && !p.eof() && (p.src[p.pos] == '"' || p.src[p.pos] == '`') {
+		key, err := p.quoted() // tags."my key"
+		if err != nil {
+			return c, err
+		}
+		ident += key
+	}
 	lower := strings.ToLower(ident)
 	switch {
 	case lower == "tags" || lower == "tag":

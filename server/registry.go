@@ -80,6 +80,9 @@ func (s *Server) createRegisteredModel(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.opts.Auth.grantCreator(r, kindModel, m.Name); err != nil {
+			return nil, err
+		}
 		return map[string]any{"registered_model": s.registeredModel(m)}, nil
 	})(w, r)
 }
@@ -177,6 +180,9 @@ func (s *Server) searchRegisteredModels(w http.ResponseWriter, r *http.Request) 
 		}
 		var hits []*tracking.RegisteredModel
 		for _, m := range models {
+			if !s.opts.Auth.allowed(r, kindModel, m.Name, PermRead) {
+				continue
+			}
 			if f.match(func(tag bool, key string) field {
 				if tag {
 					v, ok := m.Tags[key]
@@ -468,6 +474,9 @@ func (s *Server) searchModelVersions(w http.ResponseWriter, r *http.Request) {
 		}
 		var hits []*tracking.ModelVersion
 		for _, m := range models {
+			if !s.opts.Auth.allowed(r, kindModel, m.Name, PermRead) {
+				continue
+			}
 			versions, err := s.store.ListModelVersions(r.Context(), m.Name)
 			if errs.Code(err) == errs.NotFound {
 				continue // deleted meanwhile

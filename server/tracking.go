@@ -92,10 +92,8 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if s.opts.Auth != nil {
-			if err := s.opts.Auth.grantCreator(r, exp.ID); err != nil {
-				return nil, err
-			}
+		if err := s.opts.Auth.grantCreator(r, kindExperiment, exp.ID); err != nil {
+			return nil, err
 		}
 		return map[string]string{"experiment_id": exp.ID}, nil
 	})(w, r)
@@ -239,6 +237,9 @@ func (s *Server) searchExperiments(w http.ResponseWriter, r *http.Request) {
 		}
 		var hits []*tracking.Experiment
 		for _, e := range exps {
+			if !s.opts.Auth.allowed(r, kindExperiment, e.ID, PermRead) {
+				continue
+			}
 			if f.match(func(tag bool, key string) field {
 				if tag {
 					v, ok := e.Tags[key]

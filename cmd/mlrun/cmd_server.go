@@ -145,7 +145,12 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 		Logger:         logger,
 	}
 	if o.auth {
-		return errs.Errorf(errs.Invalid, "--auth is not available yet")
+		au, err := server.OpenAuth(ctx, filepath.Join(filepath.Dir(dbPath), "auth.db"), os.Getenv)
+		if err != nil {
+			return err
+		}
+		defer au.Close()
+		opts.Auth = au
 	}
 	srv, err := server.New(st, opts)
 	if err != nil {

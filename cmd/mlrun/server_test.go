@@ -385,3 +385,60 @@ func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
 		t.Errorf("mlrun models list does not show the client's model:\n%s", models.stdout)
 	}
 }
+
+func TestMLflowClientBasicAuth(t *testing.T) {
+	client := findMLflow(t)
+	e := newEnv(t)
+	e.vars = append(e.vars, "MLRUN_AUTH_ADMIN_USERNAME=admin", "MLRUN_AUTH_ADMIN_PASSWORD=admin-password")
+	srv := startServer(t, e, "--auth")
+	script := `
+import mlflow, sys
+from mlflow.exceptions import MlflowException
+mlflow.set_experiment("secured")
+with mlflow.start_run(run_name="authed") as r:
+    mlflow.log_metric("m", 1.5)
+    mlflow.log_text("hello", "note.txt")
+print(r.info.run_id)
+`
+	cmd := exec.Command(client.python, "-c", script)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(client.env(srv.url), "MLFLOW_TRACKING_USERNAME=admin", "MLFLOW_TRACKING_PASSWORD=admin-password")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("client with credentials: %v\n%s", err, out)
+	}
+	runs := runsByName(t, e)
+	if r := runs["authed"]; r == nil || r.Info.Status != tracking.StatusFinished || r.Info.UserID != "admin" {
+		t.Fatalf("run logged with credentials: %+v", r)
+	}
+
+	cmd = exec.Command(client.python, "-c", `
+import mlflow
+from mlflow.exceptions import MlflowException
+try:
+    mlflow.search_experiments()
+    print("READ WITHOUT CREDENTIALS")
+except MlflowException as e:
+    print("refused", e.get_http_status_code())
+`)
+	cmd.Env = client.env(srv.url)
+	out, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "refused 401") {
+		t.Fatalf("client without credentials: %v\n%s", err, out)
+	}
+}
+
+func TestServerWarnsOnNonLoopbackWithoutAuth(t *testing.T) {
+	e := newEnv(t)
+	srv := startServer(t, e, "--host", "0.0.0.0")
+	if log := srv.drain(); !strings.Contains(log, "warning: listening on 0.0.0.0 without --auth") {
+		t.Errorf("no warning for a non-loopback bind without auth:\n%s", log)
+	}
+	local := startServer(t, e)
+	if log := local.drain(); strings.Contains(log, "warning") || !strings.Contains(local.url, "127.0.0.1") {
+		t.Errorf("default bind %s warned or is not loopback:\n%s", local.url, log)
+	}
+	if r := e.run(t.TempDir(), "server", "--auth", "--port", "0"); r.code != 2 || !strings.Contains(r.stderr, "MLRUN_AUTH_ADMIN_USERNAME") {
+		t.Errorf("--auth without an admin: exit %d, stderr %q; want 2 naming MLRUN_AUTH_ADMIN_USERNAME", r.code, r.stderr)
+	}
+}
