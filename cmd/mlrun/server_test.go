@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,6 +248,93 @@ func TestMLflowClientTrainPyLogsIntoMlrunServer(t *testing.T) {
 	mlmodel, err := os.ReadFile(filepath.Join(mustDir(t, runs["logreg_iris"].Info.ArtifactURI), "model", "MLmodel"))
 	if err != nil || !strings.Contains(string(mlmodel), "signature:") {
 		t.Errorf("logreg_iris model/MLmodel has no signature: %v\n%s", err, mlmodel)
+	}
+
+	// MLflow's own CLI downloads the model through mlrun server and serves it.
+	modelURI := "runs:/" + runs["logreg_iris"].Info.ID + "/model"
+	port := freePort(t)
+	serve := exec.Command(client.python, "-m", "mlflow", "models", "serve", "-m", modelURI, "--env-manager", "local", "-h", "127.0.0.1", "-p", port)
+	serve.Dir = t.TempDir()
+	serve.Env = client.env(srv.url)
+	checkScoring(t, serve, port)
+
+	// mlrun serve hands the model the Python client logged to MLflow's
+	// scoring server when the configured Python imports mlflow...
+	port = freePort(t)
+	serve = e.command(t.TempDir(), "serve", modelURI, "--port", port)
+	serve.Env = append(client.env(srv.url), e.vars...)
+	serve.Env = append(serve.Env, "MLRUN_PYTHON="+client.python)
+	checkScoring(t, serve, port)
+	// ... and otherwise explains both ways to serve it.
+	r := e.run(t.TempDir(), "serve", modelURI, "--port", freePort(t))
+	if r.code != 2 || !strings.Contains(r.stderr, "logged by MLflow") || !strings.Contains(r.stderr, "mlflow models serve -m "+modelURI) || !strings.Contains(r.stderr, "MLRUN_PYTHON") {
+		t.Errorf("mlrun serve of an MLflow model without mlflow: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// checkScoring starts a scoring server, waits for /ping, checks the
+// predictions of two iris rows (a setosa and a virginica from the data set
+// itself) and stops the server's whole process group.
+func checkScoring(t *testing.T, cmd *exec.Cmd, port string) {
+	t.Helper()
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	base := "http://127.0.0.1:" + port
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		resp, err := http.Get(base + "/ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("%v exited before serving: %v\n%s", cmd.Args, err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v did not answer /ping within 120s\n%s", cmd.Args, logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	resp, err := http.Post(base+"/invocations", "application/json",
+		strings.NewReader(`{"dataframe_split": {"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.Join(strings.Fields(string(body)), "") != `{"predictions":[0,2]}` {
+		t.Errorf("%v /invocations: %d %s, want predictions [0, 2]", cmd.Args, resp.StatusCode, body)
 	}
 }
 
