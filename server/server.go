@@ -71,6 +71,14 @@ type Options struct {
 	Auth *Auth
 	// UI, when set, serves every path that is not part of the API.
 	UI http.Handler
+	// ParentRunID, when set, is recorded as the mlflow.parentRunId tag of
+	// every run created without one: the endpoint a pipeline step's script
+	// logs to makes the script's runs children of the pipeline run.
+	ParentRunID string
+	// OwnedRunID, when set, names a run whose status and end time belong to
+	// its owner (the pipeline): runs/update may not change them, so that a
+	// script attached to it with MLFLOW_RUN_ID cannot end it early.
+	OwnedRunID string
 	// Version is what GET /version answers.
 	Version string
 	// Logger receives request failures; nil discards them.

@@ -423,13 +423,18 @@ type createRunReq struct {
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	handler(s, func(r *http.Request, req *createRunReq) (any, error) {
-		tags := make([]tracking.Tag, 0, len(req.Tags))
+		tags := make([]tracking.Tag, 0, len(req.Tags)+1)
 		user := string(req.UserID)
+		hasParent := false
 		for _, t := range req.Tags {
 			tags = append(tags, tracking.Tag{Key: string(t.Key), Value: string(t.Value)})
 			if t.Key == "mlflow.user" && user == "" {
 				user = string(t.Value)
 			}
+			hasParent = hasParent || t.Key == parentRunTag
+		}
+		if s.opts.ParentRunID != "" && !hasParent {
+			tags = append(tags, tracking.Tag{Key: parentRunTag, Value: s.opts.ParentRunID})
 		}
 		if u := s.opts.Auth.userOf(r); u != "" {
 			user = u
@@ -502,6 +507,9 @@ func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		var u tracking.RunUpdate
+		if id == s.opts.OwnedRunID {
+			req.Status, req.EndTime = nil, nil // the pipeline ends its own run
+		}
 		if req.Status != nil {
 			st := tracking.RunStatus(*req.Status)
 			u.Status = &st
@@ -745,6 +753,9 @@ func (s *Server) logBatch(w http.ResponseWriter, r *http.Request) {
 		return empty{}, s.store.LogBatch(r.Context(), string(req.RunID), metrics, params, tags)
 	})(w, r)
 }
+
+// parentRunTag is the tag that makes a run the child of another.
+const parentRunTag = "mlflow.parentRunId"
 
 // logModelHistoryTag is the run tag that lists the models logged to a run.
 const logModelHistoryTag = "mlflow.log-model.history"

@@ -531,3 +531,78 @@ func TestServerWarnsOnNonLoopbackWithoutAuth(t *testing.T) {
 		t.Errorf("--auth without an admin: exit %d, stderr %q; want 2 naming MLRUN_AUTH_ADMIN_USERNAME", r.code, r.stderr)
 	}
 }
+
+// A command step's MLflow script logs into the pipeline's store: the
+// unchanged train.py's runs become children of the pipeline run, and a
+// step with mlflow_run: true logs into the pipeline run itself.
+func TestCommandStepMLflowScriptsLogIntoThePipeline(t *testing.T) {
+	client := findMLflow(t)
+	e := newEnv(t)
+	e.vars = append(e.vars, "PYTHONPATH="+client.pythonPath, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0", "GIT_PYTHON_REFRESH=quiet")
+	train, err := os.ReadFile(filepath.Join(client.shared, "examples", "train.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"train.py": string(train),
+		"attach.py": `import mlflow
+with mlflow.start_run() as r:
+    mlflow.log_param("attached", "yes")
+    mlflow.log_metric("attached_metric", 2.5)
+    mlflow.log_text("hi", "attached.txt")
+print("attached to", r.info.run_id)
+`,
+		"MLproject": `name: mlflowsteps
+entry_points:
+  main:
+    steps:
+      - name: train
+        uses: command
+        with:
+          run: "` + client.python + ` train.py"
+      - name: attach
+        uses: command
+        with:
+          run: "` + client.python + ` attach.py"
+          mlflow_run: true
+      - name: after
+        uses: command
+        with:
+          run: "echo after"
+`,
+	})
+	e.ok(dir, "run", ".", "--run-name", "pipeline", "--experiment", "steps-exp")
+	runs := runsByName(t, e)
+	p := runs["pipeline"]
+	if p == nil || p.Info.Status != tracking.StatusFinished {
+		t.Fatalf("pipeline run: %+v", p)
+	}
+	if v, _ := p.Param("attached"); v != "yes" {
+		t.Errorf("the mlflow_run step's param is not on the pipeline run: %q", v)
+	}
+	if m, _ := p.Metric("attached_metric"); m != 2.5 {
+		t.Errorf("the mlflow_run step's metric on the pipeline run = %v, want 2.5", m)
+	}
+	if b, err := os.ReadFile(filepath.Join(mustDir(t, p.Info.ArtifactURI), "attached.txt")); err != nil || string(b) != "hi" {
+		t.Errorf("the mlflow_run step's artifact in the pipeline run: %q %v", b, err)
+	}
+	for _, name := range []string{"logreg_iris", "logreg", "svc"} {
+		r := runs[name]
+		if r == nil {
+			t.Fatalf("train.py's run %q is not in the store", name)
+		}
+		if parent, _ := r.Tag("mlflow.parentRunId"); parent != p.Info.ID {
+			t.Errorf("run %s: mlflow.parentRunId = %q, want the pipeline run %s", name, parent, p.Info.ID)
+		}
+		if r.Info.ExperimentID != p.Info.ExperimentID || r.Info.Status != tracking.StatusFinished {
+			t.Errorf("run %s: experiment %s status %s; want the pipeline's experiment %s, FINISHED", name, r.Info.ExperimentID, r.Info.Status, p.Info.ExperimentID)
+		}
+		if _, ok := r.Metric("accuracy"); !ok {
+			t.Errorf("run %s has no accuracy", name)
+		}
+		if _, err := os.Stat(filepath.Join(mustDir(t, r.Info.ArtifactURI), "model", "MLmodel")); err != nil {
+			t.Errorf("run %s: model: %v", name, err)
+		}
+	}
+}
