@@ -449,9 +449,15 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		run, err := s.store.GetRun(r.Context(), info.ID)
-		if err != nil {
-			return nil, err
+		// The new run holds exactly its tags and the name tag: answer
+		// without reading it back.
+		run := &tracking.Run{Info: *info}
+		byKey := map[string]string{"mlflow.runName": info.Name}
+		for _, t := range tags {
+			byKey[t.Key] = t.Value
+		}
+		for _, kv := range tagList(byKey) {
+			run.Tags = append(run.Tags, tracking.Tag{Key: string(kv.Key), Value: string(kv.Value)})
 		}
 		return map[string]any{"run": s.run(run)}, nil
 	})(w, r)
