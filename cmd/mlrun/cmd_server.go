@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/server"
-	"github.com/mlrun/mlrun/sqlite"
 )
 
 // serverOptions are the flags of `mlrun server` and `mlrun ui`, named as
@@ -114,19 +114,23 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 	if o.backendStoreURI != "" {
 		a.trackingURI = o.backendStoreURI
 	}
-	dbPath, artifacts, err := a.storeLocation()
+	if o.artifactsDest != "" {
+		a.artifacts = o.artifactsDest
+	}
+	loc, err := a.storeLocation()
 	if err != nil {
 		return err
 	}
-	if o.artifactsDest != "" {
-		if artifacts, err = filepath.Abs(o.artifactsDest); err != nil {
-			return errs.Errorf(errs.Invalid, "--artifacts-destination %q: %v", o.artifactsDest, err)
+	artifacts, err := artifact.LocalDir(loc.ArtifactRoot)
+	if err != nil {
+		return errs.Errorf(errs.Invalid, "the server's artifact root %s is not a local directory: %v", loc.ArtifactRoot, err)
+	}
+	if loc.Path != "" {
+		if err := os.MkdirAll(filepath.Dir(loc.Path), 0o755); err != nil {
+			return errs.Errorf(errs.Invalid, "cannot create the store directory %s: %v", filepath.Dir(loc.Path), err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-		return errs.Errorf(errs.Invalid, "cannot create the store directory %s: %v", filepath.Dir(dbPath), err)
-	}
-	st, err := sqlite.Open(ctx, dbPath, artifacts)
+	st, err := a.stores.Open(ctx, loc)
 	if err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 		Logger:         logger,
 	}
 	if o.auth {
-		au, err := server.OpenAuth(ctx, filepath.Join(filepath.Dir(dbPath), "auth.db"), os.Getenv)
+		au, err := server.OpenAuth(ctx, filepath.Join(loc.Dir, "auth.db"), os.Getenv)
 		if err != nil {
 			return err
 		}
@@ -164,7 +168,7 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 		fmt.Fprintf(a.stderr, "mlrun: warning: listening on %s without --auth: anyone who can reach this port can read and change every run\n", o.host)
 	}
 	url := "http://" + ln.Addr().String()
-	store := "sqlite:///" + dbPath
+	store := loc.String()
 	if ui {
 		fmt.Fprintf(a.stdout, "mlrun ui: %s\nstore: %s\nartifacts: %s\n", url, store, artifacts)
 	} else {
