@@ -141,6 +141,7 @@ func (s *Server) routes() {
 	s.registryRoutes()
 	s.artifactRoutes()
 	s.authRoutes()
+	s.mlrunRoutes()
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
 	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, s.opts.Version) })
 	notFound := func(w http.ResponseWriter, r *http.Request) {
