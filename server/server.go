@@ -36,6 +36,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -106,7 +108,12 @@ func New(st Store, opts Options) (*Server, error) {
 	}
 	root := opts.ArtifactRoot
 	if root == "" {
-		root = st.ArtifactRoot()
+		// The store's root is a file:// URI; the proxy serves its directory.
+		dir, err := artifact.LocalDir(st.ArtifactRoot())
+		if err != nil {
+			return nil, errs.Errorf(errs.Invalid, "the store's artifact root %s is not a local directory the artifact proxy can serve: %v", st.ArtifactRoot(), err)
+		}
+		root = dir
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/sqlite"
 )
 
@@ -47,7 +48,11 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &fixture{t: t, st: st, srv: srv, url: hs.URL, root: st.ArtifactRoot(), httpc: hs.Client()}
+	root, err := artifact.LocalDir(st.ArtifactRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, st: st, srv: srv, url: hs.URL, root: root, httpc: hs.Client()}
 }
 
 // call sends a request and returns the status and the decoded JSON body.
@@ -362,7 +367,7 @@ func TestServeDrainsRequestsInFlight(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	if info, err := os.Stat(filepath.Join(st.ArtifactRoot(), "0", "slow.bin")); err != nil || info.Size() != 2000 {
+	if info, err := os.Stat(filepath.Join(strings.TrimPrefix(st.ArtifactRoot(), "file://"), "0", "slow.bin")); err != nil || info.Size() != 2000 {
 		t.Fatalf("drained upload: %v %v", info, err)
 	}
 }
