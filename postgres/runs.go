@@ -474,7 +474,7 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 		switch {
 		case alive != nil && h == host && pid > 0 && !alive(pid):
 			dead = append(dead, candidate{id, fmt.Sprintf("the process running it (pid %d on host %s) died", pid, h), beat})
-		case stale > 0 && time.Duration(now-last)*time.Millisecond > stale:
+		case stale > 0 && pid > 0 && time.Duration(now-last)*time.Millisecond > stale:
 			gap := (time.Duration(now-last) * time.Millisecond).Round(time.Second)
 			dead = append(dead, candidate{id, fmt.Sprintf("no heartbeat for %s (pid %d on host %s)", gap, pid, h), beat})
 		}

@@ -17,6 +17,15 @@ bench . -benchtime 3x ./cmd/mlrun
 echo "== serving: one-row predictions vs a Go hello-world handler, 32 connections on 127.0.0.1"
 bench Serve -benchtime 1x ./serving
 
+echo "== mlrun server: runs created/s and log-batch points/s (1000-point batches), 16 clients on 127.0.0.1, vs a hello-world Go handler; MLflow's reference server under the same load when its client is installed"
+bench 'Server' -benchtime 2000x ./server
+if /usr/bin/python3 -c 'import sys; sys.path[:0] = ["/opt/mlflow-2.12.2/src", "/opt/mlflow-2.12.2/shim"]; import mlflow' 2>/dev/null; then
+  MLRUN_BENCH_MLFLOW=1 bench 'MLflowReferenceCreateRun' -benchtime 200x ./server
+  MLRUN_BENCH_MLFLOW=1 bench 'MLflowReferenceLogBatch' -benchtime 20x ./server
+fi
+echo "== mlrun server: 16 clients logging for 60 s lose nothing"
+MLRUN_SOAK_SECONDS=60 "$GO" test -count=1 -run 'TestConcurrentClientsLoseNothing' -v ./server 2>&1 | grep -E 'points acknowledged|^(ok|FAIL|---)' | sed 's/^ *//'
+
 echo "== fit time vs scikit-learn (same data, same hyperparameters)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 MLRUN_BENCH_DATA="$tmp/lr.bin" bench 'LogisticRegression100kx50' -benchtime 1x ./ml/linear

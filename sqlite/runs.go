@@ -457,7 +457,9 @@ func (s *Store) Heartbeat(ctx context.Context, runID string) error {
 // host with a pid that alive reports dead (alive nil: not checked), or on
 // any host with no heartbeat for longer than stale (0: not checked). It sets
 // the end time and the mlrun.error tag, and returns the ids it marked. A run
-// that finishes or beats meanwhile is left alone.
+// that finishes or beats meanwhile is left alone. A run with no owning
+// process (pid 0: created over the MLflow REST API by a remote client, which
+// sends no heartbeats) is never reaped for staleness; its client ends it.
 func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error) {
 	type candidate struct {
 		id, reason string
@@ -481,7 +483,7 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 		switch {
 		case alive != nil && h == host && pid > 0 && !alive(pid):
 			dead = append(dead, candidate{id, fmt.Sprintf("the process running it (pid %d on host %s) died", pid, h), beat})
-		case stale > 0 && time.Duration(now-last)*time.Millisecond > stale:
+		case stale > 0 && pid > 0 && time.Duration(now-last)*time.Millisecond > stale:
 			gap := (time.Duration(now-last) * time.Millisecond).Round(time.Second)
 			dead = append(dead, candidate{id, fmt.Sprintf("no heartbeat for %s (pid %d on host %s)", gap, pid, h), beat})
 		}

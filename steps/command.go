@@ -28,10 +28,22 @@ import (
 // MLRUN_RUN_ID, MLRUN_TRACKING_URI and MLRUN_EXPERIMENT_ID, so that
 // `mlrun log ...` inside it attaches to the run, and may declare metrics
 // files (JSON objects of numbers) that are read after it exits.
+//
+// When MLflowEndpoint is set, the command also sees MLFLOW_TRACKING_URI (an
+// MLflow tracking server on loopback, for the step's life) and
+// MLFLOW_EXPERIMENT_ID, so that an unchanged script using the MLflow client
+// logs into the run's store; the runs it starts are children of the
+// pipeline run. With the input mlflow_run: true it also sees MLFLOW_RUN_ID
+// and logs into the pipeline run itself, as under `mlflow run`.
 type Command struct {
 	// KillGrace is how long a cancelled command has between SIGTERM and
 	// SIGKILL. Zero means five seconds.
 	KillGrace time.Duration
+	// MLflowEndpoint, when set, starts the MLflow endpoint of a step and
+	// returns the environment variables that point the command at it, and
+	// a function that stops it once the command has exited. ownRun asks for
+	// MLFLOW_RUN_ID.
+	MLflowEndpoint func(ctx context.Context, env *Env, ownRun bool) (vars []string, stop func(), err error)
 }
 
 // Name implements Kind.
@@ -48,6 +60,7 @@ func (Command) Inputs() []Input {
 		{Name: "run", Type: String, Required: true, Shell: true, Doc: "the command, run with bash -c (sh -c where bash is missing); each ${{ }} in it is shell-quoted as one word, ${{ raw(expr) }} is pasted as is"},
 		{Name: "metrics", Type: List, Doc: "JSON files the command writes, read after it exits: {\"name\": number, ...}; nested objects give dotted names"},
 		{Name: "env", Type: Map, Doc: "extra environment variables for the command"},
+		{Name: "mlflow_run", Type: Bool, Doc: "give the command MLFLOW_RUN_ID, so that an MLflow script logs into this run instead of starting child runs"},
 	}
 }
 
@@ -89,6 +102,15 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 	)
 	if env.ChildLog != "" {
 		cmd.Env = append(cmd.Env, "MLRUN_STEP_LOG="+env.ChildLog)
+	}
+	if c.MLflowEndpoint != nil {
+		own, _ := in["mlflow_run"].(bool)
+		vars, stop, err := c.MLflowEndpoint(ctx, env, own)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: start the MLflow endpoint: %w", env.Step, err)
+		}
+		defer stop()
+		cmd.Env = append(cmd.Env, vars...)
 	}
 	if extra, ok := in["env"].(map[string]any); ok {
 		keys := make([]string, 0, len(extra))

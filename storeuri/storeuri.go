@@ -6,10 +6,10 @@
 //	sqlite:///rel/x.db            SQLite, relative path (as SQLAlchemy)
 //	sqlite:////abs/x.db           SQLite, absolute path
 //	postgresql://user@host:5432/db?sslmode=disable   (or postgres://)
+//	http://127.0.0.1:5000         an mlrun server (or https://; package httpstore)
 //
-// and, once registered by their packages, other schemes (http://,
-// https://). Each scheme's Opener builds the store; New registers the
-// built-in ones and Register adds more.
+// Each scheme's Opener builds the store; New registers the built-in ones
+// and Register adds more.
 //
 // Artifacts go under an artifact root: --artifacts-destination (a directory
 // or a file:// URI) when given, else <store dir>/artifacts for SQLite and
@@ -26,6 +26,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/httpstore"
 	"github.com/mlrun/mlrun/postgres"
 	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
@@ -76,12 +77,15 @@ type Registry struct {
 }
 
 // New returns a registry of the built-in schemes: sqlite (and plain paths),
-// postgresql and postgres.
+// postgresql and postgres, and http and https (an mlrun server, package
+// httpstore).
 func New() *Registry {
 	r := &Registry{openers: map[string]Opener{}}
 	r.Register("sqlite", openSQLite)
 	r.Register("postgresql", openPostgres)
 	r.Register("postgres", openPostgres)
+	r.Register("http", openHTTP)
+	r.Register("https", openHTTP)
 	return r
 }
 
@@ -169,6 +173,12 @@ func (r *Registry) Open(ctx context.Context, loc *Location) (tracking.Store, err
 
 func openPostgres(ctx context.Context, loc *Location) (tracking.Store, error) {
 	return postgres.Open(ctx, loc.URI, loc.ArtifactRoot)
+}
+
+// openHTTP opens the store an mlrun server serves, with the credentials
+// of MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
+func openHTTP(ctx context.Context, loc *Location) (tracking.Store, error) {
+	return httpstore.Open(ctx, loc.URI, httpstore.OptionsFromEnv())
 }
 
 func openSQLite(ctx context.Context, loc *Location) (tracking.Store, error) {

@@ -2,12 +2,15 @@ package storeuri_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/storeuri"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -97,5 +100,54 @@ func TestOpenSQLite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store", "mlrun.db")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenHTTP opens an http:// tracking URI: the store of an mlrun server
+// on 127.0.0.1, seen through package httpstore.
+func TestOpenHTTP(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv, err := server.New(db, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	if _, err := db.CreateExperiment(ctx, "served", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	r := storeuri.New()
+	loc, err := r.Parse(hs.URL, "")
+	if err != nil || loc.Scheme != "http" || loc.URI != hs.URL {
+		t.Fatalf("Parse(%s) = %+v, %v", hs.URL, loc, err)
+	}
+	st, err := r.Open(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exp, err := st.GetExperimentByName(ctx, "served")
+	if err != nil || exp.Name != "served" {
+		t.Fatalf("GetExperimentByName through http = %+v, %v", exp, err)
+	}
+	if st.ArtifactRoot() != db.ArtifactRoot() {
+		t.Fatalf("artifact root %q, want the server's %q", st.ArtifactRoot(), db.ArtifactRoot())
+	}
+	_, err = st.GetExperimentByName(ctx, "absent")
+	if errs.Code(err) != errs.NotFound {
+		t.Fatalf("missing experiment through http: %v, want %s", err, errs.NotFound)
+	}
+
+	// A server that does not answer is one clear error, not a hang.
+	hs.Close()
+	if _, err := r.Open(ctx, loc); err == nil || !strings.Contains(err.Error(), hs.URL) {
+		t.Fatalf("open of a stopped server: %v", err)
 	}
 }

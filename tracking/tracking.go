@@ -9,6 +9,10 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -90,6 +94,54 @@ type Metric struct {
 	Value     float64 `json:"value"`
 	Timestamp int64   `json:"timestamp"`
 	Step      int64   `json:"step"`
+}
+
+// metricJSON is Metric's JSON shape, with the value as raw JSON.
+type metricJSON struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	Timestamp int64           `json:"timestamp"`
+	Step      int64           `json:"step"`
+}
+
+// MarshalJSON writes the value as a number, or as "NaN", "Infinity" or
+// "-Infinity" (MLflow's spelling) when it is not finite, which JSON
+// numbers cannot hold.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	var v []byte
+	switch {
+	case math.IsNaN(m.Value):
+		v = []byte(`"NaN"`)
+	case math.IsInf(m.Value, 1):
+		v = []byte(`"Infinity"`)
+	case math.IsInf(m.Value, -1):
+		v = []byte(`"-Infinity"`)
+	default:
+		v = strconv.AppendFloat(nil, m.Value, 'g', -1, 64)
+	}
+	return json.Marshal(metricJSON{Key: m.Key, Value: v, Timestamp: m.Timestamp, Step: m.Step})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Metric) UnmarshalJSON(b []byte) error {
+	var j metricJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m.Key, m.Timestamp, m.Step = j.Key, j.Timestamp, j.Step
+	switch string(j.Value) {
+	case `"NaN"`:
+		m.Value = math.NaN()
+	case `"Infinity"`:
+		m.Value = math.Inf(1)
+	case `"-Infinity"`:
+		m.Value = math.Inf(-1)
+	default:
+		if err := json.Unmarshal(j.Value, &m.Value); err != nil {
+			return fmt.Errorf("metric %q: value %s is not a number", j.Key, j.Value)
+		}
+	}
+	return nil
 }
 
 // Tag is a mutable key/value label on a run.
@@ -219,6 +271,16 @@ type RunStore interface {
 	EnsureExperiment(ctx context.Context, name string) (*Experiment, error)
 	// ListExperiments lists experiments ordered by id.
 	ListExperiments(ctx context.Context, view ViewType) ([]*Experiment, error)
+	// DeleteExperiment marks an experiment and its runs deleted; the
+	// Default experiment cannot be deleted (errs.Invalid).
+	DeleteExperiment(ctx context.Context, id string) error
+	// RestoreExperiment makes a deleted experiment and its runs active.
+	RestoreExperiment(ctx context.Context, id string) error
+	// RenameExperiment renames an active experiment; errs.Conflict if the
+	// new name is taken.
+	RenameExperiment(ctx context.Context, id, newName string) error
+	// SetExperimentTag sets a tag on an active experiment.
+	SetExperimentTag(ctx context.Context, id, key, value string) error
 
 	// CreateRun creates a RUNNING run with its params and tags.
 	CreateRun(ctx context.Context, r NewRun) (*RunInfo, error)
@@ -262,5 +324,7 @@ type RunStore interface {
 	// ReapDeadRuns marks FAILED (with tag mlrun.error) every RUNNING run whose
 	// owner is gone: on this host with a pid that alive reports dead, or on
 	// any host with no heartbeat for longer than stale. It returns their ids.
+	// Runs with no owning process (PID 0, as those created over the MLflow
+	// REST API) are not reaped for staleness.
 	ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error)
 }

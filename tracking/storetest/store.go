@@ -418,13 +418,16 @@ func testReapDeadRuns(t *testing.T, h *Harness) {
 	remoteStale := mustCreateRun(t, s, tracking.NewRun{Name: "stale", Host: "h2", PID: deadPID})
 	remoteFresh := mustCreateRun(t, s, tracking.NewRun{Name: "fresh", Host: "h2", PID: deadPID})
 	finished := mustCreateRun(t, s, tracking.NewRun{Name: "done", Host: "h1", PID: deadPID})
+	// A run created over the MLflow REST API has no owning process and
+	// sends no heartbeats: staleness must not reap it.
+	ownerless := mustCreateRun(t, s, tracking.NewRun{Name: "rest"})
 	fin := tracking.StatusFinished
 	if err := s.UpdateRun(ctx, finished.ID, tracking.RunUpdate{Status: &fin}); err != nil {
 		t.Fatal(err)
 	}
 	// Age the heartbeats of two remote runs by an hour, then revive one.
 	old := time.Now().Add(-time.Hour).UnixMilli()
-	h.exec(t, s, `UPDATE runs SET heartbeat = ?, start_time = ? WHERE run_id IN (?, ?)`, old, old, remoteStale.ID, remoteFresh.ID)
+	h.exec(t, s, `UPDATE runs SET heartbeat = ?, start_time = ? WHERE run_id IN (?, ?, ?)`, old, old, remoteStale.ID, remoteFresh.ID, ownerless.ID)
 	if err := s.Heartbeat(ctx, remoteFresh.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +457,7 @@ func testReapDeadRuns(t *testing.T, h *Harness) {
 				run.Info.Name, run.Info.Status, run.Info.EndTime, tag, before, c.msg)
 		}
 	}
-	for _, id := range []string{liveLocal.ID, remoteFresh.ID} {
+	for _, id := range []string{liveLocal.ID, remoteFresh.ID, ownerless.ID} {
 		if st := mustGetRun(t, s, id).Info.Status; st != tracking.StatusRunning {
 			t.Fatalf("run %s was reaped (status %s) though alive", id, st)
 		}

@@ -82,6 +82,8 @@ func Run(t *testing.T, h *Harness) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AttributeIN", testAttributeIN},
 		{"Purge", testPurge},
+		{"ExperimentAdmin", testExperimentAdmin},
+		{"RegistryAdmin", testRegistryAdmin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
