@@ -606,3 +606,52 @@ entry_points:
 		}
 	}
 }
+
+// kill -9 of the server loses no point it acknowledged.
+func TestServerKill9LosesNothingAcknowledged(t *testing.T) {
+	e := newEnv(t)
+	srv := startServer(t, e)
+	resp, err := http.Post(srv.url+"/api/2.0/mlflow/runs/create", "application/json", strings.NewReader(`{"experiment_id": "0", "run_name": "crash"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Run struct{ Info struct{ RunID string `json:"run_id"` } }
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	id := created.Run.Info.RunID
+	var acked [4]int
+	stop := time.Now().Add(1500 * time.Millisecond)
+	done := make(chan struct{})
+	for g := range acked {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				if time.Now().After(stop) {
+					srv.cmd.Process.Kill() // any goroutine may be first
+				}
+				body := fmt.Sprintf(`{"run_id": %q, "key": "g%d", "value": %d, "timestamp": 1, "step": %d}`, id, g, i, i)
+				resp, err := http.Post(srv.url+"/api/2.0/mlflow/runs/log-metric", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					return
+				}
+				acked[g]++
+			}
+		}(g)
+	}
+	for range acked {
+		<-done
+	}
+	<-srv.done
+	for g, n := range acked {
+		out := e.ok(t.TempDir(), "runs", "history", id, fmt.Sprintf("g%d", g), "-o", "json")
+		if got := strings.Count(out.stdout, `"step"`); got < n || n == 0 {
+			t.Errorf("metric g%d: %d points acknowledged before kill -9, %d stored", g, n, got)
+		}
+	}
+}
