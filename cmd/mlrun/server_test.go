@@ -616,7 +616,11 @@ func TestServerKill9LosesNothingAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var created struct {
-		Run struct{ Info struct{ RunID string `json:"run_id"` } }
+		Run struct {
+			Info struct {
+				RunID string `json:"run_id"`
+			}
+		}
 	}
 	json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
