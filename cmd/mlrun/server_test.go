@@ -659,3 +659,40 @@ func TestServerKill9LosesNothingAcknowledged(t *testing.T) {
 		}
 	}
 }
+
+// mlrun ui serves the local store and prints its URL and the store.
+func TestUIPrintsURLAndStore(t *testing.T) {
+	e := newEnv(t)
+	c := e.command(t.TempDir(), "ui", "--port", "0")
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Process.Signal(syscall.SIGTERM)
+		if err := c.Wait(); err != nil {
+			t.Errorf("mlrun ui after SIGTERM: %v", err)
+		}
+	}()
+	sc := bufio.NewScanner(stdout)
+	var lines []string
+	for len(lines) < 2 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "mlrun ui: http://127.0.0.1:") || lines[1] != "store: sqlite:///"+filepath.Join(e.store, "mlrun.db") {
+		t.Fatalf("mlrun ui printed %q", lines)
+	}
+	url := strings.TrimPrefix(lines[0], "mlrun ui: ")
+	resp, err := http.Get(url + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"experiment_id":"0"`) {
+		t.Errorf("mlrun ui's API: %d %s", resp.StatusCode, body)
+	}
+}
