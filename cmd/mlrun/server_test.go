@@ -196,6 +196,7 @@ func runsByName(t *testing.T, e *env) map[string]*tracking.Run {
 }
 
 func TestMLflowClientTrainPyLogsIntoMlrunServer(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	srv := startServer(t, e)
@@ -348,6 +349,7 @@ func mustDir(t *testing.T, uri string) string {
 }
 
 func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	// A run recorded by `mlrun run` must be visible to the client.
@@ -476,6 +478,7 @@ func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
 }
 
 func TestMLflowClientBasicAuth(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	e.vars = append(e.vars, "MLRUN_AUTH_ADMIN_USERNAME=admin", "MLRUN_AUTH_ADMIN_PASSWORD=admin-password")
@@ -536,6 +539,7 @@ func TestServerWarnsOnNonLoopbackWithoutAuth(t *testing.T) {
 // unchanged train.py's runs become children of the pipeline run, and a
 // step with mlflow_run: true logs into the pipeline run itself.
 func TestCommandStepMLflowScriptsLogIntoThePipeline(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	e.vars = append(e.vars, "PYTHONPATH="+client.pythonPath, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0", "GIT_PYTHON_REFRESH=quiet")
