@@ -23,6 +23,8 @@ if /usr/bin/python3 -c 'import sys; sys.path[:0] = ["/opt/mlflow-2.12.2/src", "/
   MLRUN_BENCH_MLFLOW=1 bench 'MLflowReferenceCreateRun' -benchtime 200x ./server
   MLRUN_BENCH_MLFLOW=1 bench 'MLflowReferenceLogBatch' -benchtime 20x ./server
 fi
+echo "== mlrun server: search over 100,000 runs through runs/search vs the store as the CLI searches"
+bench 'Search100k' -benchtime 20x ./server
 echo "== mlrun server: 16 clients logging for 60 s lose nothing"
 MLRUN_SOAK_SECONDS=60 "$GO" test -count=1 -run 'TestConcurrentClientsLoseNothing' -v ./server 2>&1 | grep -E 'points acknowledged|^(ok|FAIL|---)' | sed 's/^ *//'
 

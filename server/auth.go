@@ -321,8 +321,10 @@ func (a *Auth) authorize(s *Server, r *http.Request) error {
 			return deny()
 		}
 	}
+	// The fields come from where decode takes them: the query of a GET
+	// that has one, else the JSON body (unwrapped when double-encoded).
 	fields := map[string]any{}
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
 		for k, v := range r.URL.Query() {
 			if len(v) == 1 {
 				fields[k] = v[0]
@@ -336,7 +338,16 @@ func (a *Auth) authorize(s *Server, r *http.Request) error {
 			return errs.Errorf(errs.Invalid, "cannot read the request body: %v", err)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		_ = json.Unmarshal(body, &fields) // a bad body is the handler's to report
+		raw := bytes.TrimSpace(body)
+		if len(raw) > 0 && raw[0] == '"' {
+			var inner string
+			if json.Unmarshal(raw, &inner) == nil {
+				raw = []byte(inner)
+			}
+		}
+		if len(raw) > 0 && json.Unmarshal(raw, &fields) != nil {
+			return deny() // the handler could not read it either
+		}
 	}
 	str := func(k string) string {
 		if v, ok := fields[k].(string); ok {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // The load generator of `make bench`: clients on 127.0.0.1 against the
@@ -323,4 +324,108 @@ func TestConcurrentClientsLoseNothing(t *testing.T) {
 		total += int64(stored)
 	}
 	t.Logf("%d clients, %ds: %d points acknowledged and stored", benchClients, seconds, total)
+}
+
+func trackingSearch() tracking.SearchRuns {
+	return tracking.SearchRuns{ExperimentIDs: []string{"0"}, Filter: searchQuery.filter, OrderBy: []string{searchQuery.order}, MaxResults: searchQuery.max}
+}
+
+// searchQuery is the search both BenchmarkSearch100k* run: a filter on a
+// metric and a param, ordered by the metric.
+var searchQuery = struct {
+	filter, order string
+	max           int
+}{"metrics.acc > 0.9 and params.model = 'a'", "metrics.acc DESC", 100}
+
+// seed100k fills a store with 100,000 runs (a metric, params and a tag
+// each) in one transaction, and reopens it as a command would.
+func seed100k(b *testing.B) (dir string) {
+	b.Helper()
+	n := 100000
+	if s, err := strconv.Atoi(os.Getenv("MLRUN_BENCH_RUNS")); err == nil && s > 0 {
+		n = s
+	}
+	dir = b.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	tx, err := st.DB().Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	models := []string{"a", "b", "c", "d", "e"}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%032x", i+1)
+		acc := float64((i*7919)%1000) / 1000
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO runs (run_id, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage)
+				VALUES (?, ?, 0, 'bench', 'FINISHED', ?, ?, ?, 'active')`, []any{id, "run-" + strconv.Itoa(i), 1700000000000 + int64(i), 1700000000001 + int64(i), "file:///tmp/" + id}},
+			{`INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, 'acc', 0, 1, ?, 0)`, []any{id, acc}},
+			{`INSERT INTO latest_metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, 'acc', 0, 1, ?, 0)`, []any{id, acc}},
+			{`INSERT INTO params (run_id, key, value) VALUES (?, 'model', ?), (?, 'lr', ?)`, []any{id, models[i%5], id, strconv.Itoa(i % 97)}},
+			{`INSERT INTO tags (run_id, key, value) VALUES (?, 'mlflow.runName', ?)`, []any{id, "run-" + strconv.Itoa(i)}},
+		} {
+			if _, err := tx.Exec(q.sql, q.args...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkSearch100kStore: the search as the CLI runs it, on the store.
+func BenchmarkSearch100kStore(b *testing.B) {
+	dir := seed100k(b)
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		runs, _, err := st.SearchRuns(context.Background(), trackingSearch())
+		if err != nil || len(runs) != searchQuery.max {
+			b.Fatalf("search: %d runs, %v", len(runs), err)
+		}
+	}
+}
+
+// BenchmarkSearch100kServer: the same search through runs/search.
+func BenchmarkSearch100kServer(b *testing.B) {
+	dir := seed100k(b)
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := New(st, Options{ServeArtifacts: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	c := loadClient()
+	body, _ := json.Marshal(map[string]any{"experiment_ids": []string{"0"}, "filter": searchQuery.filter,
+		"order_by": []string{searchQuery.order}, "max_results": searchQuery.max})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var out struct{ Runs []json.RawMessage }
+		if err := postJSON(c, "http://"+ln.Addr().String()+"/api/2.0/mlflow/runs/search", body, &out); err != nil || len(out.Runs) != searchQuery.max {
+			b.Fatalf("search: %d runs, %v", len(out.Runs), err)
+		}
+	}
 }

@@ -313,6 +313,12 @@ func TestBasicAuthPermissions(t *testing.T) {
 	}
 	code, body = f.call("GET", "/api/2.0/mlflow/runs/get?run_id="+run, "", "")
 	wantError(t, "alice reads with NO_PERMISSIONS", code, body, 403, "PERMISSION_DENIED")
+	// Regression: the run named in a GET body (old clients) or in a
+	// double-encoded body is checked too.
+	code, body = f.call("GET", "/api/2.0/mlflow/runs/get", "application/json", `{"run_id": "`+run+`"}`)
+	wantError(t, "alice reads through a GET body", code, body, 403, "PERMISSION_DENIED")
+	code, body = f.post("/api/2.0/mlflow/runs/log-metric", `"{\"run_id\": \"`+run+`\", \"key\": \"m\", \"value\": 3, \"timestamp\": 3}"`)
+	wantError(t, "alice logs through a double-encoded body", code, body, 403, "PERMISSION_DENIED")
 	f.user = ""
 	if code, _ := f.call("GET", "/health", "", ""); code != 200 {
 		t.Errorf("/health without credentials: %d", code)

@@ -196,6 +196,7 @@ func runsByName(t *testing.T, e *env) map[string]*tracking.Run {
 }
 
 func TestMLflowClientTrainPyLogsIntoMlrunServer(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	srv := startServer(t, e)
@@ -348,6 +349,7 @@ func mustDir(t *testing.T, uri string) string {
 }
 
 func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	// A run recorded by `mlrun run` must be visible to the client.
@@ -476,6 +478,7 @@ func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
 }
 
 func TestMLflowClientBasicAuth(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	e.vars = append(e.vars, "MLRUN_AUTH_ADMIN_USERNAME=admin", "MLRUN_AUTH_ADMIN_PASSWORD=admin-password")
@@ -536,6 +539,7 @@ func TestServerWarnsOnNonLoopbackWithoutAuth(t *testing.T) {
 // unchanged train.py's runs become children of the pipeline run, and a
 // step with mlflow_run: true logs into the pipeline run itself.
 func TestCommandStepMLflowScriptsLogIntoThePipeline(t *testing.T) {
+	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
 	e := newEnv(t)
 	e.vars = append(e.vars, "PYTHONPATH="+client.pythonPath, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0", "GIT_PYTHON_REFRESH=quiet")
@@ -604,5 +608,95 @@ entry_points:
 		if _, err := os.Stat(filepath.Join(mustDir(t, r.Info.ArtifactURI), "model", "MLmodel")); err != nil {
 			t.Errorf("run %s: model: %v", name, err)
 		}
+	}
+}
+
+// kill -9 of the server loses no point it acknowledged.
+func TestServerKill9LosesNothingAcknowledged(t *testing.T) {
+	e := newEnv(t)
+	srv := startServer(t, e)
+	resp, err := http.Post(srv.url+"/api/2.0/mlflow/runs/create", "application/json", strings.NewReader(`{"experiment_id": "0", "run_name": "crash"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Run struct {
+			Info struct {
+				RunID string `json:"run_id"`
+			}
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	id := created.Run.Info.RunID
+	var acked [4]int
+	stop := time.Now().Add(1500 * time.Millisecond)
+	done := make(chan struct{})
+	for g := range acked {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				if time.Now().After(stop) {
+					srv.cmd.Process.Kill() // any goroutine may be first
+				}
+				body := fmt.Sprintf(`{"run_id": %q, "key": "g%d", "value": %d, "timestamp": 1, "step": %d}`, id, g, i, i)
+				resp, err := http.Post(srv.url+"/api/2.0/mlflow/runs/log-metric", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					return
+				}
+				acked[g]++
+			}
+		}(g)
+	}
+	for range acked {
+		<-done
+	}
+	<-srv.done
+	for g, n := range acked {
+		out := e.ok(t.TempDir(), "runs", "history", id, fmt.Sprintf("g%d", g), "-o", "json")
+		if got := strings.Count(out.stdout, `"step"`); got < n || n == 0 {
+			t.Errorf("metric g%d: %d points acknowledged before kill -9, %d stored", g, n, got)
+		}
+	}
+}
+
+// mlrun ui serves the local store and prints its URL and the store.
+func TestUIPrintsURLAndStore(t *testing.T) {
+	e := newEnv(t)
+	c := e.command(t.TempDir(), "ui", "--port", "0")
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Process.Signal(syscall.SIGTERM)
+		if err := c.Wait(); err != nil {
+			t.Errorf("mlrun ui after SIGTERM: %v", err)
+		}
+	}()
+	sc := bufio.NewScanner(stdout)
+	var lines []string
+	for len(lines) < 2 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "mlrun ui: http://127.0.0.1:") || lines[1] != "store: sqlite:///"+filepath.Join(e.store, "mlrun.db") {
+		t.Fatalf("mlrun ui printed %q", lines)
+	}
+	url := strings.TrimPrefix(lines[0], "mlrun ui: ")
+	resp, err := http.Get(url + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"experiment_id":"0"`) {
+		t.Errorf("mlrun ui's API: %d %s", resp.StatusCode, body)
 	}
 }
