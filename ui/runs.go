@@ -250,7 +250,6 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	runs, next, err := h.opt.Store.SearchRuns(ctx, q.search(exp.ID))
-	status := http.StatusOK
 	if err != nil {
 		if errs.Code(err) != errs.Invalid {
 			h.fail(w, r, err, 0)
@@ -258,8 +257,8 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		// A bad filter or page token: say why next to the filter box, keep
 		// what was typed, show no runs.
+		// (The page itself is fine: 200, so a browser logs no error.)
 		d.FilterError = errs.Message(err)
-		status = http.StatusBadRequest
 		runs = nil
 	}
 	base := "/experiments/" + url.PathEscape(exp.ID)
@@ -289,7 +288,7 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 		d.FirstURL = base + "?" + q.values().Encode()
 	}
 	d.Empty = len(runs) == 0 && q.Filter == "" && q.Page == "" && q.View == ""
-	h.renderStatus(w, r, "runs", page{Title: exp.Name, Nav: "experiments", Data: d, PageScript: "app.js"}, status)
+	h.render(w, r, "runs", page{Title: exp.Name, Nav: "experiments", Data: d, PageScript: "app.js"})
 }
 
 // header builds the column headers with links that sort by them.
