@@ -159,7 +159,9 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, m := range d.Metrics {
 		key := m.Key
-		cd.Metrics = append(cd.Metrics, key)
+		if hasHistory(runs, key) {
+			cd.Metrics = append(cd.Metrics, key)
+		}
 		add("metrics."+key, func(r *tracking.Run) (float64, bool) { return r.Metric(key) }, true)
 	}
 	if d.X == "" || !slices.Contains(d.Axes, d.X) {
@@ -175,6 +177,19 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.ChartData = template.JS(b)
 	h.render(w, r, "compare", page{Title: "Compare " + strconv.Itoa(len(runs)) + " runs", Nav: "experiments", Data: d, PageScript: "compare.js"})
+}
+
+// hasHistory reports whether a metric has more than one step in some run
+// (its latest point is past step 0): only those get history charts.
+func hasHistory(runs []*tracking.Run, key string) bool {
+	for _, r := range runs {
+		for _, m := range r.Metrics {
+			if m.Key == key && m.Step > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func firstWithPrefix(list []string, prefix string, fallback []string) string {
@@ -272,7 +287,7 @@ func (h *Handler) sameNameArtifacts(runs []*tracking.Run) []sideBySide {
 // previewable reports whether an artifact is worth showing side by side.
 func previewable(p string) bool {
 	switch strings.ToLower(path.Ext(p)) {
-	case ".png", ".jpg", ".jpeg", ".svg", ".csv", ".json":
+	case ".png", ".jpg", ".jpeg", ".svg", ".csv":
 		return true
 	}
 	return false

@@ -83,6 +83,7 @@ type runData struct {
 	Duration       string
 	Params         []tracking.Param
 	Metrics        []tracking.Metric
+	Charted        []tracking.Metric // metrics with a history (past step 0)
 	UserTags       []kv
 	SystemTags     []kv
 	Prov           provenanceInfo
@@ -116,6 +117,11 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := runData{Run: run, Params: run.Params, Metrics: run.Metrics, Running: run.Info.Status == tracking.StatusRunning}
+	for _, m := range run.Metrics {
+		if m.Step > 0 {
+			d.Charted = append(d.Charted, m)
+		}
+	}
 	d.Duration = formatDuration(run.Info.StartTime, run.Info.EndTime)
 	d.Experiment, _ = h.opt.Store.GetExperiment(ctx, run.Info.ExperimentID)
 	d.Error, _ = run.Tag(tagError)
