@@ -7,7 +7,7 @@ type ExperimentStats struct {
 	Runs        int   // active runs
 	DeletedRuns int   // deleted runs
 	Running     int   // active runs with status RUNNING
-	LastRun     int64 // greatest start or end time of any run (ms); 0 without runs
+	LastRun     int64 // latest start time of any run (ms); 0 without runs
 }
 
 // ExperimentAdmin is the part of a store that renames, deletes and restores

@@ -152,6 +152,18 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// element saves a PNG of one element, named name.png.
+func (b *browser) element(name, sel string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // irisStore makes a store with real runs in a git checkout of the iris
 // example: a registered run, a dirty-tree run, a sweep over C, a second
 // registered version, an SVC run; and a CSV logged as an artifact.
@@ -332,6 +344,7 @@ func TestBrowser(t *testing.T) {
 	if s := b.text("#provenance"); !strings.Contains(s, "dirty") || !strings.Contains(s, "150 rows x 4 features") || !strings.Contains(s, "random_state") {
 		t.Errorf("provenance does not lay out git state, dataset shape and seeds:\n%s", s)
 	}
+	b.screenshot("run")
 	b.do("log scale and time axis",
 		chromedp.Click(chromedp.ID("logy")),
 		chromedp.SetValue(chromedp.ID("x-axis"), "relative"),
@@ -340,7 +353,6 @@ func TestBrowser(t *testing.T) {
 	if loc := b.location(); !strings.Contains(loc, "log=1") || !strings.Contains(loc, "x=relative") {
 		t.Errorf("chart settings not in the URL: %s", loc)
 	}
-	b.screenshot("run")
 	// The sweep's run page: a sweep (parent) run before its trials.
 	b.do("sweep run page", chromedp.Navigate(base+"/runs/"+ids["c-sweep"]), chromedp.WaitVisible(chromedp.ID("trials")))
 	// Cached steps say where from.
@@ -354,6 +366,7 @@ func TestBrowser(t *testing.T) {
 	if ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector("#preview img.art").naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil || !ok {
 		t.Errorf("the PNG preview did not load: %v", err)
 	}
+	b.element("artifact", "#artifacts")
 	b.do("html preview", chromedp.Navigate(base1+"?artifact=classification_report.html"), chromedp.WaitVisible(chromedp.CSS("#preview iframe[sandbox]")))
 	b.do("csv preview", chromedp.Navigate(base1+"?artifact=predictions.csv"), chromedp.WaitVisible(chromedp.CSS("#preview table.csv")))
 	if s := b.text("#preview table.csv"); !strings.Contains(s, "virginica") {
@@ -369,7 +382,7 @@ func TestBrowser(t *testing.T) {
 	if s := b.text("#preview pre.diff"); !strings.Contains(s, "trying C values") {
 		t.Errorf("diff preview = %q", s)
 	}
-	b.screenshot("artifact")
+	b.element("diff", "#artifacts")
 
 	// Follow a link to the model, then from the model to its source run.
 	b.do("run to model", chromedp.Navigate(cand),

@@ -520,5 +520,15 @@ func (h *Handler) runsJSON(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, 0)
 		return
 	}
-	writeJSON(w, map[string]any{"runs": runs, "next_page_token": next})
+	type jsonRun struct {
+		Info    tracking.RunInfo `json:"info"`
+		Params  []tracking.Param `json:"params"`
+		Metrics []point          `json:"metrics"` // NaN and infinities as null
+		Tags    []tracking.Tag   `json:"tags"`
+	}
+	out := make([]jsonRun, len(runs))
+	for i, r := range runs {
+		out[i] = jsonRun{r.Info, r.Params, jsonPoints(r.Metrics), r.Tags}
+	}
+	writeJSON(w, map[string]any{"runs": out, "next_page_token": next})
 }

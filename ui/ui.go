@@ -44,8 +44,9 @@ type Options struct {
 	Store tracking.Store
 	// Registry is the model registry; nil hides the models pages.
 	Registry tracking.Registry
-	// ArtifactRoot is the directory under which run artifacts live; ""
-	// means Store.ArtifactRoot(). No artifact outside it is ever served.
+	// ArtifactRoot is the local directory under which run artifacts live;
+	// "" asks the store (an ArtifactRoot() string method). No artifact
+	// outside it is ever served.
 	ArtifactRoot string
 	// StoreLabel names the store on every page (e.g. sqlite:///…/mlrun.db).
 	StoreLabel string
@@ -75,7 +76,12 @@ func New(opt Options) (*Handler, error) {
 		return nil, fmt.Errorf("ui: no store")
 	}
 	if opt.ArtifactRoot == "" {
-		opt.ArtifactRoot = opt.Store.ArtifactRoot()
+		if ar, ok := opt.Store.(interface{ ArtifactRoot() string }); ok {
+			opt.ArtifactRoot = ar.ArtifactRoot()
+		}
+	}
+	if opt.ArtifactRoot == "" {
+		return nil, fmt.Errorf("ui: no artifact root: set Options.ArtifactRoot")
 	}
 	if opt.StoreLabel == "" {
 		opt.StoreLabel = opt.ArtifactRoot

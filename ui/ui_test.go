@@ -247,7 +247,16 @@ func TestRunsTableFilterSortPage(t *testing.T) {
 		info := f.run("run-"+string(rune('a'+i)), []tracking.Param{{Key: "C", Value: []string{"0.1", "1", "10", "1", "0.1"}[i]}}, nil)
 		f.st.LogBatch(ctx, info.ID, []tracking.Metric{{Key: "acc", Value: float64(i) / 10, Timestamp: 1, Step: 0}}, nil, nil)
 	}
-	_, body, _ := f.get("/experiments/0?filter=" + url.QueryEscape("params.C = '1'") + "&col=metrics.acc")
+	f.st.DeleteRun(ctx, f.run("gone", nil, nil).ID)
+	_, body, _ := f.get("/")
+	if !strings.Contains(body, `<td class="num">5</td><td class="num">5</td>`) {
+		t.Errorf("the experiments page does not count 5 active runs, 5 running")
+	}
+	_, body, _ = f.get("/experiments/0")
+	if !strings.Contains(body, "5 runs, 1 deleted") {
+		t.Errorf("the runs page does not count runs")
+	}
+	_, body, _ = f.get("/experiments/0?filter=" + url.QueryEscape("params.C = '1'") + "&col=metrics.acc")
 	if n := strings.Count(body, `<tr data-run=`); n != 2 {
 		t.Errorf("filter params.C = '1': %d rows, want 2", n)
 	}
@@ -282,7 +291,7 @@ func TestMetricHistoryWithNaN(t *testing.T) {
 	f := newFixture(t)
 	info := f.run("r", nil, nil)
 	f.st.LogBatch(context.Background(), info.ID, []tracking.Metric{
-		{Key: "loss", Value: 1, Timestamp: 1, Step: 0}, {Key: "loss", Value: math.NaN(), Timestamp: 2, Step: 1}, {Key: "loss", Value: 0.5, Timestamp: 3, Step: 2},
+		{Key: "loss", Value: 1, Timestamp: 1, Step: 0}, {Key: "loss", Value: math.NaN(), Timestamp: 2, Step: 1}, {Key: "loss", Value: 0.5, Timestamp: 3, Step: 2}, {Key: "bad", Value: math.Inf(1), Timestamp: 3},
 	}, nil, nil)
 	code, body, _ := f.get("/ui/api/metric-history?run_id=" + info.ID + "&metric_key=loss")
 	var got struct {
@@ -293,6 +302,10 @@ func TestMetricHistoryWithNaN(t *testing.T) {
 	}
 	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Metrics) != 3 || got.Metrics[1].Value != nil || *got.Metrics[2].Value != 0.5 {
 		t.Fatalf("history: %d %s", code, body)
+	}
+	code, body, _ = f.get("/ui/api/runs?experiment_id=0")
+	if code != 200 || !json.Valid([]byte(body)) || !strings.Contains(body, `"value":null`) {
+		t.Errorf("runs JSON with a NaN latest metric: %d %s", code, body)
 	}
 	code, body, _ = f.get("/ui/api/metric-history?run_id=nope&metric_key=loss")
 	if code != 404 || !strings.Contains(body, `"error_code":"RESOURCE_DOES_NOT_EXIST"`) {
