@@ -250,21 +250,33 @@ func BenchmarkSearchRuns100k(b *testing.B) {
 // BenchmarkFirstPaint100k is the runs table's first contentful paint in
 // headless Chromium, served over HTTP on 127.0.0.1.
 func BenchmarkFirstPaint100k(b *testing.B) {
-	srv := httptest.NewServer(benchHandler(b))
-	defer srv.Close()
+	srv := benchServer(b)
+	// The anchor: a page with one heading, from a Go handler on 127.0.0.1,
+	// painted by the same browser in the same loop.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><title>anchor</title><h1 id="runs">hello</h1>`))
+	}))
+	b.Cleanup(plain.Close)
 	ctx := benchBrowser(b)
-	var total float64
-	for i := 0; i < b.N; i++ {
-		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs"))); err != nil {
+	fcp := func(url string) float64 {
+		if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("runs"))); err != nil {
 			b.Fatal(err)
 		}
-		fcp, err := chromedp.Run(ctx, chromedp.Poll[float64](`(performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime`, chromedp.WithPollingTimeout(10*time.Second)))
+		ms, err := chromedp.Run(ctx, chromedp.Poll[float64](`(performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime`, chromedp.WithPollingTimeout(10*time.Second)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += fcp
+		return ms
 	}
-	b.ReportMetric(total/float64(b.N), "ms-first-paint")
+	fcp(srv.URL + "/experiments/0") // warm the caches
+	var table, anchor float64
+	for i := 0; i < b.N; i++ {
+		table += fcp(srv.URL + "/experiments/0")
+		anchor += fcp(plain.URL)
+	}
+	b.ReportMetric(table/float64(b.N), "ms-first-paint")
+	b.ReportMetric(anchor/float64(b.N), "ms-first-paint-anchor")
 }
 
 // BenchmarkMetricChart100k draws a 100,000-point metric history with the
@@ -273,8 +285,7 @@ func BenchmarkFirstPaint100k(b *testing.B) {
 // history from the server.
 func BenchmarkMetricChart100k(b *testing.B) {
 	_, long := bigStore(b)
-	srv := httptest.NewServer(benchHandler(b))
-	defer srv.Close()
+	srv := benchServer(b)
 	ctx := benchBrowser(b)
 	var draw, load float64
 	for i := 0; i < b.N; i++ {
@@ -296,6 +307,17 @@ func BenchmarkMetricChart100k(b *testing.B) {
 	}
 	b.ReportMetric(draw/float64(b.N), "ms-draw")
 	b.ReportMetric(load/float64(b.N), "ms-load+draw")
+}
+
+// benchServer serves the UI on 127.0.0.1; live-update streams that pages
+// keep open are cut when the benchmark ends.
+func benchServer(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(benchHandler(b))
+	b.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv
 }
 
 func benchBrowser(b *testing.B) context.Context {

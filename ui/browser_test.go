@@ -426,3 +426,43 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("runs-narrow")
 	b.checkConsole("end")
 }
+
+// TestBrowserLive watches the runs table while a run starts and finishes:
+// the new run appears and its status and metric change without a reload.
+func TestBrowserLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not with -short")
+	}
+	b := newBrowser(t, 1280, 800)
+	work := t.TempDir()
+	proj := filepath.Join(work, "live")
+	must(t, os.MkdirAll(proj, 0o755))
+	must(t, os.WriteFile(filepath.Join(proj, "MLproject"), []byte(`name: live
+entry_points:
+  main:
+    command: "mlrun log metric progress 0.5 && sleep 3 && mlrun log metric progress 1"
+`), 0o644))
+	c := newCLI(t, filepath.Join(work, "mlruns"))
+	c.ok(proj, "run", ".", "--run-name", "earlier")
+	base := c.serveUI(proj)
+	b.do("open runs", chromedp.Navigate(base+"/experiments/0?col=metrics.progress"), chromedp.WaitVisible(chromedp.ID("runs")))
+	b.eval(`window.notReloaded = "yes"`)
+	cmd := exec.Command(c.bin, "run", ".", "--run-name", "watched")
+	cmd.Dir, cmd.Env = proj, c.env()
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	b.do("the new run appears, running",
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]//span[@data-status and text()="RUNNING"]`)))
+	b.do("it finishes in place",
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]//span[@data-status and text()="FINISHED"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]/td[@data-cell="metrics.progress" and text()="1"]`)))
+	if b.eval(`String(window.notReloaded)`) != "yes" {
+		t.Error("the page was reloaded")
+	}
+	must(t, cmd.Wait())
+}

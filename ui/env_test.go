@@ -69,11 +69,11 @@ func newCLI(t testing.TB, store string) *cli {
 func (c *cli) env() []string {
 	var out []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MLRUN_") && !strings.HasPrefix(kv, "GIT_") {
+		if !strings.HasPrefix(kv, "MLRUN_") && !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "PATH=") {
 			out = append(out, kv)
 		}
 	}
-	return append(out, "MLRUN_TRACKING_URI="+c.store, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+	return append(out, "PATH="+filepath.Dir(c.bin)+string(os.PathListSeparator)+os.Getenv("PATH"), "MLRUN_TRACKING_URI="+c.store, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
 }
 

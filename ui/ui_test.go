@@ -303,6 +303,10 @@ func TestMetricHistoryWithNaN(t *testing.T) {
 	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Metrics) != 3 || got.Metrics[1].Value != nil || *got.Metrics[2].Value != 0.5 {
 		t.Fatalf("history: %d %s", code, body)
 	}
+	code, body, _ = f.get("/ui/api/metric-history?format=columns&run_id=" + info.ID + "&metric_key=loss")
+	if code != 200 || body != `{"step":[0,1,2],"timestamp":[1,2,3],"value":[1,null,0.5]}` {
+		t.Errorf("history as columns: %d %s", code, body)
+	}
 	code, body, _ = f.get("/ui/api/runs?experiment_id=0")
 	if code != 200 || !json.Valid([]byte(body)) || !strings.Contains(body, `"value":null`) {
 		t.Errorf("runs JSON with a NaN latest metric: %d %s", code, body)

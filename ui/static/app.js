@@ -56,19 +56,27 @@
     liveTable(form);
   }
 
-  // Live updates of the runs table through Server-Sent Events.
+  // Live updates of the runs table through Server-Sent Events: running
+  // runs change in place; when a run starts (a new run or a sweep's next
+  // trial) the table body is fetched again and swapped in, keeping the
+  // selection.
   function liveTable(form) {
     const exp = form.getAttribute("data-live-experiment");
-    const running = document.getElementById("live-runs");
-    if (!window.EventSource) return;
-    const ids = running ? running.getAttribute("data-runs") : "";
-    const q = new URLSearchParams();
-    if (ids) q.set("run", ids);
-    if (exp) q.set("experiment", exp);
-    const es = new EventSource("/ui/api/events?" + q.toString());
+    if (!window.EventSource || !exp) return;
     const note = document.getElementById("live-note");
-    es.addEventListener("run", function (e) {
-      const r = JSON.parse(e.data);
+    let es = null;
+    function connect() {
+      if (es) es.close();
+      const running = document.getElementById("live-runs");
+      const q = new URLSearchParams();
+      const ids = running ? running.getAttribute("data-runs") : "";
+      if (ids) q.set("run", ids);
+      q.set("experiment", exp);
+      es = new EventSource("/ui/api/events?" + q.toString());
+      es.addEventListener("run", function (e) { updateRow(JSON.parse(e.data)); });
+      es.addEventListener("newrun", refresh);
+    }
+    function updateRow(r) {
       const tr = form.querySelector('tr[data-run="' + CSS.escape(r.id) + '"]');
       if (!tr) return;
       const st = tr.querySelector("[data-status]");
@@ -79,16 +87,29 @@
         const c = td.getAttribute("data-cell");
         if (c.indexOf("metrics.") === 0 && r.metrics[c.slice(8)] !== undefined) td.textContent = r.metrics[c.slice(8)];
       });
-    });
-    es.addEventListener("newrun", function () {
-      note.hidden = false;
-      note.textContent = "";
-      const a = document.createElement("a");
-      a.href = window.location.pathname + window.location.search;
-      a.textContent = "New runs have started: reload";
-      note.appendChild(a);
-    });
-    window.addEventListener("pagehide", function () { es.close(); });
+    }
+    function refresh() {
+      fetch(window.location.href, { headers: { "Accept": "text/html" } }).then(function (resp) {
+        if (!resp.ok) throw new Error("refresh: HTTP " + resp.status);
+        return resp.text();
+      }).then(function (html) {
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        const body = doc.querySelector("#runs tbody");
+        if (!body) return;
+        const selected = new Set(Array.from(form.querySelectorAll('input[name="run"]:checked')).map(function (b) { return b.value; }));
+        body.querySelectorAll('input[name="run"]').forEach(function (b) { b.checked = selected.has(b.value); });
+        document.querySelector("#runs tbody").replaceWith(document.importNode(body, true));
+        const fresh = doc.getElementById("live-runs");
+        const old = document.getElementById("live-runs");
+        if (old) old.remove();
+        if (fresh) document.body.appendChild(document.importNode(fresh, true));
+        note.hidden = false;
+        note.textContent = "Updated " + new Date().toLocaleTimeString();
+        connect();
+      }).catch(function (err) { note.hidden = false; note.textContent = "Live updates paused: " + err.message; });
+    }
+    connect();
+    window.addEventListener("pagehide", function () { if (es) es.close(); });
   }
 })();
 
@@ -109,17 +130,17 @@ window.mlrunCharts = {
     }
     return out;
   },
-  // history fetches a metric's points: {step, timestamp, value}.
+  // history fetches a metric's points as columns: {step: [], timestamp: [], value: []}.
   history: function (run, key) {
-    return fetch("/ui/api/metric-history?run_id=" + encodeURIComponent(run) + "&metric_key=" + encodeURIComponent(key))
-      .then(function (r) { if (!r.ok) throw new Error("metric history: HTTP " + r.status); return r.json(); })
-      .then(function (j) { return j.metrics; });
+    return fetch("/ui/api/metric-history?format=columns&run_id=" + encodeURIComponent(run) + "&metric_key=" + encodeURIComponent(key))
+      .then(function (r) { if (!r.ok) throw new Error("metric history: HTTP " + r.status); return r.json(); });
   },
-  // xs maps points to x values for an axis mode: step, time (s) or relative (s).
-  xs: function (pts, mode, t0) {
-    if (mode === "time") return pts.map(function (p) { return p.timestamp / 1000; });
-    if (mode === "relative") return pts.map(function (p) { return (p.timestamp - t0) / 1000; });
-    return pts.map(function (p) { return p.step; });
+  // xs maps a history to x values for an axis mode: step, time (s) or relative (s).
+  xs: function (h, mode) {
+    const t0 = h.timestamp.length ? h.timestamp[0] : 0;
+    if (mode === "time") return h.timestamp.map(function (t) { return t / 1000; });
+    if (mode === "relative") return h.timestamp.map(function (t) { return (t - t0) / 1000; });
+    return h.step;
   },
   width: function (el) { return Math.max(260, Math.floor(el.getBoundingClientRect().width) || 320); }
 };

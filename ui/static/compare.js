@@ -25,9 +25,9 @@
     fig.appendChild(plot);
     box.appendChild(fig);
     Promise.all(d.runs.map(function (r) { return C.history(r.id, key); })).then(function (all) {
-      const tables = all.map(function (pts) {
+      const tables = all.map(function (h) {
         const byStep = new Map();
-        pts.forEach(function (p) { byStep.set(p.step, p.value); });
+        h.step.forEach(function (st, i) { byStep.set(st, h.value[i]); });
         const xs = Array.from(byStep.keys()).sort(function (a, b) { return a - b; });
         return [xs, xs.map(function (x) { return byStep.get(x); })];
       });

@@ -27,12 +27,12 @@
 
   function draw(fig) {
     const key = fig.getAttribute("data-key");
-    const pts = data.get(key);
-    if (!pts) return;
+    const h = data.get(key);
+    if (!h) return;
     const s = state();
-    const t0 = pts.length ? pts[0].timestamp : 0;
-    const xs = C.xs(pts, s.x, t0);
-    let ys = pts.map(function (p) { return p.value; });
+    const n = h.step.length;
+    const xs = C.xs(h, s.x);
+    let ys = h.value;
     if (s.log) ys = ys.map(function (y) { return y !== null && y > 0 ? y : null; });
     const series = [{ label: s.x === "step" ? "step" : "time" }];
     const cols = [xs];
@@ -42,7 +42,7 @@
       series.push({ label: key + " (smoothed)", stroke: C.palette[0], width: 2, points: { show: false } });
       cols.push(C.ema(ys, s.w));
     } else {
-      series.push({ label: key, stroke: C.palette[0], width: 2, points: { show: pts.length < 60 } });
+      series.push({ label: key, stroke: C.palette[0], width: 2, points: { show: n < 60 } });
       cols.push(ys);
     }
     const el = fig.querySelector(".plot");
@@ -56,14 +56,14 @@
       series: series,
       axes: [{ label: s.x === "step" ? "step" : (s.x === "time" ? "" : "seconds") }, {}],
       legend: { show: true },
-      hooks: { draw: [function () { fig.setAttribute("data-drawn-ms", (performance.now() - start).toFixed(1)); fig.setAttribute("data-points", String(pts.length)); }] }
+      hooks: { draw: [function () { fig.setAttribute("data-drawn-ms", (performance.now() - start).toFixed(1)); fig.setAttribute("data-points", String(n)); }] }
     };
     plots.set(key, new uPlot(opts, cols, el));
   }
 
   function load(fig) {
     const key = fig.getAttribute("data-key");
-    return C.history(fig.getAttribute("data-run"), key).then(function (pts) { data.set(key, pts); draw(fig); });
+    return C.history(fig.getAttribute("data-run"), key).then(function (h) { data.set(key, h); draw(fig); });
   }
   figs.forEach(load);
   function redraw() { const s = state(); if (smoothOut) smoothOut.textContent = String(s.w); keepInURL(s); figs.forEach(draw); }
