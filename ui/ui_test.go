@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -410,5 +411,58 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSweepTrialsUnderParentBestMarked(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	parent := f.run("sweep", nil, []tracking.Tag{{Key: "mlrun.sweep", Value: "grid"}, {Key: "mlrun.sweep.trials", Value: "2"}})
+	var kids []*tracking.RunInfo
+	for i, c := range []string{"0.1", "10"} {
+		kids = append(kids, f.run("trial-"+c, []tracking.Param{{Key: "C", Value: c}},
+			[]tracking.Tag{{Key: "mlflow.parentRunId", Value: parent.ID}, {Key: "mlrun.sweep.trial", Value: strconv.Itoa(i + 1)}}))
+	}
+	f.st.LogBatch(ctx, parent.ID, nil, nil, []tracking.Tag{{Key: "mlrun.sweep.best_run", Value: kids[1].ID}})
+	f.run("later", nil, nil)
+	_, body, _ := f.get("/experiments/0")
+	rows := regexp.MustCompile(`<tr data-run="([0-9a-f]+)" class="([^"]*)"`).FindAllStringSubmatch(body, -1)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[1][:4]+":"+strings.TrimSpace(r[2]))
+	}
+	want := []string{parent.ID[:4] + ":", kids[0].ID[:4] + ":trial", kids[1].ID[:4] + ":trial best"}
+	// The sweep with its trials right under it, in trial order.
+	if len(got) != 4 || !strings.Contains(strings.Join(got, ","), strings.Join(want, ",")) {
+		t.Errorf("rows %v, want the other run and %v", got, want)
+	}
+	_, body, _ = f.get("/runs/" + parent.ID)
+	if !strings.Contains(body, `<tr class="best">`) || !strings.Contains(body, "/compare?sweep="+parent.ID) {
+		t.Errorf("the sweep's run page does not mark the best trial or link to comparing trials")
+	}
+	code, body, _ := f.get("/compare?sweep=" + parent.ID)
+	if code != 200 || !strings.Contains(body, `"varying":["params.C"`) {
+		t.Errorf("comparing the trials: %d", code)
+	}
+}
+
+func TestReproductionVerdicts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	finish := func(info *tracking.RunInfo, acc float64) {
+		f.st.LogBatch(ctx, info.ID, []tracking.Metric{{Key: "acc", Value: acc, Timestamp: 1}}, nil, nil)
+		st := tracking.StatusFinished
+		end := time.Now().UnixMilli()
+		f.st.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &st, EndTime: &end})
+	}
+	orig := f.run("orig", nil, nil)
+	finish(orig, 0.9)
+	same := f.run("same", nil, []tracking.Tag{{Key: "mlrun.reproducedFrom", Value: orig.ID}, {Key: "mlrun.reproduce.mode", Value: "in-place"}})
+	finish(same, 0.9)
+	diff := f.run("diff", nil, []tracking.Tag{{Key: "mlrun.reproducedFrom", Value: orig.ID}})
+	finish(diff, 0.8)
+	_, body, _ := f.get("/runs/" + orig.ID)
+	if !strings.Contains(body, "reproduced: every metric is identical") || !strings.Contains(body, "differs: acc 0.9 → 0.8") {
+		t.Errorf("reproduction verdicts missing from the run page")
 	}
 }
