@@ -162,7 +162,7 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 		if hasHistory(runs, key) {
 			cd.Metrics = append(cd.Metrics, key)
 		}
-		add("metrics."+key, func(r *tracking.Run) (float64, bool) { return r.Metric(key) }, true)
+		add("metrics."+key, func(r *tracking.Run) (float64, bool) { return r.Metric(key) }, m.Differs)
 	}
 	if d.X == "" || !slices.Contains(d.Axes, d.X) {
 		d.X = firstWithPrefix(d.Axes, "params.", d.Axes)
