@@ -493,6 +493,17 @@ func (h *Handler) runsLifecycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := r.PostFormValue("action")
+	if action != "delete" && action != "restore" {
+		h.fail(w, r, errs.Errorf(errs.Invalid, "action %q is not delete or restore", action), 0)
+		return
+	}
+	// Every run must exist before any changes, so that a bad id changes nothing.
+	for _, id := range ids {
+		if _, err := h.opt.Store.GetRun(r.Context(), id); err != nil {
+			h.fail(w, r, err, 0)
+			return
+		}
+	}
 	for _, id := range ids {
 		var err error
 		switch action {

@@ -466,3 +466,41 @@ func TestReproductionVerdicts(t *testing.T) {
 		t.Errorf("reproduction verdicts missing from the run page")
 	}
 }
+
+func TestDeleteAndRestoreSelectedRuns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b, keep := f.run("a", nil, nil), f.run("b", nil, nil), f.run("keep", nil, nil)
+	resp, _ := f.post("/runs/lifecycle", url.Values{"action": {"delete"}, "run": {a.ID, b.ID}, "back": {"/experiments/0"}}, "same-origin")
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/experiments/0" {
+		t.Fatalf("delete: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if r, _ := f.st.GetRun(ctx, id); r.Info.LifecycleStage != tracking.LifecycleDeleted {
+			t.Errorf("run %s not deleted", id)
+		}
+	}
+	if r, _ := f.st.GetRun(ctx, keep.ID); r.Info.LifecycleStage != tracking.LifecycleActive {
+		t.Error("an unselected run was deleted")
+	}
+	_, body, _ := f.get("/experiments/0?view=deleted")
+	if strings.Count(body, `<tr data-run=`) != 2 || !strings.Contains(body, `id="restore-btn"`) {
+		t.Error("the deleted view does not list the two runs with a restore button")
+	}
+	f.post("/runs/lifecycle", url.Values{"action": {"restore"}, "run": {a.ID}}, "same-origin")
+	if r, _ := f.st.GetRun(ctx, a.ID); r.Info.LifecycleStage != tracking.LifecycleActive {
+		t.Error("restore did not restore")
+	}
+	resp, _ = f.post("/runs/lifecycle", url.Values{"action": {"delete"}, "run": {keep.ID, "0123456789abcdef0123456789abcdef"}}, "same-origin")
+	if r, _ := f.st.GetRun(ctx, keep.ID); resp.StatusCode != 404 || r.Info.LifecycleStage != tracking.LifecycleActive {
+		t.Errorf("a selection with a missing run: %d, and the existing run was changed", resp.StatusCode)
+	}
+	resp, body = f.post("/runs/lifecycle", url.Values{"action": {"delete"}}, "same-origin")
+	if resp.StatusCode != 400 || !strings.Contains(body, "no runs were selected") {
+		t.Errorf("empty selection: %d", resp.StatusCode)
+	}
+	resp, _ = f.post("/runs/lifecycle", url.Values{"action": {"delete"}, "run": {keep.ID}}, "cross-site")
+	if r, _ := f.st.GetRun(ctx, keep.ID); resp.StatusCode != 403 || r.Info.LifecycleStage != tracking.LifecycleActive {
+		t.Errorf("a cross-site delete: %d", resp.StatusCode)
+	}
+}
