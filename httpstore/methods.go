@@ -440,3 +440,10 @@ func (s *Store) DeleteStepCache(ctx context.Context, key string) error {
 func OptionsFromEnv() Options {
 	return Options{Username: os.Getenv("MLFLOW_TRACKING_USERNAME"), Password: os.Getenv("MLFLOW_TRACKING_PASSWORD")}
 }
+
+// ExperimentStats returns run counts and last activity per experiment id.
+func (s *Store) ExperimentStats(ctx context.Context) (map[string]tracking.ExperimentStats, error) {
+	var out map[string]tracking.ExperimentStats
+	err := s.call(ctx, "ExperimentStats", nil, &out)
+	return out, err
+}

@@ -161,7 +161,13 @@ var storeCalls = map[string]storeCall{
 	},
 	"DeleteRun":  oneString(func(ctx context.Context, st Store, s string) (any, error) { return nil, st.DeleteRun(ctx, s) }),
 	"RestoreRun": oneString(func(ctx context.Context, st Store, s string) (any, error) { return nil, st.RestoreRun(ctx, s) }),
-	"PurgeRun":   oneString(func(ctx context.Context, st Store, s string) (any, error) { return nil, st.PurgeRun(ctx, s) }),
+	"ExperimentStats": func(ctx context.Context, st Store, a *callArgs) (any, error) {
+		if err := a.into(); err != nil {
+			return nil, err
+		}
+		return st.ExperimentStats(ctx)
+	},
+	"PurgeRun": oneString(func(ctx context.Context, st Store, s string) (any, error) { return nil, st.PurgeRun(ctx, s) }),
 	"DeletedRuns": func(ctx context.Context, st Store, a *callArgs) (any, error) {
 		var before int64
 		if err := a.into(&before); err != nil {

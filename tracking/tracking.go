@@ -311,6 +311,9 @@ type RunStore interface {
 	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
 	// CountRuns returns how many runs the store holds, deleted ones included.
 	CountRuns(ctx context.Context) (int, error)
+	// ExperimentStats returns run counts and last activity per experiment
+	// id, computed in one pass over the runs.
+	ExperimentStats(ctx context.Context) (map[string]ExperimentStats, error)
 	// DeletedRuns returns the ids of the runs in the deleted stage that were
 	// deleted before the time before (Unix ms; 0: any time), ordered by id.
 	DeletedRuns(ctx context.Context, before int64) ([]string, error)

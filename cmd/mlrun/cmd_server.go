@@ -15,6 +15,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/ui"
 )
 
 // serverOptions are the flags of `mlrun server` and `mlrun ui`, named as
@@ -75,9 +76,10 @@ func (a *app) uiCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ui",
 		Short: "Serve the local store on 127.0.0.1 (as 'mlflow ui') and print its URL",
-		Long: `Serve the local store (--tracking-uri, else $MLRUN_TRACKING_URI, else ./mlruns)
-with the same API as 'mlrun server', on 127.0.0.1:5000 by default, and print
-the URL and the store it serves.`,
+		Long: `Serve the web interface and the same API as 'mlrun server' on the local store
+(--tracking-uri, else $MLRUN_TRACKING_URI, else ./mlruns), on 127.0.0.1:5000 by
+default, and print the URL, the store it serves and how many runs it holds.
+Every page names the store, so a UI started in the wrong folder shows it.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error { return a.runServer(c, o, true) },
 	}
@@ -99,7 +101,7 @@ func (a *app) serverFlags(c *cobra.Command, o *serverOptions) {
 	c.Flags().BoolP("help", "", false, "help for "+c.Name()) // -h is --host, as in mlflow server
 }
 
-func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
+func (a *app) runServer(c *cobra.Command, o serverOptions, uiOnly bool) error {
 	ctx := c.Context()
 	if o.port < 0 || o.port > 65535 {
 		return errs.Errorf(errs.Invalid, "--port must be between 0 and 65535, not %d", o.port)
@@ -156,6 +158,9 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 		defer au.Close()
 		opts.Auth = au
 	}
+	if opts.UI, err = ui.New(ui.Options{Store: st, Registry: st, ArtifactRoot: artifacts, StoreLabel: loc.String()}); err != nil {
+		return err
+	}
 	srv, err := server.New(st, opts)
 	if err != nil {
 		return err
@@ -169,8 +174,13 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, ui bool) error {
 	}
 	url := "http://" + ln.Addr().String()
 	store := loc.String()
-	if ui {
-		fmt.Fprintf(a.stdout, "mlrun ui: %s\nstore: %s\nartifacts: %s\n", url, store, artifacts)
+	if uiOnly {
+		n, err := st.CountRuns(ctx)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		fmt.Fprintf(a.stdout, "mlrun ui: %s\nstore: %s\nartifacts: %s\nthe store holds %d run(s)\n", url, store, artifacts, n)
 	} else {
 		fmt.Fprintf(a.stderr, "mlrun server: listening on %s (store %s, artifacts %s)\n", url, store, artifacts)
 	}
