@@ -57,7 +57,10 @@ The server binds 127.0.0.1 unless --host says otherwise; binding another
 address without --auth prints a warning, since anyone who reaches the port can
 then read and change every run. --auth requires HTTP basic authentication (the
 client's MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) with users and
-per-experiment permissions; see 'mlrun server --help' under AUTH.
+per-experiment and per-model permissions (READ, EDIT, MANAGE), kept with
+bcrypt-hashed passwords in auth.db beside the store; the first admin comes from
+MLRUN_AUTH_ADMIN_USERNAME and MLRUN_AUTH_ADMIN_PASSWORD. See
+docs/mlflow-server.md.
 
 SIGINT or SIGTERM stops accepting connections and finishes the requests in
 flight (up to 30 s) before exiting.`,
