@@ -109,8 +109,13 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), c.err)
 	}
 	if asBool && scope.typed != nil {
-		if _, err := expr.Compile(src, expr.Env(scope.typed), expr.AsBool()); err != nil {
-			return nil, fieldf(pos, field, "${{ %s }}: %s (a condition must give true or false)", flatten(src), compileMessage(err))
+		// With the parameters typed, a condition whose type is known and
+		// is not bool (`when: params.C`) is refused now. One that does not
+		// compile typed (`"C" in params`) is left to run time.
+		if typed, err := expr.Compile(src, expr.Env(scope.typed)); err == nil {
+			if t := typed.Node().Type(); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
+				return nil, fieldf(pos, field, "${{ %s }} gives a %s, not true or false", flatten(src), t)
+			}
 		}
 	}
 	return &Expr{Source: src, Pos: pos, field: field, program: program}, nil

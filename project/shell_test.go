@@ -65,3 +65,37 @@ func TestShellInputQuotesExpressions(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionOfKnownTypeMustBeBool: with the parameters typed, a `when:`
+// that surely gives no bool is refused at load time; one whose type is
+// known only at run time is left to run time.
+func TestConditionOfKnownTypeMustBeBool(t *testing.T) {
+	reg := steps.NewRegistry(steps.Log{})
+	for when, want := range map[string]string{
+		"params.C":                       "${{ params.C }} gives a float64, not true or false",
+		`params.s + "y"`:                 "gives a string, not true or false",
+		"params.n * 2":                   "gives a int, not true or false",
+		"params.C > 0 && params.b":       "",
+		`"C" in params`:                  "",
+		"params.n > 1 ? true : false":    "",
+		"metrics.accuracy":               "",
+		"steps.a.metrics.acc > params.C": "",
+	} {
+		dir := writeProject(t, `entry_points:
+  main:
+    parameters: {C: {type: float, default: 1}, n: {type: int, default: 1}, s: {type: string, default: x}, b: {type: bool, default: true}}
+    steps:
+      - {name: a, uses: log}
+      - name: b
+        uses: log
+        when: '`+when+`'
+`)
+		_, err := Load(dir, reg)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("when: %s: %v", when, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), "MLproject:8:15: entry_points.main.steps[1].when: ") || !strings.Contains(err.Error(), want)):
+			t.Errorf("when: %s: err = %v, want %q", when, err, want)
+		}
+	}
+}

@@ -151,7 +151,7 @@ entry_points:
         with: {tags: {b: c}}
 `})
 	r = e.run(proj, "run", ".")
-	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:10:15: entry_points.main.steps[1].when") || !strings.Contains(r.stderr, "float64") || len(e.runs()) != 0 {
+	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:10:15: entry_points.main.steps[1].when: ${{ params.C }} gives a float64, not true or false") || len(e.runs()) != 0 {
 		t.Errorf("when: params.C (a float): exit %d, %d run(s), stderr:\n%s", r.code, len(e.runs()), r.stderr)
 	}
 }
