@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/steps/schema"
-	"github.com/mlrun/mlrun/tracking"
 )
 
 // parseEntryPoint reads one entry of entry_points.
@@ -142,9 +141,9 @@ func typedDefault(typ string, n *node) (any, string, error) {
 	case TypeFloat:
 		switch x := n.value.(type) {
 		case float64:
-			return x, tracking.FormatFloat(x), nil
+			return x, schema.FormatFloat(x), nil
 		case int:
-			return float64(x), tracking.FormatFloat(float64(x)), nil
+			return float64(x), schema.FormatFloat(float64(x)), nil
 		}
 	case TypeInt:
 		switch x := n.value.(type) {

@@ -12,7 +12,7 @@ import (
 	"github.com/agnivade/levenshtein"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/tracking"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // KV is one NAME=VALUE given with -P.
@@ -24,7 +24,7 @@ type Params struct {
 	// bool; a path parameter holds the absolute path.
 	Values map[string]any
 	// Strings holds every parameter as it is logged to the run: a float,
-	// given or default, as MLflow logs it (tracking.FormatFloat: 1.0,
+	// given or default, as MLflow logs it (schema.FormatFloat: 1.0,
 	// 1000000.0, 1e-05); anything else as the user gave it (a path as
 	// given, not made absolute) or as the default is written. Undeclared
 	// parameters are in it too, as given.
@@ -111,11 +111,11 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 }
 
 // paramText returns the text a parameter is logged as: a float as MLflow
-// logs one (tracking.FormatFloat: -P C=1 and C=1e0 are both "1.0", 1e6 is
+// logs one (schema.FormatFloat: -P C=1 and C=1e0 are both "1.0", 1e6 is
 // "1000000.0"), anything else as given.
 func paramText(typ string, v any, given string) string {
 	if f, ok := v.(float64); ok && typ == TypeFloat {
-		return tracking.FormatFloat(f)
+		return schema.FormatFloat(f)
 	}
 	return given
 }
@@ -255,9 +255,9 @@ func formatValue(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(x, 10), nil
 	case float64:
-		return tracking.FormatFloat(x), nil
+		return schema.FormatFloat(x), nil
 	case float32:
-		return tracking.FormatFloat(float64(x)), nil
+		return schema.FormatFloat(float64(x)), nil
 	case []any, map[string]any:
 		b, err := json.Marshal(x)
 		if err != nil {

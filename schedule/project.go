@@ -14,7 +14,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
-	"github.com/mlrun/mlrun/tracking"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // scheduleKeys are the keys of one entry of an MLproject's schedules list.
@@ -162,7 +162,7 @@ func paramsOf(v any) ([]KV, error) {
 		case int:
 			text = strconv.Itoa(x)
 		case float64:
-			text = tracking.FormatFloat(x)
+			text = schema.FormatFloat(x)
 		default:
 			return nil, fmt.Errorf("parameter %q must be a string, number or bool, not %s", k, project.Describe(val))
 		}

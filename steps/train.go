@@ -16,6 +16,7 @@ import (
 	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/ml/preprocess"
 	"github.com/mlrun/mlrun/ml/report"
+	"github.com/mlrun/mlrun/steps/schema"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -312,13 +313,13 @@ func paramsOf(in Values) ml.Params {
 }
 
 // formatParam renders a hyperparameter as MLflow logs it: None for nil, a
-// float as Python's repr (tracking.FormatFloat), the rest as Go prints it.
+// float as Python's repr (schema.FormatFloat), the rest as Go prints it.
 func formatParam(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "None"
 	case float64:
-		return tracking.FormatFloat(x)
+		return schema.FormatFloat(x)
 	}
 	return fmt.Sprint(v)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"github.com/mlrun/mlrun/artifact"
 	"io"
 	"io/fs"
 	"mime"
@@ -39,11 +40,11 @@ const artifactCSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsa
 // which no path or symlink can reach outside it. The directory must lie
 // under the UI's artifact root.
 func (h *Handler) openRunRoot(info *tracking.RunInfo) (*os.Root, error) {
-	u, err := url.Parse(info.ArtifactURI)
-	if err != nil || u.Scheme != "file" {
+	dir, err := artifact.LocalDir(info.ArtifactURI)
+	if err != nil {
 		return nil, errs.Errorf(errs.NotFound, "run %s keeps its artifacts at %q, which this UI cannot read", info.ID, info.ArtifactURI)
 	}
-	dir := filepath.Clean(filepath.FromSlash(u.Path))
+	dir = filepath.Clean(dir)
 	rootAbs, err := filepath.Abs(h.opt.ArtifactRoot)
 	if err != nil {
 		return nil, errs.Errorf(errs.Internal, "artifact root %s: %v", h.opt.ArtifactRoot, err)

@@ -19,6 +19,7 @@ package ui
 import (
 	"embed"
 	"fmt"
+	"github.com/mlrun/mlrun/artifact"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -43,7 +44,7 @@ type Options struct {
 	// Registry is the model registry; nil hides the models pages.
 	Registry tracking.Registry
 	// ArtifactRoot is the local directory under which run artifacts live;
-	// "" asks the store (an ArtifactRoot() string method). No artifact
+	// "" takes the store's artifact root. No artifact
 	// outside it is ever served.
 	ArtifactRoot string
 	// StoreLabel names the store on every page (e.g. sqlite:///…/mlrun.db).
@@ -74,12 +75,12 @@ func New(opt Options) (*Handler, error) {
 		return nil, fmt.Errorf("ui: no store")
 	}
 	if opt.ArtifactRoot == "" {
-		if ar, ok := opt.Store.(interface{ ArtifactRoot() string }); ok {
-			opt.ArtifactRoot = ar.ArtifactRoot()
+		// The store's root is a URI; the UI reads local directories only.
+		dir, err := artifact.LocalDir(opt.Store.ArtifactRoot())
+		if err != nil {
+			return nil, fmt.Errorf("ui: the store's artifacts are not in a local directory: %w", err)
 		}
-	}
-	if opt.ArtifactRoot == "" {
-		return nil, fmt.Errorf("ui: no artifact root: set Options.ArtifactRoot")
+		opt.ArtifactRoot = dir
 	}
 	if opt.StoreLabel == "" {
 		opt.StoreLabel = opt.ArtifactRoot

@@ -177,6 +177,9 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, uiOnly bool) error {
 	}
 	url := "http://" + ln.Addr().String()
 	store := loc.String()
+	if loc.Scheme == "sqlite" {
+		store = loc.URI // sqlite:////abs/path, as --backend-store-uri takes it
+	}
 	if uiOnly {
 		n, err := st.CountRuns(ctx)
 		if err != nil {

@@ -67,7 +67,7 @@ func TestPostgresEndToEnd(t *testing.T) {
 			t.Fatalf("run %s is %s", r.Info.Name, r.Info.Status)
 		}
 	}
-	list := e.ok(dir, "runs", "list", "--filter", "params.C = '10'", "--order-by", "metrics.accuracy DESC")
+	list := e.ok(dir, "runs", "list", "--filter", "params.C = '10.0'", "--order-by", "metrics.accuracy DESC")
 	if n := strings.Count(list.stdout, "FINISHED"); n != 2 {
 		t.Fatalf("runs with C=10: %d\n%s", n, list.stdout)
 	}
