@@ -50,7 +50,7 @@ func writeProjection(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred
 			p.PredictedValue = append(p.PredictedValue, f)
 		}
 	} else {
-		p.Classes = model.Target.Classes
+		p.Classes = evalLabels(model, ds) // the model's classes and any it never saw
 		for i, y := range ds.Target.Y {
 			p.True = append(p.True, ds.Target.Classes[int(y)])
 			p.Predicted = append(p.Predicted, fmt.Sprint(pred.Labels[i]))
