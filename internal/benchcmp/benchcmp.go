@@ -101,7 +101,7 @@ func (f Figure) Report(tb testing.TB, ours, anchor []float64) Stats {
 			verdict = "NOT met"
 		}
 	}
-	tb.Logf("figure|%s|%s|%s|%s|%.3g|%.3g–%.3g|%d|%s|%s", f.Name, num(s.Ours), f.Anchor, num(s.Anchor),
+	tb.Logf("figure|%s|%s|%s|%s|%.3g|%.3g-%.3g|%d|%s|%s", f.Name, num(s.Ours), f.Anchor, num(s.Anchor),
 		s.Ratio, s.RatioMin, s.RatioMax, s.Pairs, goal, verdict)
 	if b, ok := tb.(*testing.B); ok {
 		b.ReportMetric(s.Ratio, metricName(f.Name)+"_ratio")
