@@ -1,11 +1,20 @@
 // Package httpstore is a tracking.Store served by an `mlrun server` over
-// HTTP: a tracking URI http://host:port (or https://) opens it. Every
-// method is one POST to the server's store API,
+// HTTP: a tracking URI http://host:port (or https://) opens it.
+//
+// The methods whose request and answer MLflow's REST API carries fully
+// (deleting, restoring, renaming and tagging experiments; deleting and
+// restoring runs and their tags; the registry's tags, aliases and
+// deletions) are MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go).
+// The others are one POST each to the server's store API,
 // /api/2.0/mlrun/store/<Method> (see package server), which carries the
-// tracking types with every field (run owners, heartbeats, schedules, the
-// step cache) that MLflow's REST API has no room for. Errors come back in
-// MLflow's shape {"error_code", "message"} and are turned into *errs.Error
-// values with the same code, so callers see what a local store returns.
+// tracking types with the fields MLflow's shapes drop (run owners and
+// heartbeats, file:// artifact URIs, the registry's aliases map), and what
+// MLflow has no endpoint for: reaping, schedules and their leases, the step
+// cache, run id prefixes, params logged with the run that creates them.
+// Errors come back in MLflow's shape {"error_code", "message"} and become
+// *errs.Error values with the same code, so callers see what a local store
+// returns. Artifacts of mlflow-artifacts:/ locations go through the
+// server's artifact proxy (Artifacts).
 //
 // Methods that take a callback run it here, not on the server:
 // ReapDeadRuns and ReapFires ask the server which pids of this host own
