@@ -139,7 +139,12 @@ func (s *Store) send(ctx context.Context, method, path string, query url.Values,
 	if json.Unmarshal(data, &e) != nil || e.ErrorCode == "" {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s to %s: %.200s", s.base, resp.Status, path, data)
 	}
-	if !knownCodes[e.ErrorCode] {
+	switch {
+	case e.ErrorCode == "UNAUTHENTICATED" || e.ErrorCode == "PERMISSION_DENIED":
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and mlrun's store API needs an admin)", s.base, path, e.Message, e.ErrorCode)
+	case e.ErrorCode == "ENDPOINT_NOT_FOUND":
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s has no endpoint %s: is it an mlrun server? (%s)", s.base, path, e.Message)
+	case !knownCodes[e.ErrorCode]:
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s refused %s: %s (%s)", s.base, path, e.Message, e.ErrorCode)
 	}
 	return nil, errs.Errorf(e.ErrorCode, "%s", e.Message)
