@@ -1,11 +1,20 @@
 // Package httpstore is a tracking.Store served by an `mlrun server` over
-// HTTP: a tracking URI http://host:port (or https://) opens it. Every
-// method is one POST to the server's store API,
+// HTTP: a tracking URI http://host:port (or https://) opens it.
+//
+// The methods whose request and answer MLflow's REST API carries fully
+// (deleting, restoring, renaming and tagging experiments; deleting and
+// restoring runs and their tags; the registry's tags, aliases and
+// deletions) are MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go).
+// The others are one POST each to the server's store API,
 // /api/2.0/mlrun/store/<Method> (see package server), which carries the
-// tracking types with every field (run owners, heartbeats, schedules, the
-// step cache) that MLflow's REST API has no room for. Errors come back in
-// MLflow's shape {"error_code", "message"} and are turned into *errs.Error
-// values with the same code, so callers see what a local store returns.
+// tracking types with the fields MLflow's shapes drop (run owners and
+// heartbeats, file:// artifact URIs, the registry's aliases map), and what
+// MLflow has no endpoint for: reaping, schedules and their leases, the step
+// cache, run id prefixes, params logged with the run that creates them.
+// Errors come back in MLflow's shape {"error_code", "message"} and become
+// *errs.Error values with the same code, so callers see what a local store
+// returns. Artifacts of mlflow-artifacts:/ locations go through the
+// server's artifact proxy (Artifacts).
 //
 // Methods that take a callback run it here, not on the server:
 // ReapDeadRuns and ReapFires ask the server which pids of this host own
@@ -96,44 +105,65 @@ type apiError struct {
 // (keeping the server's code in the message).
 var knownCodes = map[string]bool{errs.Invalid: true, errs.NotFound: true, errs.Conflict: true, errs.Failed: true, errs.Killed: true, errs.Internal: true}
 
-// do posts body to path and decodes the JSON answer into out (nil: ignore).
-func (s *Store) do(ctx context.Context, path string, body any, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode request %s: %w", path, err)
+// send makes a request to path (with the query and body given) and returns
+// the response when its status is 200; any other status becomes the
+// *errs.Error the server's MLflow error JSON names.
+func (s *Store) send(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string) (*http.Response, error) {
+	u := s.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return fmt.Errorf("request %s: %w", path, err)
+		return nil, fmt.Errorf("request %s: %w", path, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	if s.user != "" || s.password != "" {
 		req.SetBasicAuth(s.user, s.password)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return internal(fmt.Errorf("the tracking server %s does not answer: %w", s.base, err))
+		return nil, internal(fmt.Errorf("the tracking server %s does not answer: %w", s.base, err))
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e apiError
+	if json.Unmarshal(data, &e) != nil || e.ErrorCode == "" {
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s to %s: %.200s", s.base, resp.Status, path, data)
+	}
+	switch {
+	case e.ErrorCode == "UNAUTHENTICATED" || e.ErrorCode == "PERMISSION_DENIED":
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and mlrun's store API needs an admin)", s.base, path, e.Message, e.ErrorCode)
+	case e.ErrorCode == "ENDPOINT_NOT_FOUND":
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s has no endpoint %s: is it an mlrun server? (%s)", s.base, path, e.Message)
+	case !knownCodes[e.ErrorCode]:
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s refused %s: %s (%s)", s.base, path, e.Message, e.ErrorCode)
+	}
+	return nil, errs.Errorf(e.ErrorCode, "%s", e.Message)
+}
+
+// do posts body as JSON to path and decodes the JSON answer into out.
+func (s *Store) do(ctx context.Context, path string, body any, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("encode request %s: %w", path, err)
+	}
+	resp, err := s.send(ctx, http.MethodPost, path, nil, bytes.NewReader(b), "application/json")
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return internal(fmt.Errorf("read the answer of %s%s: %w", s.base, path, err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e apiError
-		if json.Unmarshal(data, &e) != nil || e.ErrorCode == "" {
-			return errs.Errorf(errs.Internal, "the tracking server %s answered %s to %s: %.200s", s.base, resp.Status, path, data)
-		}
-		if !knownCodes[e.ErrorCode] {
-			return errs.Errorf(errs.Internal, "the tracking server %s refused %s: %s (%s)", s.base, path, e.Message, e.ErrorCode)
-		}
-		return errs.Errorf(e.ErrorCode, "%s", e.Message)
-	}
-	if out == nil {
-		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return errs.Errorf(errs.Internal, "the tracking server %s answered %s with bad JSON: %v", s.base, path, err)

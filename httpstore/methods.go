@@ -47,26 +47,6 @@ func (s *Store) ListExperiments(ctx context.Context, view tracking.ViewType) ([]
 	return out, s.call(ctx, "ListExperiments", args(view), &out)
 }
 
-// DeleteExperiment marks an experiment and its runs deleted.
-func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
-	return s.call(ctx, "DeleteExperiment", args(id), nil)
-}
-
-// RestoreExperiment makes a deleted experiment and its runs active.
-func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
-	return s.call(ctx, "RestoreExperiment", args(id), nil)
-}
-
-// RenameExperiment renames an active experiment.
-func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
-	return s.call(ctx, "RenameExperiment", args(id, newName), nil)
-}
-
-// SetExperimentTag sets a tag on an active experiment.
-func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) error {
-	return s.call(ctx, "SetExperimentTag", args(id, key, value), nil)
-}
-
 // CreateRun creates a RUNNING run with its params and tags.
 func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.RunInfo, error) {
 	var info tracking.RunInfo
@@ -96,16 +76,6 @@ func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) 
 	return s.call(ctx, "UpdateRun", args(id, u), nil)
 }
 
-// DeleteRun marks a run deleted.
-func (s *Store) DeleteRun(ctx context.Context, id string) error {
-	return s.call(ctx, "DeleteRun", args(id), nil)
-}
-
-// RestoreRun makes a deleted run active again.
-func (s *Store) RestoreRun(ctx context.Context, id string) error {
-	return s.call(ctx, "RestoreRun", args(id), nil)
-}
-
 // SetRunsDeleted marks runs deleted (or active again) in one transaction.
 func (s *Store) SetRunsDeleted(ctx context.Context, ids []string, deleted bool) error {
 	return s.call(ctx, "SetRunsDeleted", args(ids, deleted), nil)
@@ -126,11 +96,6 @@ func (s *Store) PurgeRun(ctx context.Context, id string) error {
 // LogBatch logs metrics, params and tags in one transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	return s.call(ctx, "LogBatch", args(runID, metrics, params, tags), nil)
-}
-
-// DeleteTag removes a run's tag.
-func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	return s.call(ctx, "DeleteTag", args(runID, key), nil)
 }
 
 // MetricHistory returns every point of one metric.
@@ -229,11 +194,6 @@ func (s *Store) ListRegisteredModels(ctx context.Context) ([]*tracking.Registere
 	return out, s.call(ctx, "ListRegisteredModels", nil, &out)
 }
 
-// DeleteRegisteredModel deletes a model with its versions.
-func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return s.call(ctx, "DeleteRegisteredModel", args(name), nil)
-}
-
 // RenameRegisteredModel renames a model.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*tracking.RegisteredModel, error) {
 	return s.model(ctx, "RenameRegisteredModel", name, newName)
@@ -242,16 +202,6 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 // UpdateRegisteredModel sets a model's description.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*tracking.RegisteredModel, error) {
 	return s.model(ctx, "UpdateRegisteredModel", name, description)
-}
-
-// SetRegisteredModelTag sets a tag on a model.
-func (s *Store) SetRegisteredModelTag(ctx context.Context, name, key, value string) error {
-	return s.call(ctx, "SetRegisteredModelTag", args(name, key, value), nil)
-}
-
-// DeleteRegisteredModelTag removes a tag from a model.
-func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	return s.call(ctx, "DeleteRegisteredModelTag", args(name, key), nil)
 }
 
 // CreateModelVersion creates the next version of a model.
@@ -270,39 +220,14 @@ func (s *Store) ListModelVersions(ctx context.Context, name string) ([]*tracking
 	return out, s.call(ctx, "ListModelVersions", args(name), &out)
 }
 
-// DeleteModelVersion deletes a model version.
-func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int) error {
-	return s.call(ctx, "DeleteModelVersion", args(name, version), nil)
-}
-
 // UpdateModelVersion sets a version's description.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int, description string) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "UpdateModelVersion", name, version, description)
 }
 
-// SetModelVersionTag sets a tag on a model version.
-func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int, key, value string) error {
-	return s.call(ctx, "SetModelVersionTag", args(name, version, key, value), nil)
-}
-
-// DeleteModelVersionTag removes a tag from a model version.
-func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error {
-	return s.call(ctx, "DeleteModelVersionTag", args(name, version, key), nil)
-}
-
 // LatestVersion returns a model's latest version in stage.
 func (s *Store) LatestVersion(ctx context.Context, name string, stage tracking.Stage) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "LatestVersion", name, stage)
-}
-
-// SetAlias points alias at a version.
-func (s *Store) SetAlias(ctx context.Context, name, alias string, version int) error {
-	return s.call(ctx, "SetAlias", args(name, alias, version), nil)
-}
-
-// DeleteAlias removes an alias.
-func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
-	return s.call(ctx, "DeleteAlias", args(name, alias), nil)
 }
 
 // GetVersionByAlias returns the version an alias points at.

@@ -495,6 +495,13 @@ func (s *Server) mlrunRoutes() {
 
 // storeCall serves POST /api/2.0/mlrun/store/<Method>.
 func (s *Server) storeCall(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Auth != nil {
+		// The store API bypasses per-experiment permissions: admins only.
+		if p, ok := r.Context().Value(principalKey{}).(*principal); !ok || !p.admin {
+			writeCodeError(w, codePermissionDenied, "Permission denied: mlrun's store API is for admins")
+			return
+		}
+	}
 	name := r.PathValue("method")
 	call, ok := storeCalls[name]
 	if !ok {

@@ -84,7 +84,7 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		SilenceErrors: true,
 		Version:       a.version,
 	}
-	root.PersistentFlags().StringVar(&a.trackingURI, "tracking-uri", "", "tracking store: a directory, sqlite:///path/to/mlrun.db or postgresql://user@host:port/db (default $MLRUN_TRACKING_URI or ./mlruns)")
+	root.PersistentFlags().StringVar(&a.trackingURI, "tracking-uri", "", "tracking store: a directory, sqlite:///path/to/mlrun.db, postgresql://user@host:port/db or http://host:port (an mlrun server) (default $MLRUN_TRACKING_URI or ./mlruns)")
 	root.PersistentFlags().StringVar(&a.artifacts, "artifacts-destination", "", "artifact root for new experiments: a directory or file:// URI (default $MLRUN_ARTIFACTS_DESTINATION, else beside the store)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, c.CommandPath())

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,5 +119,35 @@ func TestHTTPStoreServerDown(t *testing.T) {
 	r := e.run(t.TempDir(), "--tracking-uri", "http://127.0.0.1:1", "runs", "list")
 	if r.code == 0 || !strings.Contains(r.stderr, "http://127.0.0.1:1") || strings.Contains(r.stderr, "panic") {
 		t.Fatalf("runs list against no server: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// A run logged over http whose process is killed with SIGKILL is marked
+// FAILED by the next command on this host: the client checks the pids the
+// server reports and the server reaps the dead one's run.
+func TestHTTPStoreKilledProcessIsReaped(t *testing.T) {
+	e, _, _ := newHTTPEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, tinyProject)
+	c := e.command(dir, "run", ".", "-e", "sleep")
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the run to start", 20*time.Second, func() bool { return strings.Contains(out.String(), "sleeping") })
+	if run := e.onlyRun(); run.Info.Status != tracking.StatusRunning {
+		t.Fatalf("while its process lives the run is %s", run.Info.Status)
+	}
+	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	run := e.onlyRun()
+	if run.Info.Status != tracking.StatusFailed {
+		t.Fatalf("after kill -9 the run is %s, want FAILED", run.Info.Status)
+	}
+	if msg := tagOf(run, "mlrun.error"); !strings.Contains(msg, "died") {
+		t.Errorf("mlrun.error = %q", msg)
 	}
 }
