@@ -466,7 +466,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
   mlrun models export models:/iris@champion -o champion.onnx`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error { return a.exportModel(c, st, args[0], o) })
+			return a.withStore(c, func(st tracking.Store) error { return a.exportModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -476,7 +476,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
 	return c
 }
 
-func (a *app) exportModel(c *cobra.Command, st *sqlite.Store, target string, o exportOptions) error {
+func (a *app) exportModel(c *cobra.Command, st tracking.Store, target string, o exportOptions) error {
 	ctx := c.Context()
 	if o.format != "onnx" {
 		return errs.Errorf(errs.Invalid, "--format must be onnx, not %q", o.format)
