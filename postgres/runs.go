@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -546,13 +545,9 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 		r.Metrics = []tracking.Metric{}
 		r.Tags = []tracking.Tag{}
 	}
-	idList, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("encode run ids: %w", err)
-	}
-	const inIDs = `run_id IN (SELECT json_array_elements_text(?::json))`
+	const inIDs = `run_id = ANY(?::text[])`
 
-	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value FROM params WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value FROM params WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load params: %w", err)
 	}
@@ -571,7 +566,7 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 	}
 	rows.Close()
 
-	rows, err = q.QueryContext(ctx, `SELECT run_id, key, value FROM tags WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err = q.QueryContext(ctx, `SELECT run_id, key, value FROM tags WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load tags: %w", err)
 	}
@@ -590,7 +585,7 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 	}
 	rows.Close()
 
-	rows, err = q.QueryContext(ctx, `SELECT run_id, key, step, timestamp, value, is_nan FROM latest_metrics WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err = q.QueryContext(ctx, `SELECT run_id, key, step, timestamp, value, is_nan FROM latest_metrics WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load metrics: %w", err)
 	}

@@ -115,6 +115,7 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 
 	var joinArgs []any
 	filterAlias := map[string]string{} // kind NUL key → alias of its join
+	nanFree := map[string]bool{}       // aliases whose join excludes NaN points
 	for i, c := range f.Clauses {
 		if c.Kind == tracking.KindAttribute {
 			continue
@@ -129,6 +130,7 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 				cond = "(" + alias + ".is_nan = 1 OR " + cond + ")"
 			} else {
 				cond = alias + ".is_nan = 0 AND " + cond
+				nanFree[alias] = true
 			}
 		}
 		joins = append(joins, fmt.Sprintf("JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ? AND %s",
@@ -161,7 +163,12 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 				dataTables[o.Kind], alias, alias, alias))
 			orderJoinArgs = append(orderJoinArgs, o.Key)
 		}
-		if o.Kind == tracking.KindMetric {
+		if o.Kind == tracking.KindMetric && nanFree[alias] {
+			// The filter's inner join leaves only numbers: order by the
+			// value alone, so that PostgreSQL can read the index of
+			// (key, is_nan, value) in order and stop after a page.
+			orderBy = append(orderBy, alias+".value"+dir)
+		} else if o.Kind == tracking.KindMetric {
 			// Missing (NULL) and NaN (is_nan 1) sort last either way, tied
 			// with each other.
 			orderBy = append(orderBy, alias+".is_nan IS DISTINCT FROM 0",
