@@ -14,6 +14,10 @@ const (
 	TagJobID      = "mlrun.slurm.job_id"
 	TagArrayIndex = "mlrun.slurm.array_index"
 	TagJobDir     = "mlrun.executor.dir" // the batch's directory (scripts and logs)
+	// TagJobState is the executor's last word on an ended task (e.g.
+	// COMPLETED, TIMEOUT), written by Reconcile: a run without it has not
+	// been reconciled yet.
+	TagJobState = "mlrun.executor.state"
 )
 
 // Counts is how many tasks are in each state.
@@ -88,6 +92,11 @@ func Reconcile(ctx context.Context, st tracking.RunStore, tasks []Task, states [
 		out[i] = status
 		if !s.Status.Terminal() {
 			continue
+		}
+		if v, _ := run.Tag(TagJobState); v != s.Raw {
+			if err := st.LogBatch(ctx, t.RunID, nil, nil, []tracking.Tag{{Key: TagJobState, Value: s.Raw}}); err != nil {
+				return nil, fmt.Errorf("record the job state of run %s: %w", t.RunID, err)
+			}
 		}
 		abnormal := s.Raw != "COMPLETED" && s.Raw != "FAILED"
 		switch {

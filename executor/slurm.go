@@ -170,6 +170,27 @@ func (s *Slurm) States(ctx context.Context, tasks []Task) ([]State, error) {
 			}
 		}
 	}
+	// sacct learns of ends through slurmdbd, a little later; scontrol
+	// keeps ended jobs for MinJobAge.
+	var missing []string
+	seen := map[string]bool{}
+	for _, t := range tasks {
+		if _, ok := known[t.Ref()]; !ok && !seen[t.JobID] {
+			seen[t.JobID] = true
+			missing = append(missing, t.JobID)
+		}
+	}
+	for _, id := range missing {
+		out, err := s.run(ctx, "scontrol", "show", "job", "-o", id)
+		if err != nil {
+			continue // unknown to scontrol too: vanished
+		}
+		for ref, st := range parseScontrol(string(out)) {
+			if _, ok := known[ref]; !ok {
+				known[ref] = st
+			}
+		}
+	}
 	out := make([]State, len(tasks))
 	for i, t := range tasks {
 		st, ok := known[t.Ref()]
@@ -256,4 +277,50 @@ func (s *Slurm) run(ctx context.Context, name string, args ...string) ([]byte, e
 		return out, fmt.Errorf("%s: %s", name, msg)
 	}
 	return out, nil
+}
+
+// parseScontrol reads `scontrol show job -o` (one job or array task per
+// line) into states by task reference; a line for a range of pending
+// array tasks (ArrayTaskId=2-5%2 or 2,4) gives each of them.
+func parseScontrol(out string) map[string]State {
+	states := map[string]State{}
+	for _, line := range strings.Split(out, "\n") {
+		f := map[string]string{}
+		for _, w := range strings.Fields(line) {
+			if k, v, ok := strings.Cut(w, "="); ok {
+				if _, dup := f[k]; !dup {
+					f[k] = v
+				}
+			}
+		}
+		if f["JobState"] == "" {
+			continue
+		}
+		st := mapState(f["JobState"], f["Reason"])
+		if st.Status.Terminal() && st.Status != tracking.StatusFinished && f["ExitCode"] != "" && st.Raw == "FAILED" {
+			st.Reason += ", exit code " + f["ExitCode"]
+		}
+		arr, tasks := f["ArrayJobId"], f["ArrayTaskId"]
+		if arr == "" || tasks == "" {
+			states[f["JobId"]] = st
+			continue
+		}
+		tasks, _, _ = strings.Cut(tasks, "%")
+		for _, part := range strings.Split(tasks, ",") {
+			lo, hi, isRange := strings.Cut(part, "-")
+			a, err1 := strconv.Atoi(lo)
+			b := a
+			var err2 error
+			if isRange {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			for i := a; i <= b; i++ {
+				states[arr+"_"+strconv.Itoa(i)] = st
+			}
+		}
+	}
+	return states
 }

@@ -342,14 +342,17 @@ func (a *app) catchUpSlurm(ctx context.Context, st tracking.Store) {
 	var open []*tracking.Run
 	var parents []*tracking.Run
 	for _, r := range runs {
-		if r.Info.Status.Terminal() {
-			continue
-		}
 		if _, ok := r.Tag("mlrun.sweep.trials"); ok {
-			parents = append(parents, r)
+			if !r.Info.Status.Terminal() {
+				parents = append(parents, r)
+			}
 			continue
 		}
-		open = append(open, r)
+		// A run that ended itself may still have been stopped by Slurm
+		// (time limit, cancel): ask until Slurm's verdict is recorded.
+		if _, done := r.Tag(executor.TagJobState); !done {
+			open = append(open, r)
+		}
 	}
 	if tasks := executor.TasksOf(open, "slurm"); len(tasks) > 0 {
 		ex := &executor.Slurm{}
