@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/internal/depcheck"
 	"github.com/mlrun/mlrun/internal/pgtest"
 	"github.com/mlrun/mlrun/postgres"
@@ -64,5 +65,46 @@ func TestConformance(t *testing.T) {
 
 // The store adapter links neither the ML stack nor the pipeline.
 func TestDependencies(t *testing.T) {
-	depcheck.Forbid(t, "ml", "plot", "steps", "project", "pipeline", "schedule", "registry", "serving")
+	depcheck.Forbid(t, "ml/...", "plot/...", "steps/...", "project/...", "pipeline/...", "schedule/...", "registry/...", "serving/...")
+}
+
+// Migrations are applied once; a database migrated by a newer mlrun is
+// refused with a clear error.
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	root := filepath.Join(t.TempDir(), "artifacts")
+	s, err := postgres.Open(ctx, dsn, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, latest, err := s.SchemaVersion(ctx)
+	if err != nil || cur != latest || cur < 2 {
+		t.Fatalf("schema version %d of %d, %v", cur, latest, err)
+	}
+	s.Close()
+	again, err := postgres.Open(ctx, dsn, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := again.DB().QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != latest {
+		t.Fatalf("%d migrations recorded after reopening, %v", n, err)
+	}
+	if _, err := again.DB().Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+	_, err = postgres.Open(ctx, dsn, root)
+	if errs.Code(err) != errs.Invalid || !strings.Contains(errs.Message(err), "schema version 9999") || !strings.Contains(errs.Message(err), "newer mlrun") {
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+// Opening a server that is not there fails within seconds with one line.
+func TestUnreachable(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", t.TempDir())
+	if err == nil || strings.Contains(errs.Message(err), "\n") || !strings.Contains(errs.Message(err), "cannot connect") {
+		t.Fatalf("unreachable server: %v", err)
+	}
 }

@@ -95,14 +95,14 @@ func Open(ctx context.Context, dsn, artifactRoot string) (*Store, error) {
 // ping checks the connection, retrying for a few seconds while the server
 // starts or restarts.
 func (s *Store) ping(ctx context.Context) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		err := s.db.PingContext(ctx)
 		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return errs.Errorf(errs.Internal, "cannot connect to the PostgreSQL store %s: %v", s.dsn, err)
+			return errs.Errorf(errs.Internal, "cannot connect to the PostgreSQL store %s: %s", s.dsn, strings.Join(strings.Fields(err.Error()), " "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -342,3 +342,6 @@ func retryable(err error) bool {
 
 // nowMillis returns the current time in Unix milliseconds.
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// Dialect names the SQL dialect of the store's database: "postgres".
+func (s *Store) Dialect() string { return "postgres" }

@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // parseEntryPoint reads one entry of entry_points.
-func parseEntryPoint(p *Project, e entry, kinds *steps.Registry) (*EntryPoint, error) {
+func parseEntryPoint(p *Project, e entry, kinds schema.Kinds) (*EntryPoint, error) {
 	field := "entry_points." + e.key
 	ep := &EntryPoint{Name: e.key, Pos: e.keyPos, dir: p.Dir, byName: map[string]int{}}
 	n := e.value

@@ -9,5 +9,5 @@ import (
 // The store adapter speaks domain types only: it must not link the ML stack,
 // the pipeline or the project reader.
 func TestDependencies(t *testing.T) {
-	depcheck.Forbid(t, "ml", "plot", "steps", "project", "pipeline", "schedule", "registry", "serving")
+	depcheck.Forbid(t, "ml/...", "plot/...", "steps/...", "project/...", "pipeline/...", "schedule/...", "registry/...", "serving/...")
 }

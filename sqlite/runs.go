@@ -97,8 +97,9 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		if err := insertParams(ctx, tx, info.ID, r.Params); err != nil {
 			return err
 		}
+		// The name is already in place: set the tags without renaming.
 		tags := append([]tracking.Tag{{Key: runNameTag, Value: info.Name}}, r.Tags...)
-		return upsertTags(ctx, tx, info.ID, tags)
+		return setTags(ctx, tx, info.ID, tags)
 	})
 	if err != nil {
 		return nil, err
@@ -333,6 +334,21 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 
 // upsertTags sets tags; setting mlflow.runName renames the run.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+	if err := setTags(ctx, tx, runID, tags); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if t.Key == runNameTag && t.Value != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
+				return fmt.Errorf("rename run %s: %w", runID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// setTags inserts or replaces tags, without renaming the run.
+func setTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -345,11 +361,6 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 	for _, t := range tags {
 		if _, err := up.ExecContext(ctx, runID, t.Key, t.Value); err != nil {
 			return fmt.Errorf("set tag %q of run %s: %w", t.Key, runID, err)
-		}
-		if t.Key == runNameTag && t.Value != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
-				return fmt.Errorf("rename run %s: %w", runID, err)
-			}
 		}
 	}
 	return nil

@@ -312,3 +312,22 @@ func mkdirAll(dir string) error {
 	}
 	return nil
 }
+
+// Dialect names the SQL dialect of the store's database: "sqlite".
+func (s *Store) Dialect() string { return "sqlite" }
+
+// SchemaVersion returns the database's schema version and the latest this
+// binary knows (Open has applied every migration it knows).
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest int, err error) {
+	all, err := migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(all) > 0 {
+		latest = all[len(all)-1].version
+	}
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, 0, fmt.Errorf("read schema version of %s: %w", s.path, err)
+	}
+	return current, latest, nil
+}

@@ -10,8 +10,9 @@ import (
 )
 
 // Forbid fails t if the package in the current directory depends, directly
-// or not, on any of the mlrun packages named (relative to the module, e.g.
-// "ml", "steps"; a name covers its subpackages). It runs `go list -deps`.
+// or not, on any of the mlrun packages named, relative to the module:
+// "steps" is that package alone, "ml/..." is ml and every package below
+// it. It runs `go list -deps`.
 func Forbid(t *testing.T, forbidden ...string) {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
@@ -29,7 +30,8 @@ func Forbid(t *testing.T, forbidden ...string) {
 			continue
 		}
 		for _, f := range forbidden {
-			if rel == f || strings.HasPrefix(rel, f+"/") {
+			tree, isTree := strings.CutSuffix(f, "/...")
+			if rel == f || isTree && (rel == tree || strings.HasPrefix(rel, tree+"/")) {
 				t.Errorf("this package depends on %s, which it must not", dep)
 			}
 		}

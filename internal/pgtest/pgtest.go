@@ -35,7 +35,8 @@ type Server struct {
 	Dir  string // data directory
 	Port int
 	bin  string
-	asPG bool // commands run as the postgres user
+	asPG bool   // commands run as the postgres user
+	opts string // server options, for restarts
 }
 
 var (
@@ -135,6 +136,7 @@ func start() (*Server, error) {
 			return nil, err
 		}
 		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", s.Port, sock)
+		s.opts = opts
 		out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "-o", opts, "start")
 		if err == nil {
 			break
@@ -172,6 +174,17 @@ func Stop() {
 	}
 	server.run("pg_ctl", "-D", filepath.Join(server.Dir, "data"), "-m", "immediate", "-w", "stop")
 	os.RemoveAll(server.Dir)
+}
+
+// Restart stops the server (fast shutdown: open connections are cut, as a
+// crash or an administrator's restart would) and starts it again on the
+// same port.
+func (s *Server) Restart() error {
+	data := filepath.Join(s.Dir, "data")
+	if out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(s.Dir, "server.log"), "-m", "fast", "-w", "-t", "30", "-o", s.opts, "restart"); err != nil {
+		return fmt.Errorf("pg_ctl restart: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // DSN returns the connection string of database db on the server.

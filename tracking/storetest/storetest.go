@@ -64,6 +64,7 @@ func Run(t *testing.T, h *Harness) {
 		{"SearchFilters", testSearchFilters},
 		{"SearchOrderBy", testSearchOrderBy},
 		{"SearchPaging", testSearchPaging},
+		{"SearchPagingAcrossMissingValues", testSearchPagingAcrossMissingValues},
 		{"RegisteredModelsAndVersions", testRegisteredModelsAndVersions},
 		{"ModelVersionSourceChecks", testModelVersionSourceChecks},
 		{"ConcurrentVersionNumbering", testConcurrentVersionNumbering},
