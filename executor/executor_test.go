@@ -117,8 +117,11 @@ func TestLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Wait(ctx, l, tasks[:1], 10*time.Millisecond, func(s []State) {
+	Wait(ctx, l, tasks, 10*time.Millisecond, func(s []State) {
 		if s[0].Status == tracking.StatusRunning {
+			if s[1].Status != tracking.StatusScheduled {
+				t.Errorf("the second task is %s while the first runs, with Parallel 1", s[1].Status)
+			}
 			l.Cancel(ctx, tasks)
 		}
 	})

@@ -55,16 +55,20 @@ func (l *Local) Submit(ctx context.Context, b Batch) ([]Task, error) {
 	if par <= 0 {
 		par = len(tasks)
 	}
-	sem := make(chan struct{}, par)
-	for i, t := range tasks {
-		go func(t Task, tctx context.Context) {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if !l.start(t) {
-				return // cancelled while pending
+	// Tasks start in order, Parallel at a time.
+	next := make(chan int, len(tasks))
+	for i := range tasks {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < par; w++ {
+		go func() {
+			for i := range next {
+				if l.start(tasks[i]) { // false: cancelled while pending
+					l.set(tasks[i], runLocal(ctxs[i], b, tasks[i], l.Logs(b.Dir, tasks[i])))
+				}
 			}
-			l.set(t, runLocal(tctx, b, t, l.Logs(b.Dir, t)))
-		}(t, ctxs[i])
+		}()
 	}
 	return tasks, nil
 }
