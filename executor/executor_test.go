@@ -117,8 +117,10 @@ func TestLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cancelled := false
 	Wait(ctx, l, tasks, 10*time.Millisecond, func(s []State) {
-		if s[0].Status == tracking.StatusRunning {
+		if s[0].Status == tracking.StatusRunning && !cancelled {
+			cancelled = true
 			if s[1].Status != tracking.StatusScheduled {
 				t.Errorf("the second task is %s while the first runs, with Parallel 1", s[1].Status)
 			}
