@@ -170,15 +170,15 @@ func (s *slurmSubmission) wait(ctx context.Context, a *app, tasks []executor.Tas
 
 // runOnSlurm submits one run as a Slurm job, then waits unless detached.
 func (a *app) runOnSlurm(c *cobra.Command, req pipeline.Request, plan *pipeline.Plan, ro runOptions, so slurmOptions) error {
+	res, err := entryResources(plan.EntryPoint, so)
+	if err != nil {
+		return err
+	}
 	s, err := a.openSlurm(c, ro, so)
 	if err != nil {
 		return err
 	}
 	defer s.st.Close()
-	res, err := entryResources(plan.EntryPoint, so)
-	if err != nil {
-		return err
-	}
 	ctx := c.Context()
 	info, err := s.runner.Submit(ctx, req, plan, map[string]string{executor.TagExecutor: "slurm"})
 	if err != nil {
@@ -221,11 +221,6 @@ func runStatusErr(id string, st tracking.RunStatus, ctx context.Context) error {
 
 // sweepOnSlurm submits a sweep as one job array, -j at a time.
 func (a *app) sweepOnSlurm(c *cobra.Command, sreq pipeline.SweepRequest, ro runOptions, so slurmOptions) error {
-	s, err := a.openSlurm(c, ro, so)
-	if err != nil {
-		return err
-	}
-	defer s.st.Close()
 	ep, err := sreq.Project.EntryPoint(sreq.EntryPoint)
 	if err != nil {
 		return err
@@ -234,6 +229,11 @@ func (a *app) sweepOnSlurm(c *cobra.Command, sreq pipeline.SweepRequest, ro runO
 	if err != nil {
 		return err
 	}
+	s, err := a.openSlurm(c, ro, so)
+	if err != nil {
+		return err
+	}
+	defer s.st.Close()
 	parallel := ro.jobs
 	if parallel <= 0 {
 		parallel = sreq.Sweep.Parallel
@@ -292,7 +292,11 @@ func (a *app) sweepOnSlurm(c *cobra.Command, sreq pipeline.SweepRequest, ro runO
 
 // entryResources merges the flags over the entry point's resources: section.
 func entryResources(ep *project.EntryPoint, so slurmOptions) (executor.Resources, error) {
-	return so.res.Merge(executor.Resources{}), nil
+	def, err := executor.EntryPointResources(ep)
+	if err != nil {
+		return executor.Resources{}, err
+	}
+	return so.res.Merge(def), nil
 }
 
 // countProgress shows a Slurm job's pending/running/ended counts: redrawn

@@ -21,6 +21,7 @@ entry_points:
   main:
     parameters: {x: {type: int, default: 1}, pause: {type: float, default: 0}, data: {type: path, default: data.csv}}
     command: "sleep {pause}; echo trial {x}; cat note.txt; mlrun log metric y {x}; if [ {x} = 3 ]; then echo broken >&2; exit 7; fi"
+    resources: {mem: 150M, cpus: 1, args: ["--comment=from-mlproject"]}
 `,
 	"data.csv": "a,b\n1,2\n",
 	"note.txt": "committed\n",
@@ -78,6 +79,11 @@ func TestSlurmRefusesALocalStore(t *testing.T) {
 	if n := len(e.runs()); n != 0 {
 		t.Fatalf("%d runs were created", n)
 	}
+	writeFiles(t, dir, map[string]string{"MLproject": strings.Replace(slurmProject["MLproject"], "cpus: 1", "cpus: many", 1)})
+	r = e.run(dir, "run", ".", "--executor", "slurm")
+	if r.code != 2 || !strings.Contains(r.stderr, "MLproject:6:5: entry_points.main.resources.cpus: must be a whole number of at least 1") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
 }
 
 func TestSlurm(t *testing.T) {
@@ -113,6 +119,11 @@ func TestSlurm(t *testing.T) {
 			t.Errorf("stderr artifact:\n%s", errText)
 		}
 		job := tagOf(run, "mlrun.slurm.job_id")
+		// resources: from the MLproject, --slurm-mem over its mem.
+		show, err := exec.Command("scontrol", "show", "job", job).Output()
+		if err != nil || !strings.Contains(string(show), "Comment=from-mlproject") || !strings.Contains(string(show), "mem=200M") {
+			t.Errorf("scontrol show job %s: %v\n%s", job, err, show)
+		}
 		acct, err := exec.Command("sacct", "-n", "-P", "-X", "-j", job, "-o", "State").Output()
 		if err != nil || strings.TrimSpace(string(acct)) != "COMPLETED" {
 			t.Errorf("sacct says %q (%v)", acct, err)
