@@ -19,12 +19,13 @@ var slurmProject = map[string]string{
 	"MLproject": `name: onslurm
 entry_points:
   main:
-    parameters: {x: {type: int, default: 1}, pause: {type: float, default: 0}, data: {type: path, default: data.csv}}
+    parameters: {x: {type: int, default: 1}, pause: {type: float, default: 0}, data: {type: path, default: big.csv}}
     command: "sleep {pause}; echo trial {x}; cat note.txt; mlrun log metric y {x}; if [ {x} = 3 ]; then echo broken >&2; exit 7; fi"
     resources: {mem: 150M, cpus: 1, args: ["--comment=from-mlproject"]}
 `,
-	"data.csv": "a,b\n1,2\n",
-	"note.txt": "committed\n",
+	"big.csv":    "a,b\n1,2\n", // data kept out of git
+	".gitignore": "big.csv\n",
+	"note.txt":   "committed\n",
 }
 
 // slurmEnv is a test environment whose store is a fresh PostgreSQL schema
@@ -217,6 +218,26 @@ func TestSlurm(t *testing.T) {
 		job := tagOf(parent, "mlrun.slurm.job_id")
 		if q, _ := exec.Command("squeue", "-h", "-j", job).Output(); strings.TrimSpace(string(q)) != "" {
 			t.Errorf("job %s still queued:\n%s", job, q)
+		}
+	})
+
+	// The node checks the data against the hashes recorded at submission.
+	t.Run("data changed before the job started", func(t *testing.T) {
+		r := e.ok(dir, "run", ".", "-P", "x=9", "--executor", "slurm", "--slurm-dir", jobs, "--detach", "--slurm-arg=--hold")
+		id := strings.TrimSpace(r.stdout)
+		job := tagOf(runByID(t, e.runs(), id), "mlrun.slurm.job_id")
+		writeFiles(t, dir, map[string]string{"big.csv": "a,b\n1,3\n"})
+		defer writeFiles(t, dir, map[string]string{"big.csv": slurmProject["big.csv"]})
+		if out, err := exec.Command("scontrol", "release", job).CombinedOutput(); err != nil {
+			t.Fatalf("scontrol release: %v\n%s", err, out)
+		}
+		var run *tracking.Run
+		waitSlow(t, "the held job to run", 120*time.Second, func() bool {
+			run = runByID(t, e.runs(), id)
+			return run.Info.Status.Terminal()
+		})
+		if run.Info.Status != tracking.StatusFailed || !strings.Contains(tagOf(run, "mlrun.error"), "dataset big.csv") {
+			t.Fatalf("status %s, error %q", run.Info.Status, tagOf(run, "mlrun.error"))
 		}
 	})
 
