@@ -52,6 +52,13 @@ type Classifier interface {
 	PredictProba(X *mat.Dense) *mat.Dense
 }
 
+// OptionalProbabilities is a Classifier whose probabilities depend on how
+// it was fitted, as scikit-learn's SVC with probability=False, which has
+// none: PredictProba returns nil when HasProbabilities is false.
+type OptionalProbabilities interface {
+	HasProbabilities() bool
+}
+
 // Params are hyperparameter values by scikit-learn name. Values are
 // float64, int, string, bool or nil (scikit-learn's None).
 type Params map[string]any
@@ -157,3 +164,17 @@ func (p Params) Bool(name string) (bool, error) {
 
 // IsNull reports whether p[name] is nil (scikit-learn's None).
 func (p Params) IsNull(name string) bool { return p[name] == nil }
+
+// RandomState returns p[name] as a seed: nil when it is null, else a whole
+// number from 0 to 4294967295 (what numpy's RandomState accepts).
+func (p Params) RandomState(name string) (*int64, error) {
+	if p.IsNull(name) {
+		return nil, nil
+	}
+	rs, err := p.Int(name)
+	if err != nil || rs < 0 || rs > math.MaxUint32 {
+		return nil, fmt.Errorf("hyperparameter %s must be null or a whole number from 0 to 4294967295, not %v", name, p[name])
+	}
+	v := int64(rs)
+	return &v, nil
+}

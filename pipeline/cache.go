@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +127,7 @@ func (c *stepCache) key(kind steps.Kind, values steps.Values, projectDir string)
 	for _, in := range kind.Inputs() {
 		decl[in.Name] = in.Type
 	}
-	for _, name := range sortedKeys(values) {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
 		fmt.Fprintf(h, "input %s\n", name)
 		if !c.writeValue(h, values[name]) {
 			return ""
@@ -177,7 +179,7 @@ func (c *stepCache) writeValue(h hash.Hash, v any) bool {
 		fmt.Fprint(h, "]")
 	case map[string]any:
 		fmt.Fprintf(h, "map:%d{", len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			fmt.Fprintf(h, "%d:%s=", len(k), k)
 			if !c.writeValue(h, x[k]) {
 				return false
@@ -385,7 +387,7 @@ func (c *stepCache) record(ctx context.Context, key, kind, step, runID, artifact
 			e.Outputs[name] = o
 		}
 	}
-	for _, dst := range sortedKeys(rec.artifacts) {
+	for _, dst := range slices.Sorted(maps.Keys(rec.artifacts)) {
 		root, err := artifact.Join(artifactDir, dst)
 		if err != nil {
 			return

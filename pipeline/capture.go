@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/mlrun/mlrun/provenance"
 )
@@ -15,10 +16,12 @@ type provenanceCapture struct {
 	user      string
 	dir       string
 	git       *provenance.Git
-	lockfiles []provenance.Lockfile
+	lockfiles []provenance.Lockfile // the project's
+	build     []byte                // mlrun's build info; nil when unknown
 }
 
-// captureProvenance inspects the project's git state, lockfiles and the
+// captureProvenance inspects the project's git state, lockfiles, the mlrun
+// build (recorded as the lockfile provenance.BuildLockfile) and the
 // machine, before the run is created.
 // storeDir, the tracking store's directory, is left out of the dirty check
 // when it lies inside the repository (as ./mlruns usually does).
@@ -42,7 +45,13 @@ func captureProvenance(ctx context.Context, plan *Plan, version, storeDir string
 		return nil, err
 	}
 	sys := provenance.CurrentSystem(version)
-	tags := provenance.Tags(g, locks, sys)
+	allLocks := locks
+	var buildText []byte
+	if build, ok := provenance.CurrentBuild(); ok {
+		allLocks = append(slices.Clip(locks), build.Lockfile())
+		buildText = build.Text
+	}
+	tags := provenance.Tags(g, allLocks, sys)
 	source := dir
 	if g != nil && g.RemoteURL != "" {
 		source = g.RemoteURL
@@ -54,7 +63,7 @@ func captureProvenance(ctx context.Context, plan *Plan, version, storeDir string
 			tags["mlrun.git.subdir"] = filepath.ToSlash(rel)
 		}
 	}
-	return &provenanceCapture{tags: tags, user: sys.User, dir: dir, git: g, lockfiles: locks}, nil
+	return &provenanceCapture{tags: tags, user: sys.User, dir: dir, git: g, lockfiles: locks, build: buildText}, nil
 }
 
 // gitRoot returns the nearest directory at or above dir holding .git, or "".
@@ -69,8 +78,9 @@ func gitRoot(dir string) string {
 	}
 }
 
-// saveArtifacts stores the dirty-tree diff as code.diff and the lockfiles
-// under lockfiles/.
+// saveArtifacts stores the dirty-tree diff as code.diff, the project's
+// lockfiles under lockfiles/ and mlrun's build info as
+// lockfiles/mlrun.buildinfo.
 func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) error {
 	if c.git != nil && c.git.Dirty {
 		if err := log.WriteArtifact(ctx, "code.diff", c.git.Diff); err != nil {
@@ -79,6 +89,11 @@ func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) e
 	}
 	for _, l := range c.lockfiles {
 		if err := log.LogArtifact(ctx, filepath.Join(c.dir, l.Path), filepath.Join("lockfiles", l.Path)); err != nil {
+			return err
+		}
+	}
+	if c.build != nil {
+		if err := log.WriteArtifact(ctx, filepath.Join("lockfiles", provenance.BuildLockfile), c.build); err != nil {
 			return err
 		}
 	}

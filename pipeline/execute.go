@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,8 +72,8 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	// Record what was learnt along the way, even when a step failed.
 	tags := map[string]string{}
 	first := ""
-	for _, path := range sortedKeys(datasets) {
-		tags["mlrun.dataset."+tagSafe(path)] = datasets[path]
+	for _, path := range slices.Sorted(maps.Keys(datasets)) {
+		tags["mlrun.dataset."+provenance.TagSafe(path)] = datasets[path]
 		if first == "" {
 			first = datasets[path]
 		}
@@ -80,7 +82,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		tags["mlrun.dataset.sha256"] = first
 	}
 	for _, s := range out.Steps {
-		tags["mlrun.step."+tagSafe(s.Name)] = stepSummary(s)
+		tags["mlrun.step."+provenance.TagSafe(s.Name)] = stepSummary(s)
 	}
 	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
 		runErr = err
@@ -100,7 +102,7 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 	env.Step = plan.EntryPoint.Name
 	start := time.Now()
 	r.stepStarted(env, env.Step, kind.Name())
-	res, err := kind.Run(ctx, env, steps.Values{"run": plan.Command})
+	res, err := runKind(ctx, kind, env, steps.Values{"run": plan.Command})
 	if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = ferr
 	}
@@ -190,6 +192,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
 		}
 		// Seeds: a step that takes one and was given none gets the run's.
+		// The tag records the seed the step really uses.
 		for _, decl := range kind.Inputs() {
 			if decl.Name != "random_state" && decl.Name != "seed" {
 				continue
@@ -197,7 +200,13 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			if _, given := values[decl.Name]; !given {
 				values[decl.Name] = int(env.Seed)
 			}
-			seeds["mlrun.seed."+tagSafe(st.Name)+"."+decl.Name] = fmt.Sprint(values[decl.Name])
+			used, ok := fmt.Sprint(values[decl.Name]), true
+			if sr, is := kind.(seedReporter); is {
+				used, ok = sr.UsedSeed(values, decl.Name)
+			}
+			if ok {
+				seeds["mlrun.seed."+provenance.TagSafe(st.Name)+"."+decl.Name] = used
+			}
 		}
 		if err := kind.Check(values); err != nil {
 			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
@@ -222,7 +231,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if errs.Code(err) == errs.Internal {
+			if errs.Code(err) == errs.Internal && asPanic(err) == nil {
 				return fmt.Errorf("step %s: %w", st.Name, err)
 			}
 			return err
@@ -259,7 +268,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 	outer := env.DatasetVersion
 	defer func() { env.Log, env.ChildLog, env.DatasetVersion = log, "", outer }()
 	if key == "" {
-		res, err := kind.Run(ctx, env, values)
+		res, err := runKind(ctx, kind, env, values)
 		if err == nil && cache != nil {
 			cache.remember(res, "run:"+env.RunID+"/"+env.Step)
 		}
@@ -278,7 +287,7 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		res, err := cache.replay(ctx, e, env, log.artifactDir)
 		if err == nil {
 			cache.remember(res, key)
-			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + tagSafe(env.Step): e.RunID}); terr != nil {
+			if terr := log.SetTags(ctx, map[string]string{"mlrun.cache." + provenance.TagSafe(env.Step): e.RunID}); terr != nil {
 				return nil, "", terr
 			}
 		}
@@ -296,10 +305,10 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		}
 	}
 	// A command's process appends what it logs here (it creates the file).
-	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+tagSafe(env.Step)+".jsonl")
+	childLog := filepath.Join(os.TempDir(), "mlrun-step-"+env.RunID+"-"+provenance.TagSafe(env.Step)+".jsonl")
 	defer os.Remove(childLog)
 	env.ChildLog = childLog
-	res, err := kind.Run(ctx, env, values)
+	res, err := runKind(ctx, kind, env, values)
 	if err != nil {
 		return nil, "", err
 	}
@@ -307,6 +316,19 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
 	cache.remember(res, key)
 	return res, "", nil
+}
+
+// seedReporter is a step kind whose seed input another input can override
+// (train's hyperparameters.random_state): UsedSeed returns the seed it
+// really uses for input, or false when it uses none.
+type seedReporter interface {
+	UsedSeed(in steps.Values, input string) (string, bool)
+}
+
+// runKind runs a step of kind, turning a panic in it into a *PanicError.
+func runKind(ctx context.Context, kind steps.Kind, env *steps.Env, values steps.Values) (res *steps.Result, err error) {
+	defer recoverPanic(&err, "step "+env.Step)
+	return kind.Run(ctx, env, values)
 }
 
 // whyFalse lists the values a condition read, e.g.

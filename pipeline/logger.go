@@ -3,9 +3,10 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -31,7 +32,7 @@ type runLogger struct {
 func (l *runLogger) LogParams(ctx context.Context, params map[string]string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		l.params = append(l.params, tracking.Param{Key: k, Value: params[k]})
 	}
 	return nil
@@ -49,7 +50,7 @@ func (l *runLogger) LogMetrics(ctx context.Context, metrics []tracking.Metric) e
 func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		l.tags = append(l.tags, tracking.Tag{Key: k, Value: tags[k]})
 	}
 	return nil
@@ -98,13 +99,4 @@ func (l *runLogger) ArtifactPath(dst string) (string, error) {
 		return "", fmt.Errorf("create artifact directory: %w", err)
 	}
 	return path, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

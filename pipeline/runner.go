@@ -8,9 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,10 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	fmt.Fprintf(stderr, "mlrun: run %s (%s) started in experiment %q\n", info.ID, info.Name, exp.Name)
 
 	stopBeat := r.heartbeat(ctx, info.ID)
-	runErr := r.execute(ctx, plan, info, seed, capture, out)
+	runErr := func() (err error) {
+		defer recoverPanic(&err, "run "+info.ID)
+		return r.execute(ctx, plan, info, seed, capture, out)
+	}()
 	stopBeat()
 
 	// The run ends whatever ctx says: use a context that outlives it.
@@ -141,6 +145,11 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	var endTags []tracking.Tag
 	switch {
 	case runErr == nil:
+	case asPanic(runErr) != nil:
+		// A bug in mlrun: the run fails and the command exits 70.
+		status = tracking.StatusFailed
+		endTags = append(endTags, tracking.Tag{Key: "mlrun.error", Value: errs.Message(runErr)})
+		r.recordPanic(info, asPanic(runErr), stderr)
 	case ctx.Err() != nil:
 		status = tracking.StatusKilled
 		endTags = append(endTags, tracking.Tag{Key: "mlrun.error", Value: "interrupted: " + context.Cause(ctx).Error()})
@@ -174,7 +183,7 @@ func runRecord(req Request, plan *Plan) (int64, []tracking.Param, map[string]str
 		return 0, nil, nil, err
 	}
 	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
-	for _, k := range sortedKeys(plan.Params.Strings) {
+	for _, k := range slices.Sorted(maps.Keys(plan.Params.Strings)) {
 		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
 	}
 	for _, kv := range plan.Params.Extra {
@@ -200,6 +209,23 @@ func runRecord(req Request, plan *Plan) (int64, []tracking.Param, map[string]str
 	}
 	return seed, params, tags, nil
 }
+
+// recordPanic writes the panic's message and stack to the run's artifacts
+// as panic.txt, for a bug report, and says so on stderr.
+func (r *Runner) recordPanic(info *tracking.RunInfo, p *PanicError, stderr io.Writer) {
+	dir, err := artifactDirOf(info)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, PanicArtifact), fmt.Appendf(nil, "mlrun %s: %v\n\n%s", r.Version, p, p.Stack), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mlrun: could not save the stack of the panic: %v\n", err)
+		return
+	}
+	fmt.Fprintf(stderr, "mlrun: %v: this is a bug in mlrun; the stack is in the run's artifact %s\n", p, PanicArtifact)
+}
+
+// PanicArtifact is the artifact that holds the stack of a panic that ended a run.
+const PanicArtifact = "panic.txt"
 
 // artifactDirOf returns the run's artifact directory, created.
 func artifactDirOf(info *tracking.RunInfo) (string, error) {
@@ -246,7 +272,7 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 		tags[k] = v
 	}
 	tagList := make([]tracking.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
 	}
 	host, _ := os.Hostname()
@@ -317,18 +343,6 @@ func runSeed(asked *int64, p *project.Params) (int64, error) {
 		return v, nil
 	}
 	return DefaultSeed, nil
-}
-
-var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)
-
-// tagSafe turns a path or name into something MLflow accepts in a key.
-func tagSafe(s string) string {
-	s = tagUnsafe.ReplaceAllString(filepath.ToSlash(s), "_")
-	s = strings.TrimLeft(strings.ReplaceAll(s, "..", "_"), "/")
-	if s == "" {
-		return "_"
-	}
-	return s
 }
 
 // relTo returns path relative to dir when it lies inside it.

@@ -31,7 +31,7 @@ func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[s
 		}
 		if v, ok := plan.Params.Values[p.Name].(string); ok {
 			if sum, err := provenance.HashFile(v); err == nil {
-				all["mlrun.dataset."+tagSafe(relTo(plan.Project.Dir, v))] = sum
+				all["mlrun.dataset."+provenance.TagSafe(relTo(plan.Project.Dir, v))] = sum
 			}
 		}
 	}

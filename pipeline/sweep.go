@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"os"
 	"runtime"
-	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -145,24 +145,34 @@ feed:
 	return out, r.endSweep(ctx, req, parent, out, context.Cause(trialCtx))
 }
 
-// runTrial runs one trial as a child run and recovers from a panic in it.
+// runTrial runs one trial as a child run. A panic in the trial's steps
+// ends its run FAILED (RunPlan); one outside them fails the run here.
 func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial) (res TrialResult) {
 	res = TrialResult{Trial: t, Objective: math.NaN()}
 	if req.Observer != nil {
 		req.Observer.TrialStarted(t)
 	}
 	start := time.Now()
-	defer func() {
-		res.Duration = time.Since(start)
-		if p := recover(); p != nil {
-			res.Status = tracking.StatusFailed
-			res.Error = fmt.Sprintf("trial %d panicked: %v", t.Index+1, p)
-			fmt.Fprintf(os.Stderr, "mlrun: %s\n%s", res.Error, debug.Stack())
-			if res.RunID != "" {
-				r.failRun(res.RunID, res.Error)
-			}
-		}
+	defer func() { res.Duration = time.Since(start) }()
+	err := func() (err error) {
+		defer recoverPanic(&err, fmt.Sprintf("trial %d", t.Index+1))
+		return r.runTrialPlan(ctx, req, plan, parentID, t, &res)
 	}()
+	if err == nil {
+		return res
+	}
+	res.Error = errs.Message(err)
+	if res.Status == "" || res.Status == tracking.StatusRunning {
+		res.Status = tracking.StatusFailed
+		if res.RunID != "" && asPanic(err) != nil {
+			r.failRun(res.RunID, res.Error)
+		}
+	}
+	return res
+}
+
+// runTrialPlan runs the trial's plan and fills res with what happened.
+func (r *Runner) runTrialPlan(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial, res *TrialResult) error {
 	tr := req.Request
 	tr.Params = t.Params
 	tr.ParentRunID = parentID
@@ -178,15 +188,9 @@ func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, par
 	quiet := *r
 	quiet.Stdout, quiet.Stderr, quiet.Observer = nil, nil, nil // many trials at once: their output goes to their logs
 	quiet.onCreated = func(id string) { res.RunID = id }
-	outcome, err := quiet.RunPlan(ctx, tr, plan)
+	outcome, runErr := quiet.RunPlan(ctx, tr, plan)
 	if outcome != nil {
 		res.RunID, res.Status = outcome.RunID, outcome.Status
-	}
-	if err != nil {
-		res.Error = errs.Message(err)
-		if res.Status == "" || res.Status == tracking.StatusRunning {
-			res.Status = tracking.StatusFailed
-		}
 	}
 	if req.Objective != "" && res.RunID != "" {
 		if run, err := r.Store.GetRun(context.WithoutCancel(ctx), res.RunID); err == nil {
@@ -195,7 +199,7 @@ func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, par
 			}
 		}
 	}
-	return res
+	return runErr
 }
 
 // failRun ends a run FAILED with its error, whatever state it is in.
@@ -337,7 +341,7 @@ func (o *SweepOutcome) SortedByObjective(maximize bool) []int {
 
 // FormatTrial renders a trial's swept values as "C=0.1 max_iter=100".
 func FormatTrial(t sweep.Trial) string {
-	keys := sortedKeys(t.Values)
+	keys := slices.Sorted(maps.Keys(t.Values))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + t.Values[k]

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -259,24 +258,28 @@ func insertMetrics(ctx context.Context, tx *txn, runID string, metrics []trackin
 	if len(metrics) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("prepare metric insert: %w", err)
-	}
-	defer ins.Close()
+	// One statement for the whole batch: the points go as arrays.
+	keyCol := make([]string, len(metrics))
+	stepCol := make([]int64, len(metrics))
+	tsCol := make([]int64, len(metrics))
+	valCol := make([]float64, len(metrics))
+	nanCol := make([]int64, len(metrics))
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
-	for _, m := range metrics {
+	for i, m := range metrics {
 		v, nan := storedValue(m.Value)
-		if _, err := ins.ExecContext(ctx, runID, m.Key, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("log metric %q of run %s: %w", m.Key, runID, err)
-		}
+		keyCol[i], stepCol[i], tsCol[i], valCol[i], nanCol[i] = m.Key, m.Step, m.Timestamp, v, int64(nan)
 		if cur, ok := latest[m.Key]; !ok {
 			keys = append(keys, m.Key)
 			latest[m.Key] = m
 		} else if newerMetric(m, cur) {
 			latest[m.Key] = m
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)
+		SELECT ?, * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[])
+		ON CONFLICT DO NOTHING`, runID, keyCol, stepCol, tsCol, valCol, nanCol); err != nil {
+		return fmt.Errorf("log metrics of run %s: %w", runID, err)
 	}
 	// The upsert applies the same rule as newerMetric against the stored
 	// latest point.
@@ -542,13 +545,9 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 		r.Metrics = []tracking.Metric{}
 		r.Tags = []tracking.Tag{}
 	}
-	idList, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("encode run ids: %w", err)
-	}
-	const inIDs = `run_id IN (SELECT json_array_elements_text(?::json))`
+	const inIDs = `run_id = ANY(?::text[])`
 
-	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value FROM params WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value FROM params WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load params: %w", err)
 	}
@@ -567,7 +566,7 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 	}
 	rows.Close()
 
-	rows, err = q.QueryContext(ctx, `SELECT run_id, key, value FROM tags WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err = q.QueryContext(ctx, `SELECT run_id, key, value FROM tags WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load tags: %w", err)
 	}
@@ -586,7 +585,7 @@ func loadRunData(ctx context.Context, q querier, runs []*tracking.Run) error {
 	}
 	rows.Close()
 
-	rows, err = q.QueryContext(ctx, `SELECT run_id, key, step, timestamp, value, is_nan FROM latest_metrics WHERE `+inIDs+` ORDER BY run_id, key`, string(idList))
+	rows, err = q.QueryContext(ctx, `SELECT run_id, key, step, timestamp, value, is_nan FROM latest_metrics WHERE `+inIDs+` ORDER BY run_id, key`, ids)
 	if err != nil {
 		return fmt.Errorf("load metrics: %w", err)
 	}

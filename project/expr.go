@@ -3,7 +3,8 @@ package project
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -204,7 +205,7 @@ func (s *refScope) check(root string, path []string) string {
 		case name == s.self:
 			return fmt.Sprintf("steps.%s: a step cannot read its own outputs or metrics", name)
 		case s.steps[name] == nil:
-			return fmt.Sprintf("steps.%s: there is no step %q (steps: %s)", name, name, strings.Join(sortedKeys(s.steps), ", "))
+			return fmt.Sprintf("steps.%s: there is no step %q (steps: %s)", name, name, strings.Join(slices.Sorted(maps.Keys(s.steps)), ", "))
 		case !s.upstream[name]:
 			return fmt.Sprintf("steps.%s: step %q is not upstream of step %q; add it to needs", name, name, s.self)
 		}
@@ -241,16 +242,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Value is the value of one `with:` input: the YAML value as written, with

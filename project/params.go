@@ -31,20 +31,33 @@ type Params struct {
 	Extra []KV
 }
 
+// CheckNames checks the names of NAME=VALUE pairs: none is empty and none
+// is given twice. Errors are errs.Invalid naming the parameter.
+func CheckNames(given []KV) error {
+	seen := make(map[string]bool, len(given))
+	for _, kv := range given {
+		if kv.Key == "" {
+			return errs.Errorf(errs.Invalid, "a parameter name is empty (in %q); write NAME=VALUE", "="+kv.Value)
+		}
+		if seen[kv.Key] {
+			return errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
+		}
+		seen[kv.Key] = true
+	}
+	return nil
+}
+
 // ResolveParams types the given values against the declared parameters,
 // fills defaults and checks that every required parameter has a value and
 // that path parameters name existing files (relative to the project
 // directory). Errors are errs.Invalid naming the parameter.
 func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 	out := &Params{Values: map[string]any{}, Strings: map[string]string{}}
+	if err := CheckNames(given); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, kv := range given {
-		if kv.Key == "" {
-			return nil, errs.Errorf(errs.Invalid, "a parameter name is empty (in %q); write NAME=VALUE", "="+kv.Value)
-		}
-		if seen[kv.Key] {
-			return nil, errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
-		}
 		seen[kv.Key] = true
 		i, declared := ep.byName[kv.Key]
 		if !declared {

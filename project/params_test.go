@@ -209,3 +209,23 @@ func TestFormatFloat(t *testing.T) {
 		}
 	}
 }
+
+// CheckNames is the one check of -P names that run, sweep and
+// ResolveParams share.
+func TestCheckNames(t *testing.T) {
+	if err := CheckNames([]KV{{"C", "1"}, {"alpha", ""}}); err != nil {
+		t.Errorf("good names: %v", err)
+	}
+	for _, tc := range []struct {
+		given []KV
+		want  string
+	}{
+		{[]KV{{"C", "1"}, {"C", "1"}}, `parameter "C" is given more than once`},
+		{[]KV{{"", "x=1"}}, `a parameter name is empty (in "=x=1"); write NAME=VALUE`},
+	} {
+		err := CheckNames(tc.given)
+		if errs.Code(err) != errs.Invalid || errs.Message(err) != tc.want {
+			t.Errorf("%v: %v, want %q", tc.given, err, tc.want)
+		}
+	}
+}

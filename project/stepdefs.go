@@ -2,7 +2,9 @@ package project
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,7 +210,7 @@ func resolveNeeds(drafts []*draft, byName map[string]*draft) error {
 			dep, ok := byName[name]
 			switch {
 			case !ok:
-				return fieldf(it.pos, f, "there is no step %q (steps: %s)", name, strings.Join(sortedKeys(byName), ", "))
+				return fieldf(it.pos, f, "there is no step %q (steps: %s)", name, strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 			case dep == d:
 				return fieldf(it.pos, f, "step %q cannot need itself", name)
 			case contains(d.step.Needs, name):

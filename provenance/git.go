@@ -1,8 +1,9 @@
 // Package provenance captures where a run came from: the state of the git
 // repository holding the project (commit, branch, remote, and a diff of any
-// uncommitted work), the dependency lockfiles beside it, and the machine and
-// program that ran it. Tags turns these facts into run tags, using MLflow's
-// system tag keys where MLflow has them.
+// uncommitted work), the dependency lockfiles beside it, the mlrun build
+// that ran it (itself a lockfile, see BuildLockfile), and the machine. Tags
+// turns these facts into run tags, using MLflow's system tag keys where
+// MLflow has them.
 package provenance
 
 import (

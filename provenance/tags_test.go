@@ -22,18 +22,19 @@ func TestTags(t *testing.T) {
 			git:   &Git{Root: "/p", Commit: commit, Branch: "main", RemoteURL: "https://example.com/p.git"},
 			locks: []Lockfile{{"go.sum", "aa"}},
 			want: map[string]string{
-				"mlflow.source.git.commit":  commit,
-				"mlflow.source.git.branch":  "main",
-				"mlflow.source.git.repoURL": "https://example.com/p.git",
-				"mlflow.gitRepoURL":         "https://example.com/p.git",
-				"mlflow.source.git.dirty":   "false",
-				"mlflow.user":               "ada",
-				"mlrun.version":             "0.1.0",
-				"mlrun.go_version":          "go1.26.0",
-				"mlrun.os":                  "linux/amd64",
-				"mlrun.host":                "box",
-				"mlrun.lockfile":            "go.sum",
-				"mlrun.lockfile.sha256":     "aa",
+				"mlflow.source.git.commit":     commit,
+				"mlflow.source.git.branch":     "main",
+				"mlflow.source.git.repoURL":    "https://example.com/p.git",
+				"mlflow.gitRepoURL":            "https://example.com/p.git",
+				"mlflow.source.git.dirty":      "false",
+				"mlflow.user":                  "ada",
+				"mlrun.version":                "0.1.0",
+				"mlrun.go_version":             "go1.26.0",
+				"mlrun.os":                     "linux/amd64",
+				"mlrun.host":                   "box",
+				"mlrun.lockfile":               "go.sum",
+				"mlrun.lockfile.sha256":        "aa",
+				"mlrun.lockfile.sha256.go.sum": "aa",
 			},
 		},
 		{
@@ -41,17 +42,56 @@ func TestTags(t *testing.T) {
 			git:   &Git{Root: "/p", Commit: commit, Dirty: true, Diff: []byte("x"), DiffSHA256: "dd"},
 			locks: []Lockfile{{"go.sum", "aa"}, {"requirements.txt", "bb"}, {"uv.lock", "cc"}},
 			want: map[string]string{
-				"mlflow.source.git.commit": commit,
-				"mlflow.source.git.dirty":  "true",
-				"mlrun.git.diff_sha256":    "dd",
-				"mlflow.user":              "ada",
-				"mlrun.version":            "0.1.0",
-				"mlrun.go_version":         "go1.26.0",
-				"mlrun.os":                 "linux/amd64",
-				"mlrun.host":               "box",
-				"mlrun.lockfile":           "uv.lock",
-				"mlrun.lockfile.sha256":    "cc",
-				"mlrun.lockfiles":          "go.sum,requirements.txt,uv.lock",
+				"mlflow.source.git.commit":               commit,
+				"mlflow.source.git.dirty":                "true",
+				"mlrun.git.diff_sha256":                  "dd",
+				"mlflow.user":                            "ada",
+				"mlrun.version":                          "0.1.0",
+				"mlrun.go_version":                       "go1.26.0",
+				"mlrun.os":                               "linux/amd64",
+				"mlrun.host":                             "box",
+				"mlrun.lockfile":                         "uv.lock",
+				"mlrun.lockfile.sha256":                  "cc",
+				"mlrun.lockfiles":                        "go.sum,requirements.txt,uv.lock",
+				"mlrun.lockfile.sha256.go.sum":           "aa",
+				"mlrun.lockfile.sha256.requirements.txt": "bb",
+				"mlrun.lockfile.sha256.uv.lock":          "cc",
+			},
+		},
+		{
+			// mlrun's build is the lockfile of a project that has none, and
+			// never outranks a project's lockfile.
+			name:  "mlrun's build only",
+			locks: []Lockfile{{BuildLockfile, "ee"}},
+			want: map[string]string{
+				"mlrun.git.repo":                        "none",
+				"mlrun.git.message":                     "the project directory is not inside a git repository",
+				"mlflow.user":                           "ada",
+				"mlrun.version":                         "0.1.0",
+				"mlrun.go_version":                      "go1.26.0",
+				"mlrun.os":                              "linux/amd64",
+				"mlrun.host":                            "box",
+				"mlrun.lockfile":                        "mlrun.buildinfo",
+				"mlrun.lockfile.sha256":                 "ee",
+				"mlrun.lockfile.sha256.mlrun.buildinfo": "ee",
+			},
+		},
+		{
+			name:  "mlrun's build beside a project lockfile",
+			locks: []Lockfile{{"requirements-dev (1).txt", "bb"}, {BuildLockfile, "ee"}},
+			want: map[string]string{
+				"mlrun.git.repo":        "none",
+				"mlrun.git.message":     "the project directory is not inside a git repository",
+				"mlflow.user":           "ada",
+				"mlrun.version":         "0.1.0",
+				"mlrun.go_version":      "go1.26.0",
+				"mlrun.os":              "linux/amd64",
+				"mlrun.host":            "box",
+				"mlrun.lockfile":        "requirements-dev (1).txt",
+				"mlrun.lockfile.sha256": "bb",
+				"mlrun.lockfiles":       "mlrun.buildinfo,requirements-dev (1).txt",
+				"mlrun.lockfile.sha256.requirements-dev _1_.txt": "bb",
+				"mlrun.lockfile.sha256.mlrun.buildinfo":          "ee",
 			},
 		},
 		{
@@ -107,5 +147,22 @@ func TestProcessAlive(t *testing.T) {
 	}
 	if ProcessAlive(cmd.Process.Pid) {
 		t.Fatalf("ProcessAlive(pid %d of an exited, reaped child) = true", cmd.Process.Pid)
+	}
+}
+
+func TestTagSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"data/iris.csv":   "data/iris.csv",
+		"/abs/x.csv":      "abs/x.csv",
+		"../up/x.csv":     "_/up/x.csv",
+		"a b(1)=2.csv":    "a b_1__2.csv",
+		"":                "_",
+		"é.csv":           "_.csv",
+		`dir\file.csv`:    "dir_file.csv",
+		"mlrun.buildinfo": "mlrun.buildinfo",
+	} {
+		if got := TagSafe(in); got != want {
+			t.Errorf("TagSafe(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

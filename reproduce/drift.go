@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -36,12 +35,21 @@ const (
 //     the project is looked at where it is.
 //   - lockfile: the lockfiles in the recorded project directory (the
 //     checkout), because a lockfile stands for the environment installed on
-//     this machine, which a worktree of old code does not bring back.
-//   - param: the entry point as the recorded project directory declares it
-//     now, resolved with the values the original was given (its recorded
-//     values that differ from the defaults of the code it ran), against the
-//     recorded values. A default changed since the run shows here; the re-run
-//     itself passes every recorded value, so it is not affected.
+//     this machine, which a worktree of old code does not bring back. The
+//     lockfile mlrun.buildinfo is mlrun's own build (see
+//     provenance.BuildLockfile): it is compared with the running binary's,
+//     so a run recorded by another mlrun build (version, toolchain,
+//     dependency or build flag) drifts. Runs recorded before mlrun recorded
+//     its build are not checked for it.
+//   - param: the entry point as the code the re-run runs declares it (the
+//     recorded project directory, or the temporary worktree with the
+//     recorded commit and diff), resolved with the values the original was
+//     given (its recorded values that differ from the defaults of that
+//     code), against the recorded values: a parameter that code declares
+//     and the run did not record, or a value it would read otherwise. A
+//     default changed in the checkout since the run is not drift when the
+//     run repeats in a worktree: the worktree has the recorded default (and
+//     the re-run passes every recorded value anyway).
 type Drift struct {
 	Kind     string `json:"kind"`
 	Name     string `json:"name"`
@@ -51,9 +59,8 @@ type Drift struct {
 
 // Placeholder values in a Drift.
 const (
-	valueMissing     = "missing"
-	valueNone        = "none"
-	valueNotDeclared = "not declared"
+	valueMissing = "missing"
+	valueNone    = "none"
 )
 
 // findDrift fills p.Drift.
@@ -114,7 +121,8 @@ func hashIfPresent(path string) (string, error) {
 }
 
 // lockfileDrift compares the recorded lockfiles with those in the recorded
-// project directory now: changed, gone and new ones.
+// project directory now (changed, gone and new ones), and the recorded
+// mlrun build with the running one.
 func (p *Plan) lockfileDrift() ([]Drift, error) {
 	recorded, err := p.recordedLockfiles()
 	if err != nil {
@@ -130,6 +138,10 @@ func (p *Plan) lockfileDrift() ([]Drift, error) {
 	}
 	var out []Drift
 	for _, l := range recorded {
+		if l.Path == provenance.BuildLockfile {
+			out = append(out, buildDrift(l)...)
+			continue
+		}
 		now, ok := current[l.Path]
 		switch {
 		case !ok:
@@ -147,9 +159,27 @@ func (p *Plan) lockfileDrift() ([]Drift, error) {
 	return out, nil
 }
 
+// buildDrift compares the mlrun build a run recorded (the lockfile
+// provenance.BuildLockfile) with the running binary's: another version,
+// toolchain, dependency or build flag is drift, and so is a running binary
+// without build info (its build is unknown). A build listed without its
+// sum (neither tag nor saved copy) cannot be checked.
+func buildDrift(recorded provenance.Lockfile) []Drift {
+	now, ok := provenance.CurrentBuild()
+	if !ok {
+		return []Drift{{Kind: DriftLockfile, Name: recorded.Path, Recorded: recorded.SHA256, Current: valueMissing}}
+	}
+	if recorded.SHA256 == "" || recorded.SHA256 == now.SHA256 {
+		return nil
+	}
+	return []Drift{{Kind: DriftLockfile, Name: recorded.Path, Recorded: recorded.SHA256, Current: now.SHA256}}
+}
+
 // recordedLockfiles lists the run's lockfiles with their recorded hashes:
-// the primary one's from its tag, the others' from the copies saved as
-// artifacts (lockfiles/<path>); "" when neither is there.
+// from the tag mlrun.lockfile.sha256.<name>, or for runs recorded before
+// those tags, the primary one's from mlrun.lockfile.sha256 and the others'
+// from the copies saved as artifacts (lockfiles/<path>); "" when none of
+// these is there.
 func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
 	run := p.Original
 	primary, _ := run.Tag(provenance.TagLockfile)
@@ -169,7 +199,9 @@ func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
 			continue
 		}
 		l := provenance.Lockfile{Path: path}
-		if path == primary {
+		if sum, ok := run.Tag(provenance.TagLockfileSHA256Prefix + provenance.TagSafe(path)); ok {
+			l.SHA256 = sum
+		} else if path == primary {
 			l.SHA256 = primarySum
 		} else if saved, err := artifact.Join(filepath.Join(artDir, "lockfiles"), path); err == nil {
 			if l.SHA256, err = hashIfPresent(saved); err != nil {
@@ -181,76 +213,41 @@ func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
 	return out, nil
 }
 
-// paramDrift resolves the entry point as the checkout declares it now with
-// the values the original was given, and compares with what was recorded.
+// paramDrift resolves the entry point of the code the re-run runs (the
+// project in p.Dir: the recorded project directory, or the temporary
+// worktree at the recorded commit with the recorded diff) with the values
+// the original was given, and compares with what was recorded.
 func (p *Plan) paramDrift() []Drift {
-	recEP, err := p.project.EntryPoint(p.EntryPoint)
+	ep, err := p.project.EntryPoint(p.EntryPoint)
 	if err != nil {
 		return nil // NewPlan checked it
 	}
-	curProject := p.project
-	if p.Dir != p.RecordedDir {
-		if curProject, err = project.Load(p.RecordedDir, p.opts.Kinds); err != nil {
-			return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "declared", Current: errs.Message(err)}}
-		}
-	}
-	curEP, err := curProject.EntryPoint(p.EntryPoint)
-	if err != nil {
-		return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "declared", Current: errs.Message(err)}}
-	}
 
 	// What the original was given: everything but values equal to the
-	// defaults of the code it ran.
-	defaults := defaultTexts(recEP, p.Params)
+	// defaults of the code.
+	defaults := defaultTexts(ep, p.Params)
 	var given []project.KV
 	for _, kv := range p.Params {
 		if d, ok := defaults[kv.Key]; !ok || d != kv.Value {
 			given = append(given, kv)
 		}
 	}
-	now, err := curEP.ResolveParams(given)
+	now, err := ep.ResolveParams(given)
 	if err != nil {
 		return []Drift{{Kind: DriftEntryPoint, Name: p.EntryPoint, Recorded: "parameters resolved", Current: errs.Message(err)}}
 	}
 
 	var out []Drift
-	seen := map[string]bool{}
-	for _, d := range recEP.Params {
-		seen[d.Name] = true
+	for _, d := range ep.Params {
 		recorded, ok := p.Original.Param(d.Name)
 		if !ok {
 			recorded = valueMissing
 		}
-		current, ok := now.Strings[d.Name]
-		if !ok || !declares(curEP, d.Name) {
-			current = valueNotDeclared
-		}
-		if recorded != current {
+		if current := now.Strings[d.Name]; recorded != current {
 			out = append(out, Drift{Kind: DriftParam, Name: d.Name, Recorded: recorded, Current: current})
 		}
 	}
-	for _, d := range curEP.Params {
-		if !seen[d.Name] {
-			recorded, ok := p.Original.Param(d.Name)
-			if !ok {
-				recorded = valueNotDeclared
-			}
-			if current := now.Strings[d.Name]; current != recorded {
-				out = append(out, Drift{Kind: DriftParam, Name: d.Name, Recorded: recorded, Current: current})
-			}
-		}
-	}
 	return out
-}
-
-// declares reports whether ep declares parameter name.
-func declares(ep *project.EntryPoint, name string) bool {
-	for _, d := range ep.Params {
-		if d.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // defaultTexts returns the default of each parameter of ep that has one,
@@ -295,7 +292,7 @@ func driftTags(drift []Drift) map[string]string {
 	}
 	tags := map[string]string{TagDrift: driftSummary(drift)}
 	for _, d := range drift {
-		tags[TagDriftPrefix+d.Kind+"."+tagSafe(d.Name)] = fmt.Sprintf("recorded %s, now %s", d.Recorded, d.Current)
+		tags[TagDriftPrefix+d.Kind+"."+provenance.TagSafe(d.Name)] = fmt.Sprintf("recorded %s, now %s", d.Recorded, d.Current)
 	}
 	return tags
 }
@@ -312,20 +309,6 @@ func driftSummary(drift []Drift) string {
 		noun = "drift"
 	}
 	return fmt.Sprintf("%d %s: %s", len(drift), noun, strings.Join(names, ", "))
-}
-
-// tagUnsafe matches what MLflow does not accept in a tag key.
-var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_\-./ ]`)
-
-// tagSafe turns a name into something MLflow accepts in a tag key, as the
-// runner does for dataset paths.
-func tagSafe(s string) string {
-	s = tagUnsafe.ReplaceAllString(filepath.ToSlash(s), "_")
-	s = strings.TrimLeft(strings.ReplaceAll(s, "..", "_"), "/")
-	if s == "" {
-		return "_"
-	}
-	return s
 }
 
 // sha256Hex returns the hex sha256 of data.

@@ -9,7 +9,7 @@
 // recorded outside git re-runs in its recorded project directory, where its
 // code cannot be checked. Before anything runs, the plan lists the drift
 // between what the run recorded and what a re-run would use now: data files,
-// lockfiles and parameters (see Drift). Plan.Run then executes the same entry
+// lockfiles, the mlrun build and parameters (see Drift). Plan.Run then executes the same entry
 // point with every recorded parameter, the same seed and the same
 // experiment, as a new run tagged mlrun.reproducedFrom, and compares the two
 // runs (see Compare).

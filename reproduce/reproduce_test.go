@@ -266,9 +266,11 @@ func TestNewPlanAppliesTheRecordedDiffInATemporaryWorktree(t *testing.T) {
 	if !strings.Contains(p.Summary(), "in a temporary worktree (with its recorded diff)") || *p.Seed != 5 {
 		t.Errorf("summary %q seed %d", p.Summary(), *p.Seed)
 	}
-	// The checkout now declares n=1, the run recorded 2 as the default.
-	if len(p.Drift) != 1 || p.Drift[0] != (Drift{Kind: DriftParam, Name: "n", Recorded: "2", Current: "1"}) {
-		t.Errorf("drift = %+v, want param n recorded 2, now 1", p.Drift)
+	// The checkout now declares n=1, the run recorded 2 as the default: the
+	// worktree re-runs the recorded code, whose default is 2, so that is no
+	// drift.
+	if len(p.Drift) != 0 {
+		t.Errorf("drift = %+v, want none: the worktree has the recorded default", p.Drift)
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -458,5 +460,96 @@ func TestNewPlanFindsLockfileAndDataDrift(t *testing.T) {
 		if p.Drift[i] != want[i] {
 			t.Errorf("drift %d = %+v, want %+v", i, p.Drift[i], want[i])
 		}
+	}
+}
+
+// The mlrun build a run recorded (lockfile mlrun.buildinfo, by its own tag,
+// as the primary lockfile, or by its saved copy) is compared with the
+// running binary's; a run that recorded no build is not checked for it.
+func TestNewPlanFindsBuildDrift(t *testing.T) {
+	st := testStore(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "MLproject"), "name: p\nentry_points:\n  main:\n    command: echo hi\n")
+	writeFile(t, filepath.Join(dir, "requirements.txt"), "numpy\n")
+	build, ok := provenance.CurrentBuild()
+	if !ok {
+		t.Fatal("the test binary carries no build info")
+	}
+	other := sha256Hex([]byte("another build"))
+	reqSum := sha256Hex([]byte("numpy\n"))
+	base := map[string]string{TagProjectDir: dir, TagEntryPoint: "main", provenance.TagGitRepo: "none"}
+	with := func(tags map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range tags {
+			out[k] = v
+		}
+		return out
+	}
+	buildDrift := []Drift{{DriftLockfile, "mlrun.buildinfo", other, build.SHA256}}
+	for _, tc := range []struct {
+		name  string
+		rec   record
+		drift []Drift
+	}{
+		{"per-file tag, another build", record{tags: with(map[string]string{
+			provenance.TagLockfile: "requirements.txt", provenance.TagLockfileSHA256: reqSum,
+			provenance.TagLockfiles:                                "mlrun.buildinfo,requirements.txt",
+			provenance.TagLockfileSHA256Prefix + "mlrun.buildinfo": other,
+		})}, buildDrift},
+		{"per-file tag, this build", record{tags: with(map[string]string{
+			provenance.TagLockfile: "requirements.txt", provenance.TagLockfileSHA256: reqSum,
+			provenance.TagLockfiles:                                "mlrun.buildinfo,requirements.txt",
+			provenance.TagLockfileSHA256Prefix + "mlrun.buildinfo": build.SHA256,
+		})}, nil},
+		{"primary lockfile, another build", record{tags: with(map[string]string{
+			provenance.TagLockfile: "mlrun.buildinfo", provenance.TagLockfileSHA256: other,
+		})}, append(buildDrift, Drift{DriftLockfile, "requirements.txt", "none", reqSum})},
+		{"saved copy, another build", record{tags: with(map[string]string{
+			provenance.TagLockfile: "requirements.txt", provenance.TagLockfileSHA256: reqSum,
+			provenance.TagLockfiles: "mlrun.buildinfo,requirements.txt",
+		}), files: map[string]string{"lockfiles/mlrun.buildinfo": "another build"}}, buildDrift},
+		{"no build recorded", record{tags: with(map[string]string{
+			provenance.TagLockfile: "requirements.txt", provenance.TagLockfileSHA256: reqSum,
+		})}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(context.Background(), st, createRun(t, st, tc.rec), Options{Kinds: steps.NewRegistry()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if len(p.Drift) != len(tc.drift) {
+				t.Fatalf("drift = %+v\nwant %+v", p.Drift, tc.drift)
+			}
+			for i := range tc.drift {
+				if p.Drift[i] != tc.drift[i] {
+					t.Errorf("drift %d = %+v, want %+v", i, p.Drift[i], tc.drift[i])
+				}
+			}
+		})
+	}
+}
+
+// Outside git the code is what the project directory holds now: a
+// parameter it declares that the run did not record is drift.
+func TestNewPlanFindsParamDriftOutsideGit(t *testing.T) {
+	st := testStore(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "MLproject"), "name: p\nentry_points:\n  main:\n    parameters: {n: {type: int, default: 1}, k: {type: float, default: 0.5}}\n    command: echo {n} {k}\n")
+	id := createRun(t, st, record{
+		params: map[string]string{"n": "2"},
+		tags:   map[string]string{TagProjectDir: dir, TagEntryPoint: "main", provenance.TagGitRepo: "none"},
+	})
+	p, err := NewPlan(context.Background(), st, id, Options{Kinds: steps.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	want := Drift{Kind: DriftParam, Name: "k", Recorded: "missing", Current: "0.5"}
+	if len(p.Drift) != 1 || p.Drift[0] != want {
+		t.Errorf("drift = %+v, want %+v", p.Drift, want)
 	}
 }

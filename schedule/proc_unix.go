@@ -3,20 +3,9 @@
 package schedule
 
 import (
-	"errors"
 	"os"
 	"syscall"
 )
-
-// processAlive reports whether a process with this pid exists on this
-// host; EPERM (it exists but belongs to another user) counts as alive.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // terminate asks a job to stop: SIGTERM to the mlrun process only, which
 // ends its run KILLED and stops its own children.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -133,7 +134,7 @@ func (s *Scheduler) tick(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	reaped, err := s.Store.ReapFires(ctx, s.host, processAlive, s.Now())
+	reaped, err := s.Store.ReapFires(ctx, s.host, provenance.ProcessAlive, s.Now())
 	if err != nil {
 		s.report(ctx, err)
 		return
@@ -330,9 +331,9 @@ func (s *Scheduler) finish(ctx context.Context, j *job) {
 	switch {
 	case err == nil:
 		f.RunID = id
-		if status == tracking.StatusRunning && !processAlive(j.cmd.Process.Pid) {
+		if status == tracking.StatusRunning && !provenance.ProcessAlive(j.cmd.Process.Pid) {
 			// The job was killed before it could end its run.
-			if _, err := s.Store.ReapDeadRuns(ctx, s.host, processAlive, staleRun); err != nil {
+			if _, err := s.Store.ReapDeadRuns(ctx, s.host, provenance.ProcessAlive, staleRun); err != nil {
 				s.report(ctx, err)
 			}
 			if _, st, err := s.Store.RunByTag(ctx, FireTag, FireTagValue(f.Schedule, f.FireTime)); err == nil {

@@ -15,7 +15,7 @@
 //	GET  /ping          200, body "\n" (as MLflow), once a model is loaded
 //	GET  /health        the same
 //	GET  /version       the mlrun version, as plain text
-//	GET  /metadata      JSON: model URI, directory, load time, estimator,
+//	GET  /metadata      JSON: model URI, load time, estimator,
 //	                    task, target, classes, signature, run id, model uuid
 //
 // Any other path is 404 ENDPOINT_NOT_FOUND, another method on a known path
@@ -74,7 +74,8 @@
 //
 //	{"predictions": [0], "classes": [0, 1, 2], "probabilities": [[0.97, 0.03, 7.6e-08]]}
 //
-// Asking a regressor (or a classifier without probabilities) for them is an
+// Asking a regressor, or a classifier without probabilities (an svc fitted
+// with probability: false), for them is a 400 INVALID_PARAMETER_VALUE
 // error. Any other key in "params" is an error.
 //
 // Errors are MLflow's JSON {"error_code": ..., "message": ...}, where the
@@ -94,6 +95,18 @@
 //	413 BAD_REQUEST              body larger than Options.MaxBodyBytes
 //	415 BAD_REQUEST              unsupported Content-Type
 //	500 INTERNAL_ERROR           a bug; logged
+//
+// # ONNX models
+//
+// A model directory with MLflow's onnx flavor can be served through ONNX
+// Runtime (Options.ONNX; see onnx.go): always when it has no mlrun flavor
+// (say mlflow.onnx.log_model wrote it), and for mlrun's own models with
+// backend "onnx". Requests are decoded and validated exactly as for native
+// models, against the MLmodel column signature (or, without one, the
+// graph's inputs: one column per input, or columns "0", "1", ... for a
+// single [N, k] input); answers and errors have the same shape. Without
+// the ONNX Runtime library, loading such a directory fails with a NotFound
+// error that says how to install it.
 //
 // # Defaults
 //

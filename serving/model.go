@@ -45,11 +45,14 @@ type model struct {
 
 	// metadata is the body of GET /metadata.
 	metadata []byte
+
+	// onnx, when set, predicts instead of m's estimator (see onnx.go).
+	onnx *onnxBackend
 }
 
 // loadModel reads the model directory dir and prepares it for serving.
-func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spec, bool)) (*model, error) {
-	m, err := modelfile.Load(dir, specs)
+func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spec, bool), onnxOpts ONNXOptions) (*model, error) {
+	m, backend, err := loadBackend(dir, specs, onnxOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,9 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 		inputs:   sig.Inputs,
 		kinds:    make([]dataset.ColumnKind, len(sig.Inputs)),
 		index:    make(map[string]int, len(sig.Inputs)),
+		onnx:     backend,
 	}
+	closeWhenUnreachable(mdl)
 	names := make([]string, len(sig.Inputs))
 	for i, c := range sig.Inputs {
 		switch c.Type {
@@ -106,7 +111,10 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 			list = append(list, mdl.labels[c]...)
 		}
 		mdl.classesJSON = append(list, ']')
-		_, mdl.proba = m.Estimator.(ml.Classifier)
+		mdl.proba = m.HasProbabilities()
+		if backend != nil {
+			mdl.proba = backend.proba != ""
+		}
 	}
 
 	mdl.metadata, err = mdl.encodeMetadata(uri, serverVersion, sig)
@@ -173,7 +181,6 @@ func classLabels(classes []string) map[string][]byte {
 // metadataJSON is the body of GET /metadata.
 type metadataJSON struct {
 	ModelURI       string          `json:"model_uri"`
-	Directory      string          `json:"directory"`
 	LoadedAt       string          `json:"loaded_at"`
 	Estimator      string          `json:"estimator"`
 	Task           ml.Task         `json:"task"`
@@ -198,7 +205,6 @@ func (mdl *model) encodeMetadata(uri, serverVersion string, sig modelfile.Signat
 	m := mdl.m
 	doc := metadataJSON{
 		ModelURI:       uri,
-		Directory:      mdl.dir,
 		LoadedAt:       mdl.loadedAt.Format(time.RFC3339Nano),
 		Estimator:      m.EstimatorName,
 		Task:           m.Task,

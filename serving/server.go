@@ -86,6 +86,8 @@ type Options struct {
 	// Specs looks estimators up by name for loading models; nil means the
 	// built-in catalog.
 	Specs func(name string) (ml.Spec, bool)
+	// ONNX says how to serve ONNX models (see ONNXOptions).
+	ONNX ONNXOptions
 }
 
 // Server serves one model (the one its Source names now) over HTTP.
@@ -147,7 +149,7 @@ func New(ctx context.Context, src Source, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", src, err)
 	}
-	mdl, err := loadModel(dir, token, src.String(), o.Version, o.Specs)
+	mdl, err := loadModel(dir, token, src.String(), o.Version, o.Specs, o.ONNX)
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", src, err)
 	}
@@ -268,7 +270,7 @@ func (s *Server) Reload(ctx context.Context) (changed bool, err error) {
 	if token == s.failedToken && time.Since(s.failedAt) < retryFailedEvery {
 		return false, s.failedErr
 	}
-	mdl, err := loadModel(dir, token, s.src.String(), s.o.Version, s.o.Specs)
+	mdl, err := loadModel(dir, token, s.src.String(), s.o.Version, s.o.Specs, s.o.ONNX)
 	if err != nil {
 		s.failedToken, s.failedErr, s.failedAt = token, fmt.Errorf("reload %s from %s: %w", s.src, dir, err), time.Now()
 		s.log.Error("cannot load the new model; keeping the current one", "model", s.src.String(), "dir", dir, "error", err)
@@ -379,7 +381,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 	if s.beforePredict != nil {
 		s.beforePredict()
 	}
-	p, err := mdl.m.Predict(frame)
+	p, err := mdl.predict(frame)
 	if err != nil {
 		s.writePredictError(w, err)
 		return

@@ -344,7 +344,6 @@ func TestInfoEndpoints(t *testing.T) {
 	}
 	var meta struct {
 		ModelURI      string `json:"model_uri"`
-		Directory     string `json:"directory"`
 		LoadedAt      string `json:"loaded_at"`
 		Estimator     string `json:"estimator"`
 		Task          string `json:"task"`
@@ -362,6 +361,14 @@ func TestInfoEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &meta); err != nil {
 		t.Fatalf("metadata %s: %v", body, err)
 	}
+	// Where the model lies on the server's disk is not the client's business.
+	var keys map[string]any
+	if err := json.Unmarshal([]byte(body), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := keys["directory"]; ok || strings.Contains(body, dir) {
+		t.Errorf("metadata shows the model's directory %s: %s", dir, body)
+	}
 	loaded, err := time.Parse(time.RFC3339Nano, meta.LoadedAt)
 	if err != nil || loaded.Before(before) || loaded.After(time.Now().Add(time.Second)) {
 		t.Fatalf("loaded_at %q is not the load time (%v)", meta.LoadedAt, err)
@@ -375,7 +382,6 @@ func TestInfoEndpoints(t *testing.T) {
 	}
 	checks := []struct{ name, got, want string }{
 		{"model_uri", meta.ModelURI, "models:/iris@champion"},
-		{"directory", meta.Directory, dir},
 		{"estimator", meta.Estimator, "logistic_regression"},
 		{"task", meta.Task, string(ml.Classification)},
 		{"target", meta.Target, "target"},
@@ -496,5 +502,42 @@ func TestSingleColumnScalars(t *testing.T) {
 		if status != 200 || string(b) != `{"predictions": `+want+"}\n" {
 			t.Fatalf("%s: got %d %s, want predictions %s", body, status, b, want)
 		}
+	}
+}
+
+// TestModelWithoutProbabilities serves an SVC fitted with probability=false
+// (scikit-learn's default): it predicts, says it has no probabilities, and
+// a request for them is a 400 that says so.
+func TestModelWithoutProbabilities(t *testing.T) {
+	dir, _ := trainModel(t, irisCSV, dataset.LoadOptions{Target: "target"}, "svc", ml.Params{"kernel": "linear"})
+	_, base := newTestServer(t, dir, Options{})
+	rows := `[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]`
+	r := score(t, base+"/invocations", "application/json", `{"inputs": `+rows+`}`)
+	if fmt.Sprint(r.Predictions) != "[0 2]" || r.Probabilities != nil {
+		t.Fatalf("predictions %v, probabilities %v; want [0 2] and none", r.Predictions, r.Probabilities)
+	}
+	for _, req := range []struct{ url, body string }{
+		{base + "/invocations", `{"inputs": ` + rows + `, "params": {"predict_proba": true}}`},
+		{base + "/invocations?proba=true", `{"inputs": ` + rows + `}`},
+	} {
+		status, b := post(t, req.url, "application/json", req.body)
+		var e struct {
+			Code    string `json:"error_code"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil || status != http.StatusBadRequest || e.Code != "INVALID_PARAMETER_VALUE" || !strings.Contains(e.Message, "no probabilities") {
+			t.Errorf("POST %s %s: %d %s, want 400 INVALID_PARAMETER_VALUE saying the model has no probabilities", req.url, req.body, status, b)
+		}
+	}
+	resp, err := http.Get(base + "/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var meta struct {
+		Probabilities *bool `json:"probabilities"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || meta.Probabilities == nil || *meta.Probabilities {
+		t.Errorf("metadata probabilities = %v (%v), want false", meta.Probabilities, err)
 	}
 }

@@ -137,11 +137,12 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 // ranked selects every matching run and rest is nil.
 //
 // A ranked part reads the ordering key's index in order and stops after a
-// page, which beats any other plan unless the filter names another key that
-// few runs match; then reading those few runs and sorting them is cheaper.
-// The probes count, up to selectiveRuns, the runs matching each such filter
-// term; if one matches fewer, selective (the same part, its plan left to
-// SQLite) replaces ranked.
+// page, which beats any other plan unless the search is confined to few
+// runs, by its experiments or by a filter term on another key; then reading
+// those few runs and sorting them is cheaper. The probes count, up to
+// selectiveRuns, the runs of the experiments and the runs matching each such
+// filter term; if one finds fewer, selective (the same part, its plan left
+// to SQLite) replaces ranked.
 type searchQuery struct {
 	ranked, rest *searchPart
 	selective    *searchPart
@@ -245,6 +246,7 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 	// Conditions shared by every part: lifecycle, experiments and
 	// attributes.
 	var where sqlText
+	var expProbe *probe // counts the runs of the experiments searched
 	lifecycle, err := lifecycleCondition("r.lifecycle_stage", view)
 	if err != nil {
 		return nil, err
@@ -262,6 +264,10 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 			ids = append(ids, n)
 		}
 		where.add("r.experiment_id IN ("+strings.Join(marks, ", ")+")", ids...)
+		expProbe = &probe{
+			query: "SELECT COUNT(*) FROM (SELECT 1 FROM runs r WHERE r.experiment_id IN (" + strings.Join(marks, ", ") + ") AND " + lifecycle + " LIMIT ?)",
+			args:  append(slices.Clone(ids), selectiveRuns),
+		}
 	}
 	for _, c := range f.Clauses {
 		if c.Kind != tracking.KindAttribute {
@@ -390,7 +396,11 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 			sq.rest = part(nil, false, restCond, nil) // no join with the key it lacks
 		}
 	}
-	// Probe the filter terms on other keys.
+	// Probe the experiments (a small one in a large store is read whole)
+	// and the filter terms on other keys.
+	if expProbe != nil {
+		sq.probes = append(sq.probes, *expProbe)
+	}
 	for _, c := range f.Clauses {
 		if c.Kind == tracking.KindAttribute || (c.Kind == o.Kind && c.Key == o.Key) {
 			continue

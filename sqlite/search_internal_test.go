@@ -98,6 +98,19 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 				}
 			}
 		}
+		// A small experiment beside the big one.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time) VALUES (1, 'small', '', 0, 0)`); err != nil {
+			return err
+		}
+		for i := range 10 {
+			id := fmt.Sprintf("%032x", 100000+i)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_id, name, experiment_id, status, start_time, artifact_uri) VALUES (?, 'r', 1, 'FINISHED', ?, '')`, id, i); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics (run_id, key, step, timestamp, value) VALUES (?, 'acc', 0, 0, ?)`, id, float64(i)/10); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `ANALYZE`)
 		return err
 	})
@@ -106,15 +119,19 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 	}
 	tests := []struct {
 		filter, order string
-		index         string // the index the ranked part must read
+		index         string // the index the ranked part must read; "" for the selective part
+		exps          []string
 	}{
-		{"", "", "runs_by_start_time"},
-		{"", "metrics.acc DESC", "latest_metrics_by_key_value"},
-		{"", "metrics.acc", "latest_metrics_by_key_value"},
-		{"metrics.acc > 0.5 and params.model = 'svc'", "metrics.acc DESC", "latest_metrics_by_key_value"},
-		{"params.model = 'svc'", "params.C DESC", "params_by_key_value"},
+		{"", "", "runs_by_start_time", nil},
+		{"", "metrics.acc DESC", "latest_metrics_by_key_value", nil},
+		{"", "metrics.acc", "latest_metrics_by_key_value", nil},
+		{"metrics.acc > 0.5 and params.model = 'svc'", "metrics.acc DESC", "latest_metrics_by_key_value", nil},
+		{"params.model = 'svc'", "params.C DESC", "params_by_key_value", nil},
 		// A tenth of the runs: selective, so read those and sort them.
-		{"params.C = '1'", "metrics.acc DESC", ""},
+		{"params.C = '1'", "metrics.acc DESC", "", nil},
+		// The big experiment is read in order, the small one whole.
+		{"", "metrics.acc DESC", "latest_metrics_by_key_value", []string{"0"}},
+		{"", "metrics.acc DESC", "", []string{"1"}},
 	}
 	for _, tt := range tests {
 		f, err := tracking.ParseFilter(tt.filter)
@@ -129,7 +146,7 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 			}
 			orders = append(orders, o)
 		}
-		sq, err := buildSearchQuery(nil, tracking.ActiveOnly, f, orders)
+		sq, err := buildSearchQuery(tt.exps, tracking.ActiveOnly, f, orders)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +159,7 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		if (tt.index == "") != (ranked == sq.selective) {
-			t.Errorf("filter %q order %q: selective part chosen: %v, want %v", tt.filter, tt.order, ranked == sq.selective, tt.index == "")
+			t.Errorf("filter %q order %q experiments %v: selective part chosen: %v, want %v", tt.filter, tt.order, tt.exps, ranked == sq.selective, tt.index == "")
 			continue
 		}
 		if tt.index == "" {
@@ -172,7 +189,7 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 			text := strings.Join(plan, "; ")
 			want := tt.index
 			if i == 1 {
-				want = "runs_by_start_time" // the rest, in the default order
+				want = "USING INDEX runs_by_" // the rest, in the default order
 			}
 			if !strings.Contains(text, want) || strings.Contains(text, "USE TEMP B-TREE FOR ORDER BY") {
 				t.Errorf("filter %q order %q, part %d: plan %q does not read %s in order", tt.filter, tt.order, i, text, want)

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -172,7 +174,7 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 		if err != nil {
 			return nil, errs.Errorf(errs.Failed, "step %s: %v", env.Step, err)
 		}
-		for _, k := range sortedKeys(values) {
+		for _, k := range slices.Sorted(maps.Keys(values)) {
 			hist := values[k]
 			for i, v := range hist {
 				points = append(points, tracking.Metric{Key: k, Value: v, Step: int64(i), Timestamp: now})
@@ -271,13 +273,4 @@ func ReadMetricsFile(path string) (map[string][]float64, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -60,6 +63,9 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if !ok {
 		return nil, errs.Errorf(errs.Invalid, "step %s: input \"data\" must be a data set (an output of load or split), not %T", env.Step, in["data"])
 	}
+	if model.Task != ds.Target.Task {
+		return nil, errs.Errorf(errs.Invalid, "step %s: the model does %s but the data's target %q is loaded for %s; load it with task: %s", env.Step, model.Task, ds.Target.Name, ds.Target.Task, model.Task)
+	}
 	prefix, _ := in["prefix"].(string)
 	plots, _ := in["plots"].(bool)
 	pred, err := model.Predict(ds.Features)
@@ -75,13 +81,31 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		scores["r2"] = metrics.R2(ds.Target.Y, y)
 		scores["mae"] = metrics.MAE(ds.Target.Y, y)
 		scores["rmse"] = metrics.RMSE(ds.Target.Y, y)
-	} else if err := classificationScores(env, model, ds, pred, scores, prefix, plots); err != nil {
-		return nil, err
+	} else {
+		skipped, err := classificationScores(env, model, ds, pred, scores, prefix, plots)
+		if err != nil {
+			return nil, err
+		}
+		// Why a metric is missing, e.g. log_loss of a model without probabilities.
+		tags := map[string]string{}
+		for k, why := range skipped {
+			tags["mlrun.metric_skipped."+prefix+k] = why
+		}
+		if len(tags) > 0 {
+			if err := env.Log.SetTags(ctx, tags); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if plots {
+		if err := writeProjection(env, model, ds, pred, prefix); err != nil {
+			return nil, err
+		}
 	}
 	now := time.Now().UnixMilli()
 	points := make([]tracking.Metric, 0, len(scores))
 	named := map[string]float64{}
-	for _, k := range sortedKeys(scores) {
+	for _, k := range slices.Sorted(maps.Keys(scores)) {
 		named[prefix+k] = scores[k]
 		points = append(points, tracking.Metric{Key: prefix + k, Value: scores[k], Timestamp: now})
 	}
@@ -91,10 +115,28 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	return &Result{Outputs: map[string]any{"predictions": pred.Labels}, Metrics: named}, nil
 }
 
-// classificationScores computes the classification metrics and writes the
-// report artifacts.
-func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, scores map[string]float64, prefix string, plots bool) error {
-	classes := model.Target.Classes
+// evalLabels returns the class labels the metrics are computed over: the
+// model's classes, then the classes of the data's rows that the model never
+// saw (in the data's class order), as scikit-learn's labels= argument.
+func evalLabels(model *modelfile.Model, ds *dataset.Dataset) []string {
+	labels := slices.Clone(model.Target.Classes)
+	present := make([]bool, len(ds.Target.Classes))
+	for _, y := range ds.Target.Y {
+		present[int(y)] = true
+	}
+	for c, name := range ds.Target.Classes {
+		if present[c] && !slices.Contains(labels, name) {
+			labels = append(labels, name)
+		}
+	}
+	return labels
+}
+
+// classificationScores computes the classification metrics over the union
+// of the model's classes and the data's, writes the report artifacts, and
+// returns why a metric it could not compute is missing.
+func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, scores map[string]float64, prefix string, plots bool) (map[string]string, error) {
+	classes := evalLabels(model, ds)
 	index := make(map[string]int, len(classes))
 	for i, c := range classes {
 		index[c] = i
@@ -102,12 +144,7 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	k := len(classes)
 	yTrue := make([]float64, ds.Rows)
 	for i, y := range ds.Target.Y {
-		name := ds.Target.Classes[int(y)]
-		j, ok := index[name]
-		if !ok {
-			return errs.Errorf(errs.Invalid, "step %s: the data holds class %q, which the model never saw", env.Step, name)
-		}
-		yTrue[i] = float64(j)
+		yTrue[i] = float64(index[ds.Target.Classes[int(y)]])
 	}
 	yPred := make([]float64, len(pred.Labels))
 	for i, l := range pred.Labels {
@@ -117,35 +154,48 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	prf := metrics.PrecisionRecallF1(yTrue, yPred, k)
 	scores["precision_macro"], scores["recall_macro"], scores["f1_macro"] = prf.Macro.Precision, prf.Macro.Recall, prf.Macro.F1
 	scores["precision_weighted"], scores["recall_weighted"], scores["f1_weighted"] = prf.Weighted.Precision, prf.Weighted.Recall, prf.Weighted.F1
+	skipped := map[string]string{}
 	var proba *mat.Dense
 	if pred.Proba != nil {
+		// The model's columns come first; a class it never saw has
+		// probability 0, as scikit-learn's metrics do with labels=.
 		proba = mat.NewDense(len(pred.Proba), k, nil)
 		for i, row := range pred.Proba {
-			proba.SetRow(i, row)
+			copy(proba.RawRowView(i), row)
 		}
 		scores["log_loss"] = metrics.LogLoss(yTrue, proba)
-		if auc, err := metrics.ROCAUC(yTrue, proba); err == nil && !math.IsNaN(auc) {
+		if absent := absentClass(yTrue, classes); absent != "" {
+			skipped["roc_auc"] = fmt.Sprintf("class %q does not occur in the data, so its ROC AUC is undefined", absent)
+		} else if auc, err := metrics.ROCAUC(yTrue, proba); err != nil {
+			skipped["roc_auc"] = errs.Message(err)
+		} else if !math.IsNaN(auc) {
 			scores["roc_auc"] = auc
 		}
+	} else {
+		why := "the " + model.EstimatorName + " model gives no class probabilities"
+		if p, ok := model.Hyperparameters["probability"].(bool); ok && !p {
+			why += " (it was trained with probability: false)"
+		}
+		skipped["log_loss"], skipped["roc_auc"] = why, why
 	}
 	rep := metrics.NewClassificationReport(yTrue, yPred, classes)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := env.Log.WriteArtifact(context.Background(), prefix+"classification_report.json", data); err != nil {
-		return err
+		return nil, err
 	}
 	if !plots {
-		return nil
+		return skipped, nil
 	}
 	cm := metrics.ConfusionMatrix(yTrue, yPred, k)
 	path, err := env.Log.ArtifactPath(prefix + "confusion_matrix.png")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := report.ConfusionMatrixPNG(path, cm, classes, "Confusion matrix ("+model.EstimatorName+")"); err != nil {
-		return err
+		return nil, err
 	}
 	html := report.ClassReport{Accuracy: rep.Accuracy, Confusion: cm,
 		Macro:    report.Row{Precision: rep.MacroAvg.Precision, Recall: rep.MacroAvg.Recall, F1: rep.MacroAvg.F1, Support: rep.MacroAvg.Support},
@@ -156,23 +206,36 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	}
 	var buf bytes.Buffer
 	if err := report.ClassificationReportHTML(&buf, html, "Classification report: "+model.EstimatorName); err != nil {
-		return err
+		return nil, err
 	}
 	if err := env.Log.WriteArtifact(context.Background(), prefix+"classification_report.html", buf.Bytes()); err != nil {
-		return err
+		return nil, err
 	}
 	if k == 2 && proba != nil {
 		score := mat.Col(nil, 1, proba)
 		fpr, tpr, _ := metrics.ROCCurve(yTrue, score)
 		path, err := env.Log.ArtifactPath(prefix + "roc_curve.png")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := report.ROCCurvePNG(path, fpr, tpr, scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return skipped, nil
+}
+
+// absentClass returns the first of classes that no label of yTrue (class
+// indices) names, or "".
+func absentClass(yTrue []float64, classes []string) string {
+	seen := make([]bool, len(classes))
+	for _, y := range yTrue {
+		seen[int(y)] = true
+	}
+	if i := slices.Index(seen, false); i >= 0 {
+		return classes[i]
+	}
+	return ""
 }
 
 // CacheFiles implements Cacheable.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,7 +75,7 @@ func (l Log) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if m, ok := in["metrics"].(map[string]any); ok && len(m) > 0 {
 		now := time.Now().UnixMilli()
 		var points []tracking.Metric
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			f, _ := Convert(Float, m[k])
 			res.Metrics[k] = f.(float64)
 			points = append(points, tracking.Metric{Key: k, Value: f.(float64), Timestamp: now})

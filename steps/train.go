@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/metrics"
 	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/ml/preprocess"
 	"github.com/mlrun/mlrun/ml/report"
 	"github.com/mlrun/mlrun/tracking"
@@ -50,6 +52,7 @@ func (t Train) Inputs() []Input {
 		{Name: "handle_unknown", Type: String, Default: "error", Doc: "unseen categories when predicting: error or ignore"},
 		{Name: "artifact_path", Type: String, Default: "model", Doc: "where the model directory goes in the run's artifacts"},
 		{Name: "plots", Type: Bool, Default: true, Doc: "draw learning_curve.png from the training history"},
+		{Name: "onnx", Type: Bool, Default: true, Doc: "also write the model as model.onnx (MLflow's onnx flavor), preprocessing included"},
 	}
 }
 
@@ -109,6 +112,28 @@ func (t Train) estimator(in Values, task ml.Task) (ml.Spec, ml.Estimator, error)
 	return spec, est, nil
 }
 
+// UsedSeed reports the seed the estimator really uses for the seed input
+// random_state: hyperparameters.random_state when given (it wins), else the
+// input's value; none when the estimator takes no random_state.
+func (t Train) UsedSeed(in Values, input string) (string, bool) {
+	if input != "random_state" {
+		return "", false
+	}
+	if v, set := paramsOf(in)["random_state"]; set {
+		return formatParam(v), true
+	}
+	name, _ := in["estimator"].(string)
+	if name == "" {
+		name = "logistic_regression"
+	}
+	spec, ok := t.Estimators.Lookup(name)
+	if !ok || !slices.ContainsFunc(spec.Params, func(p ml.Param) bool { return p.Name == "random_state" }) {
+		return "", false
+	}
+	rs, ok := in["random_state"]
+	return fmt.Sprint(rs), ok
+}
+
 // normaliseNumber turns YAML's integer types into int.
 func normaliseNumber(v any) any {
 	switch x := v.(type) {
@@ -144,6 +169,10 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	y, classes := ds.Target.Y, ds.Target.Classes
+	if task == ml.Classification {
+		y, classes = seenClasses(ds.Target)
+	}
 
 	var history []tracking.Metric
 	now := time.Now().UnixMilli()
@@ -153,7 +182,7 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 			env.Progress(key, step, value)
 		}
 	}
-	if err := est.Fit(ctx, X, ds.Target.Y, progress); err != nil {
+	if err := est.Fit(ctx, X, y, progress); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -183,10 +212,15 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		Task:            task,
 		Hyperparameters: hp,
 		Preprocess:      pipe,
-		Target:          modelfile.TargetInfo{Name: ds.Target.Name, Classes: ds.Target.Classes},
+		Target:          modelfile.TargetInfo{Name: ds.Target.Name, Classes: classes},
 		RunID:           env.RunID,
 		ArtifactPath:    path,
 		MLrunVersion:    t.Version,
+	}
+	if withONNX, _ := in["onnx"].(bool); withONNX {
+		if err := addONNX(env, model); err != nil {
+			return nil, err
+		}
 	}
 	if err := modelfile.Save(dir, model, ds.Features); err != nil {
 		return nil, err
@@ -196,9 +230,9 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	pred := est.Predict(X)
 	scoreKey, score := "train_r2", 0.0
 	if task == ml.Classification {
-		scoreKey, score = "train_accuracy", metrics.Accuracy(ds.Target.Y, pred)
+		scoreKey, score = "train_accuracy", metrics.Accuracy(y, pred)
 	} else {
-		score = metrics.R2(ds.Target.Y, pred)
+		score = metrics.R2(y, pred)
 	}
 	history = append(history, tracking.Metric{Key: scoreKey, Value: score, Timestamp: now})
 	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
@@ -220,6 +254,50 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		Outputs: map[string]any{"model": model, "model_uri": "runs:/" + env.RunID + "/" + path, "model_dir": dir},
 		Metrics: map[string]float64{scoreKey: score},
 	}, nil
+}
+
+// seenClasses returns the class indices of t renumbered to the classes
+// that occur in it, and those classes' names: a model knows the classes it
+// was trained on, as scikit-learn's classes_ (a split can leave a class of
+// the whole data set out of the training rows).
+func seenClasses(t *dataset.Target) ([]float64, []string) {
+	seen := make([]bool, len(t.Classes))
+	for _, v := range t.Y {
+		seen[int(v)] = true
+	}
+	if !slices.Contains(seen, false) {
+		return t.Y, t.Classes
+	}
+	renum := make([]float64, len(t.Classes))
+	var names []string
+	for i, ok := range seen {
+		if ok {
+			renum[i] = float64(len(names))
+			names = append(names, t.Classes[i])
+		}
+	}
+	y := make([]float64, len(t.Y))
+	for i, v := range t.Y {
+		y[i] = renum[int(v)]
+	}
+	return y, names
+}
+
+// addONNX exports model to ONNX for model.onnx. A model ONNX cannot
+// express (see ml/onnx) is saved without it, with a warning.
+func addONNX(env *Env, model *modelfile.Model) error {
+	data, err := onnx.Export(model)
+	if errs.Code(err) == errs.Invalid {
+		if env.Stderr != nil {
+			fmt.Fprintf(env.Stderr, "warning: step %s: no model.onnx: %s\n", env.Step, errs.Message(err))
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("step %s: %w", env.Step, err)
+	}
+	model.ONNX = &modelfile.ONNXModel{Data: data, Version: onnx.SpecVersion}
+	return nil
 }
 
 // paramsOf returns the hyperparameters given in `with:`.

@@ -2,9 +2,10 @@ package sweep
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,7 +53,7 @@ func readSection(ep *project.EntryPoint) (*section, error) {
 	if !ok {
 		return nil, sectionError(ep, "", "must be a mapping with the keys %s, not %s", strings.Join(sectionKeys, ", "), project.Describe(ep.Sweep))
 	}
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		known := false
 		for _, s := range sectionKeys {
@@ -189,22 +190,12 @@ func paramOrder(ep *project.EntryPoint, params map[string]any) []string {
 			names = append(names, p.Name)
 		}
 	}
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if !declared[k] {
 			names = append(names, k)
 		}
 	}
 	return names
-}
-
-// sortedKeys returns m's keys sorted.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // scalarText formats a YAML scalar as a parameter value: numbers in their

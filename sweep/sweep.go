@@ -79,15 +79,12 @@ func Parse(ep *project.EntryPoint, given []project.KV, o Options) (*Sweep, error
 	if o.MaxTrials < 0 || o.MaxTrials > maxTrials {
 		return nil, errs.Errorf(errs.Invalid, "the maximum number of trials must be from 1 to %d, not %d", maxTrials, o.MaxTrials)
 	}
+	if err := project.CheckNames(given); err != nil {
+		return nil, err
+	}
 	s := &Sweep{ep: ep}
 	seen := map[string]bool{}
 	for _, kv := range given {
-		if kv.Key == "" {
-			return nil, errs.Errorf(errs.Invalid, "a parameter name is empty (in %q); write NAME=VALUE", "="+kv.Value)
-		}
-		if seen[kv.Key] {
-			return nil, errs.Errorf(errs.Invalid, "parameter %q is given more than once", kv.Key)
-		}
 		seen[kv.Key] = true
 		sp, err := parseSpec(kv.Value)
 		if err != nil {

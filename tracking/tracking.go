@@ -245,6 +245,13 @@ type RunStore interface {
 	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
 	// CountRuns returns how many runs the store holds, deleted ones included.
 	CountRuns(ctx context.Context) (int, error)
+	// DeletedRuns returns the ids of the runs in the deleted stage that were
+	// deleted before the time before (Unix ms; 0: any time), ordered by id.
+	DeletedRuns(ctx context.Context, before int64) ([]string, error)
+	// PurgeRun permanently removes a deleted run with its params, metric
+	// history and tags (not its artifacts); errs.Invalid if the run is not
+	// deleted, errs.NotFound if it does not exist.
+	PurgeRun(ctx context.Context, id string) error
 
 	// Heartbeat records that the run's owning process is alive.
 	Heartbeat(ctx context.Context, runID string) error

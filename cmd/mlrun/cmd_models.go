@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -12,6 +15,9 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -35,7 +41,7 @@ Archived) are MLflow's older scheme. Models are named by URIs:
 	alias := &cobra.Command{Use: "alias", Short: "Set or delete a model alias"}
 	alias.AddCommand(a.modelsAliasSetCommand(), a.modelsAliasDeleteCommand())
 	c.AddCommand(a.modelsListCommand(), a.modelsShowCommand(), a.modelsVersionsCommand(),
-		a.modelsRegisterCommand(), alias, a.modelsStageCommand(), a.modelsDeleteCommand())
+		a.modelsRegisterCommand(), alias, a.modelsStageCommand(), a.modelsDeleteCommand(), a.modelsExportCommand())
 	return c
 }
 
@@ -437,4 +443,97 @@ func stageList(m *tracking.RegisteredModel) string {
 		return "-"
 	}
 	return strings.Join(parts, ", ")
+}
+
+type exportOptions struct {
+	format string
+	out    string
+	path   string
+}
+
+// modelsExportCommand is `mlrun models export`.
+func (a *app) modelsExportCommand() *cobra.Command {
+	var o exportOptions
+	c := &cobra.Command{
+		Use:   "export RUN_OR_MODEL_URI",
+		Short: "Write a logged model in another format (ONNX)",
+		Long: `Export a model directory that a run logged, or a registered version, to ONNX:
+the preprocessing the model learned and the estimator in one graph that ONNX
+Runtime runs (inputs named after the model's columns; outputs label and
+probabilities, or variable for regressors). RUN_OR_MODEL_URI is a run id or
+unique prefix (its --path model directory), runs:/... or models:/....`,
+		Example: `  mlrun models export 3f2a --format onnx -o iris.onnx
+  mlrun models export models:/iris@champion -o champion.onnx`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return a.withStore(c, func(st tracking.Store) error { return a.exportModel(c, st, args[0], o) })
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.format, "format", "onnx", "output format (only onnx)")
+	f.StringVarP(&o.out, "output-file", "o", "model.onnx", "file to write")
+	f.StringVar(&o.path, "path", "model", "artifact path of the model directory in the run")
+	return c
+}
+
+func (a *app) exportModel(c *cobra.Command, st tracking.Store, target string, o exportOptions) error {
+	ctx := c.Context()
+	if o.format != "onnx" {
+		return errs.Errorf(errs.Invalid, "--format must be onnx, not %q", o.format)
+	}
+	uri := target
+	if !strings.HasPrefix(target, "runs:/") && !strings.HasPrefix(target, "models:/") {
+		run, err := resolveRun(ctx, st, target)
+		if err != nil {
+			return err
+		}
+		uri = "runs:/" + run.Info.ID + "/" + strings.TrimSuffix(filepath.ToSlash(o.path), "/")
+	} else if c.Flags().Changed("path") {
+		return errs.Errorf(errs.Invalid, "--path applies to a run id, not to the model URI %q", target)
+	}
+	dir, _, err := registry.Resolve(ctx, st, uri)
+	if err != nil {
+		return err
+	}
+	m, err := modelfile.Load(dir, catalog.Builtin().Lookup)
+	if err != nil {
+		return err
+	}
+	data, err := onnx.Export(m)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomically(o.out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "wrote %s (%d bytes, ONNX) from %s\n", o.out, len(data), uri)
+	return nil
+}
+
+// writeFileAtomically writes data to a temporary file beside path and
+// renames it to path, so that path is never half-written.
+func writeFileAtomically(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return errs.Errorf(errs.Invalid, "cannot write %s in %s: %v", filepath.Base(path), filepath.Dir(path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

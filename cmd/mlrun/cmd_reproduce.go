@@ -38,8 +38,9 @@ commit, with the run's recorded code.diff applied if it ran on a dirty tree;
 the worktree is removed afterwards. Data files that are not in git are used from
 the recorded project directory.
 
-Before running, drift is checked: a data file, a lockfile or a parameter default
-that differs from the record. Drift stops the reproduction unless --allow-drift
+Before running, drift is checked: a data file, a lockfile, the mlrun build
+(lockfile mlrun.buildinfo) or a parameter of the code to re-run that differs
+from the record. Drift stops the reproduction unless --allow-drift
 is given, which re-runs anyway and records each drift on the new run as
 mlrun.drift.<kind>.<name> tags.
 
@@ -60,7 +61,7 @@ Exits 0 only when the run reproduced; 1 when it did not (or the re-run failed),
 	}
 	f := c.Flags()
 	f.Float64Var(&o.tolerance, "tolerance", 0, "largest difference between two metric values that still counts as the same (default: exactly equal)")
-	f.BoolVar(&o.allowDrift, "allow-drift", false, "re-run even if data files, lockfiles or parameter defaults changed, and record the drift on the new run")
+	f.BoolVar(&o.allowDrift, "allow-drift", false, "re-run even if data files, lockfiles, the mlrun build or parameters differ from the record, and record the drift on the new run")
 	a.addOutputFlag(c)
 	return c
 }

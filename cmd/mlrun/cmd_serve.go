@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/ml/onnx/onnxrt"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/serving"
 )
@@ -18,6 +19,8 @@ type serveOptions struct {
 	port        int
 	reloadEvery time.Duration
 	maxBody     string
+	onnxLib     string
+	backend     string
 }
 
 // serveCommand is `mlrun serve MODEL_URI`.
@@ -34,7 +37,13 @@ MODEL_URI is runs:/<run-id>/<path>, models:/<name>/<version>,
 models:/<name>@<alias>, models:/<name>/<stage> or models:/<name>/latest. A
 models:/ URI is looked up again every --reload-every: when the alias or stage
 points to another version, the server loads it and swaps it in without
-failing a request. SIGINT or SIGTERM stops the server gracefully (exit 0).`,
+failing a request. SIGINT or SIGTERM stops the server gracefully (exit 0).
+
+A model directory with MLflow's onnx flavor (model.onnx, which the train step
+writes, or one logged by mlflow.onnx.log_model) is served through ONNX Runtime
+when it has no mlrun flavor, or with --backend onnx. ONNX Runtime 1.30's
+libonnxruntime.so is found at --onnxruntime, $MLRUN_ONNXRUNTIME_LIB, or where
+.ci/install-onnx.sh installs it.`,
 		Example: `  mlrun serve models:/iris@champion --port 1234
   curl -s localhost:1234/invocations -H 'Content-Type: application/json' \
        -d '{"data": [[5.1, 3.5, 1.4, 0.2]]}'`,
@@ -46,6 +55,8 @@ failing a request. SIGINT or SIGTERM stops the server gracefully (exit 0).`,
 	f.IntVarP(&o.port, "port", "p", 1234, "TCP port; 0 picks a free one")
 	f.DurationVar(&o.reloadEvery, "reload-every", serving.DefaultReloadEvery, "how often to look the model URI up again; 0 never")
 	f.StringVar(&o.maxBody, "max-body", "8MiB", "largest request body, e.g. 512KiB, 8MiB, 1GiB or bytes")
+	f.StringVar(&o.onnxLib, "onnxruntime", "", "ONNX Runtime shared library (libonnxruntime.so) for ONNX models (default $"+onnxrt.EnvLibrary+")")
+	f.StringVar(&o.backend, "backend", serving.BackendAuto, "auto (model.json when there is one, else model.onnx), native or onnx")
 	return c
 }
 
@@ -78,6 +89,7 @@ func (a *app) serve(c *cobra.Command, uri string, o serveOptions) error {
 		Version:      a.version,
 		Logger:       slog.New(slog.NewTextHandler(a.stderr, nil)),
 		Specs:        catalog.Builtin().Lookup,
+		ONNX:         serving.ONNXOptions{Library: o.onnxLib, Backend: o.backend},
 	})
 	if err != nil {
 		return err

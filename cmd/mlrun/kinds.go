@@ -7,7 +7,7 @@ import (
 
 // builtinKinds lists every step kind mlrun knows.
 func builtinKinds(version string) []steps.Kind {
-	return []steps.Kind{
+	return append([]steps.Kind{
 		steps.Command{},
 		steps.Log{},
 		steps.Load{},
@@ -16,5 +16,5 @@ func builtinKinds(version string) []steps.Kind {
 		steps.Evaluate{},
 		steps.Register{},
 		steps.Serve{Specs: catalog.Builtin().Lookup, Version: version},
-	}
+	}, testKinds()...)
 }

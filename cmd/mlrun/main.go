@@ -7,14 +7,26 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/mlrun/mlrun/provenance"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is set at build time with -ldflags "-X main.version=..." (make
+// build does); without it, main sets it from the build info: the VCS
+// revision the binary was built from (see provenance.BuildVersion), or
+// "dev" when nothing is known.
+var version string
 
 func main() {
+	if version == "" {
+		info, _ := debug.ReadBuildInfo()
+		if version = provenance.BuildVersion(info); version == "" {
+			version = "dev"
+		}
+	}
 	// MLRUN_CPUPROFILE=file writes a CPU profile of the command (for
 	// developers: go tool pprof bin/mlrun file).
 	if path := os.Getenv("MLRUN_CPUPROFILE"); path != "" {

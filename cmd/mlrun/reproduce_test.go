@@ -198,6 +198,8 @@ func TestReproduceNamesDrift(t *testing.T) {
 		recorded   string // its recorded value, "" for any
 		now        string // its current value, "" for any
 		allowExit  int    // exit status with --allow-drift
+		verdict    string // with allowExit 1, the verdict row that differs
+		outsideGit bool   // the project is not in git
 	}{
 		{
 			name: "data file edited",
@@ -205,6 +207,7 @@ func TestReproduceNamesDrift(t *testing.T) {
 				editFile(t, dir, "data/iris.csv", "\n5.1,3.5,1.4,0.2,0", "\n5.1,3.5,1.4,0.3,0")
 			},
 			kind: "dataset", item: "data/iris.csv", allowExit: 1, // the re-run reads other data: it does not reproduce
+			verdict: `(?m)^dataset\s+data/iris.csv\s.*differs$`,
 		},
 		{
 			name: "lockfile edited",
@@ -214,18 +217,23 @@ func TestReproduceNamesDrift(t *testing.T) {
 			kind: "lockfile", item: "requirements.txt", allowExit: 0,
 		},
 		{
-			name: "parameter default changed",
+			// Outside git the code is the project directory as it is now.
+			name:       "parameter declared since, outside git",
+			outsideGit: true,
 			change: func(t *testing.T, dir string) {
-				editFile(t, dir, "MLproject", "C: {type: float, default: 1.0}", "C: {type: float, default: 2.0}")
-				git(t, dir, "commit", "-q", "-a", "-m", "C=2")
+				editFile(t, dir, "MLproject", "C: {type: float, default: 1.0}", "C: {type: float, default: 1.0}\n      tol: {type: float, default: 0.001}")
 			},
-			kind: "param", item: "C", recorded: "1.0", now: "2.0", allowExit: 0,
+			kind: "param", item: "tol", recorded: "missing", now: "0.001", allowExit: 1, // the re-run logs a param the original lacks
+			verdict: `(?m)^param\s+tol\s+-\s+0\.001\s+missing$`,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _ := reproEnv(t)
 			dir := irisRepo(t, false)
+			if tc.outsideGit {
+				dir = irisDir(t)
+			}
 			e.ok(dir, "run", ".")
 			orig := e.newest()
 			tc.change(t, dir)
@@ -254,7 +262,7 @@ func TestReproduceNamesDrift(t *testing.T) {
 			}
 			if tc.allowExit == 0 {
 				checkReproduced(t, orig, repro)
-			} else if !strings.Contains(r.stderr, "did not reproduce") || !regexp.MustCompile(`(?m)^dataset\s+data/iris.csv\s.*differs$`).MatchString(r.stdout) {
+			} else if !strings.Contains(r.stderr, "did not reproduce") || !regexp.MustCompile(tc.verdict).MatchString(r.stdout) {
 				t.Errorf("stderr %q; stdout:\n%s", r.stderr, r.stdout)
 			}
 		})
@@ -328,25 +336,43 @@ func TestReproduceADirtyRunFromItsRecordedDiff(t *testing.T) {
 				tagOf(repro, "mlrun.git.diff_sha256"), tagOf(repro, "mlrun.reproduce.mode"), tagOf(orig, "mlrun.git.diff_sha256"))
 		}
 	})
-	// The run's own default C=0.5, reverted since: the checkout now says
-	// 1.0, which is drift; the re-run uses the recorded 0.5.
-	t.Run("default changed", func(t *testing.T) {
+	// The run's own default C=0.3, reverted since: the checkout now says
+	// 1.0, but the re-run runs the recorded code (the worktree with the
+	// recorded diff), whose default is the recorded 0.3: no drift.
+	t.Run("default changed then restored", func(t *testing.T) {
 		e, _ := reproEnv(t)
 		dir := irisRepo(t, false)
-		editFile(t, dir, "MLproject", "C: {type: float, default: 1.0}", "C: {type: float, default: 0.5}")
+		editFile(t, dir, "MLproject", "C: {type: float, default: 1.0}", "C: {type: float, default: 0.3}")
 		e.ok(dir, "run", ".")
 		orig := e.newest()
+		if got, _ := orig.Param("C"); got != "0.3" {
+			t.Fatalf("the run recorded C=%q", got)
+		}
 		git(t, dir, "checkout", "--", "MLproject")
 		r := e.run(dir, "reproduce", orig.Info.ID)
-		if r.code != 2 || !regexp.MustCompile(`(?m)^param\s+C\s+0\.5\s+1\.0$`).MatchString(r.stdout) {
-			t.Fatalf("exit %d, want 2 naming param C 0.5 → 1.0:\n%s%s", r.code, r.stdout, r.stderr)
+		if r.code != 0 || strings.Contains(r.stdout, "drift") || !strings.Contains(r.stdout, "in a temporary worktree (with its recorded diff)\n") {
+			t.Fatalf("exit %d, want 0 without drift, in a worktree with the recorded diff:\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		e.ok(dir, "reproduce", orig.Info.ID, "--allow-drift")
 		repro := e.newest()
 		checkReproduced(t, orig, repro)
-		if got, _ := repro.Param("C"); got != "0.5" || tagOf(repro, "mlrun.drift.param.C") != "recorded 0.5, now 1.0" {
-			t.Errorf("C = %q, drift tag %q", got, tagOf(repro, "mlrun.drift.param.C"))
+		if got, _ := repro.Param("C"); got != "0.3" || tagOf(repro, "mlrun.drift") != "" || tagOf(repro, "mlrun.reproduce.mode") != "worktree with diff" {
+			t.Errorf("C = %q, drift %q, mode %q", got, tagOf(repro, "mlrun.drift"), tagOf(repro, "mlrun.reproduce.mode"))
 		}
+	})
+	// A default changed in a later commit: the re-run runs the recorded
+	// commit, whose default is the recorded one: no drift either.
+	t.Run("default changed in a later commit", func(t *testing.T) {
+		e, _ := reproEnv(t)
+		dir := irisRepo(t, false)
+		e.ok(dir, "run", ".")
+		orig := e.newest()
+		editFile(t, dir, "MLproject", "C: {type: float, default: 1.0}", "C: {type: float, default: 2.0}")
+		git(t, dir, "commit", "-q", "-a", "-m", "C=2")
+		r := e.run(dir, "reproduce", orig.Info.ID)
+		if r.code != 0 || strings.Contains(r.stdout, "drift") || !strings.Contains(r.stdout, "in a temporary worktree\n") {
+			t.Fatalf("exit %d, want 0 without drift, in a worktree:\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		checkReproduced(t, orig, e.newest())
 	})
 }
 

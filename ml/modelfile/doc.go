@@ -10,6 +10,7 @@
 //	  model.json                  the fitted model: estimator, preprocessing, classes
 //	  input_example.json          first rows of the raw training features, pandas "split" orient
 //	  serving_input_example.json  the same rows as a ready-to-POST /invocations body
+//	  model.onnx                  the same model in ONNX (package ml/onnx), when Model.ONNX is set
 //
 // The two example files are written only when Save is given an example
 // frame. Save writes everything into a temporary sibling directory and
@@ -45,6 +46,21 @@
 //	  outputs: '[{"name": "species", "type": "string", "required": true}]'
 //	  params: null
 //	utc_time_created: '2025-01-02 03:04:05.123456'
+//
+// With Model.ONNX set, flavors also hold MLflow's onnx flavor and
+// python_function loads model.onnx, so mlflow.pyfunc.load_model works in a
+// Python with onnxruntime (mlrun itself still loads model.json):
+//
+//	onnx:
+//	  code: null
+//	  data: model.onnx
+//	  onnx_version: 1.23.0           the ONNX release of the onnx-ml.proto written
+//	  providers:
+//	  - CPUExecutionProvider
+//	python_function:
+//	  data: model.onnx
+//	  env: none
+//	  loader_module: mlflow.onnx
 //
 // mlflow_version is deliberately absent. signature.inputs and .outputs are
 // JSON strings, as in MLflow: one column spec per raw input column, type

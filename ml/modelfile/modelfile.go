@@ -28,7 +28,12 @@ const (
 	DataFile           = "model.json"
 	InputExampleFile   = "input_example.json"
 	ServingExampleFile = "serving_input_example.json"
+	ONNXFile           = "model.onnx"
 )
+
+// ONNXProviders are the ONNX Runtime execution providers MLmodel's onnx
+// flavor lists: mlrun's models are small, the CPU is right for them.
+var ONNXProviders = []string{"CPUExecutionProvider"}
 
 // Format and FormatVersion identify model.json's layout. Load refuses a
 // file whose format_version is newer than FormatVersion.
@@ -79,6 +84,20 @@ type Model struct {
 	MLrunVersion string
 	// SizeBytes is MLmodel's model_size_bytes, set by Save and Load.
 	SizeBytes int64
+	// ONNX is the model in ONNX format (see package ml/onnx), or nil. When
+	// set, Save writes it as model.onnx and MLmodel gains MLflow's onnx
+	// flavor, with python_function loading it through mlflow.onnx. Load
+	// leaves it nil and sets HasONNX.
+	ONNX *ONNXModel
+	// HasONNX is set by Load when the directory holds an ONNX model.
+	HasONNX bool
+}
+
+// ONNXModel is a serialised ONNX model and the version of the ONNX
+// specification it was written against (MLmodel's onnx_version).
+type ONNXModel struct {
+	Data    []byte
+	Version string
 }
 
 // ColumnSpec is one column of a signature, as MLflow's column schema.
@@ -100,7 +119,8 @@ type Prediction struct {
 	// classifiers, the predicted value (float64) for regressors.
 	Labels []any
 	// Proba holds one row of class probabilities per input row, in Classes
-	// order; nil for regressors and classifiers without probabilities.
+	// order; nil for regressors and classifiers without probabilities
+	// (see Model.HasProbabilities).
 	Proba [][]float64
 	// Classes are the class names (nil for regressors).
 	Classes []string
@@ -152,14 +172,33 @@ func (m *Model) Predict(f *dataset.Frame) (*Prediction, error) {
 		}
 		p.Labels[i] = m.Target.Classes[k]
 	}
-	if c, ok := m.Estimator.(ml.Classifier); ok {
+	if c, ok := m.Estimator.(ml.Classifier); ok && m.HasProbabilities() {
 		P := c.PredictProba(X)
+		if P == nil {
+			return nil, fmt.Errorf("estimator %s gave no probabilities", m.EstimatorName)
+		}
+		if r, k := P.Dims(); r != f.NRows || k != len(m.Target.Classes) {
+			return nil, fmt.Errorf("estimator %s gave %d×%d probabilities for %d rows and %d classes", m.EstimatorName, r, k, f.NRows, len(m.Target.Classes))
+		}
 		p.Proba = make([][]float64, f.NRows)
 		for i := range p.Proba {
 			p.Proba[i] = copyRow(P.RawRowView(i))
 		}
 	}
 	return p, nil
+}
+
+// HasProbabilities reports whether Predict gives class probabilities: the
+// model is a classifier whose estimator gives them (scikit-learn's SVC
+// fitted with probability=False does not).
+func (m *Model) HasProbabilities() bool {
+	if _, ok := m.Estimator.(ml.Classifier); !ok || m.Task != ml.Classification {
+		return false
+	}
+	if o, ok := m.Estimator.(ml.OptionalProbabilities); ok {
+		return o.HasProbabilities()
+	}
+	return true
 }
 
 // copyRow copies a matrix row so the Prediction does not alias it.
@@ -209,7 +248,16 @@ type mlmodel struct {
 
 type flavors struct {
 	MLrun          *mlrunFlavor `yaml:"mlrun"`
+	ONNX           *onnxFlavor  `yaml:"onnx,omitempty"`
 	PythonFunction pyfuncFlavor `yaml:"python_function"`
+}
+
+// onnxFlavor is MLflow's onnx flavor (mlflow.onnx.save_model's keys).
+type onnxFlavor struct {
+	Code        *string  `yaml:"code"`
+	Data        string   `yaml:"data"`
+	ONNXVersion string   `yaml:"onnx_version"`
+	Providers   []string `yaml:"providers"`
 }
 
 type mlrunFlavor struct {
@@ -241,6 +289,10 @@ type sigYAML struct {
 // mlmodelHeader is written above the YAML keys.
 const mlmodelHeader = "# Written by mlrun. The python_function flavor only describes the model:\n" +
 	"# there is no Python module mlrun.pyfunc, load and serve it with `mlrun serve`.\n"
+
+// mlmodelHeaderONNX is written above the YAML keys of a model with ONNX.
+const mlmodelHeaderONNX = "# Written by mlrun. mlflow.pyfunc.load_model loads model.onnx (needs onnxruntime);\n" +
+	"# `mlrun serve` loads model.json.\n"
 
 // splitFrame is pandas' "split" orient.
 type splitFrame struct {
@@ -360,6 +412,9 @@ func (m *Model) encodeFiles(example *dataset.Frame) ([]namedFile, error) {
 		return nil, fmt.Errorf("encode %s: %w", DataFile, err)
 	}
 	files := []namedFile{{DataFile, append(data, '\n')}}
+	if m.ONNX != nil {
+		files = append(files, namedFile{ONNXFile, m.ONNX.Data})
+	}
 	if example == nil {
 		return files, nil
 	}
@@ -463,6 +518,12 @@ func (m *Model) encodeMLmodel(withExample bool) ([]byte, error) {
 		Signature:      sigYAML{Inputs: mlflowJSON(inputs), Outputs: mlflowJSON(outputs)},
 		UTCTimeCreated: m.Created.UTC().Format(TimeLayout),
 	}
+	header := mlmodelHeader
+	if m.ONNX != nil {
+		header = mlmodelHeaderONNX
+		doc.Flavors.ONNX = &onnxFlavor{Data: ONNXFile, ONNXVersion: m.ONNX.Version, Providers: ONNXProviders}
+		doc.Flavors.PythonFunction = pyfuncFlavor{Data: ONNXFile, Env: "none", LoaderModule: "mlflow.onnx"}
+	}
 	if withExample {
 		doc.SavedInputExampleInfo = &exampleInfo{ArtifactPath: InputExampleFile, PandasOrient: "split", ServingInputPath: ServingExampleFile, Type: "dataframe"}
 	}
@@ -470,7 +531,7 @@ func (m *Model) encodeMLmodel(withExample bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", MLmodelFile, err)
 	}
-	return append([]byte(mlmodelHeader), b...), nil
+	return append([]byte(header), b...), nil
 }
 
 // mlflowJSON re-spaces compact JSON the way Python's json.dumps does
@@ -599,6 +660,7 @@ func Load(dir string, specs func(name string) (ml.Spec, bool)) (*Model, error) {
 	m.ArtifactPath = meta.ArtifactPath
 	m.MLrunVersion = meta.MLrunVersion
 	m.SizeBytes = meta.ModelSizeBytes
+	m.HasONNX = meta.Flavors.ONNX != nil
 	return m, nil
 }
 

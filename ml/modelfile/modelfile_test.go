@@ -21,6 +21,7 @@ import (
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/preprocess"
+	"github.com/mlrun/mlrun/ml/svm"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -473,5 +474,91 @@ func TestPredictRejectsBadFrames(t *testing.T) {
 	missing := &dataset.Frame{NRows: f.NRows, Columns: f.Columns[:2]}
 	if _, err := m.Predict(missing); errs.Code(err) != errs.Invalid || !strings.Contains(err.Error(), `"width"`) {
 		t.Fatalf("missing column: %v", err)
+	}
+}
+
+// An SVC fitted with probability=false (scikit-learn's default) predicts
+// labels and no probabilities; with probability=true it gives both.
+func TestPredictWithoutProbabilities(t *testing.T) {
+	f, y := testFrame()
+	pipe, err := preprocess.Fit(f, preprocess.Options{Scale: true, OneHot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	X, err := pipe.Transform(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prob := range []bool{false, true} {
+		spec := svm.Specs()[0]
+		params, err := spec.WithDefaults(ml.Params{"probability": prob, "random_state": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := spec.New(ml.Classification, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := est.Fit(context.Background(), X, y, nil); err != nil {
+			t.Fatal(err)
+		}
+		m := &Model{Estimator: est, EstimatorName: spec.Name, Task: ml.Classification, Hyperparameters: params,
+			Preprocess: pipe, Target: TargetInfo{Name: "species", Classes: []string{"small", "medium", "large"}}}
+		if m.HasProbabilities() != prob {
+			t.Errorf("probability=%v: HasProbabilities() = %v", prob, m.HasProbabilities())
+		}
+		p, err := m.Predict(f)
+		if err != nil {
+			t.Fatalf("probability=%v: %v", prob, err)
+		}
+		if len(p.Labels) != 12 || p.Labels[0] != "small" || p.Labels[11] != "large" {
+			t.Errorf("probability=%v: labels %v", prob, p.Labels)
+		}
+		if prob != (p.Proba != nil) {
+			t.Errorf("probability=%v: Proba %v", prob, p.Proba)
+		}
+		if prob && len(p.Proba[0]) != 3 {
+			t.Errorf("probability=true: %d probabilities per row, want 3", len(p.Proba[0]))
+		}
+	}
+}
+
+// A model with ONNX gets model.onnx, MLflow's onnx flavor and a
+// python_function entry that loads it through mlflow.onnx; Load reports it.
+func TestSaveWithONNX(t *testing.T) {
+	m, f := fitModel(t)
+	m.ONNX = &ONNXModel{Data: []byte("not really onnx"), Version: "1.23.0"}
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := Save(dir, m, f); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, ONNXFile)); err != nil || string(got) != "not really onnx" {
+		t.Fatalf("model.onnx: %q, %v", got, err)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, MLmodelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  onnx:\n    code: null\n    data: model.onnx\n    onnx_version: 1.23.0\n    providers:\n    - CPUExecutionProvider\n",
+		"  python_function:\n    data: model.onnx\n    env: none\n    loader_module: mlflow.onnx\n",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("MLmodel lacks\n%s\nin\n%s", want, text)
+		}
+	}
+	loaded, err := Load(dir, testSpecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.HasONNX || loaded.SizeBytes != m.SizeBytes {
+		t.Errorf("HasONNX %v, size %d (saved %d)", loaded.HasONNX, loaded.SizeBytes, m.SizeBytes)
+	}
+	m2, f2 := fitModel(t)
+	if err := Save(filepath.Join(t.TempDir(), "plain"), m2, f2); err != nil {
+		t.Fatal(err)
+	}
+	if m2.SizeBytes+int64(len("not really onnx")) != m.SizeBytes {
+		t.Errorf("model_size_bytes %d with ONNX, %d without", m.SizeBytes, m2.SizeBytes)
 	}
 }

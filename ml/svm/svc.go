@@ -1,7 +1,7 @@
 // Package svm implements scikit-learn's SVC (libsvm's C-SVC) in Go: SMO
 // with second-order working-set selection and shrinking, one-vs-one
 // multiclass with voting, and Platt-scaled probabilities with pairwise
-// coupling. It follows scikit-learn 1.2.1's libsvm closely enough that
+// coupling (for two classes too, as scikit-learn's libsvm does). It follows scikit-learn 1.2.1's libsvm closely enough that
 // predictions agree with it, and probability=true reproduces its internal
 // cross-validation shuffle (scikit-learn seeds libsvm's MT19937 from
 // random_state; so does this package).
@@ -175,13 +175,8 @@ func newSVC(task ml.Task, p ml.Params) (ml.Estimator, error) {
 	if m.BreakTies && m.DecisionFunctionShape == "ovo" {
 		return nil, invalid("hyperparameter break_ties=true needs decision_function_shape 'ovr'")
 	}
-	if !p.IsNull("random_state") {
-		rs, err := p.Int("random_state")
-		if err != nil || rs < 0 || rs > math.MaxUint32 {
-			return nil, invalid("hyperparameter random_state must be null or a whole number from 0 to 4294967295, not %v", p["random_state"])
-		}
-		v := int64(rs)
-		m.RandomState = &v
+	if m.RandomState, err = p.RandomState("random_state"); err != nil {
+		return nil, invalid("%v", err)
 	}
 	return m, nil
 }
@@ -189,6 +184,10 @@ func newSVC(task ml.Task, p ml.Params) (ml.Estimator, error) {
 // NumClasses returns k, the number of classes seen in Fit (the largest
 // class index plus one).
 func (m *SVC) NumClasses() int { return m.NClass }
+
+// HasProbabilities implements ml.OptionalProbabilities: only a model fitted
+// with probability=true gives class probabilities.
+func (m *SVC) HasProbabilities() bool { return m.Probability && len(m.ProbA) > 0 }
 
 func (m *SVC) kernel() kernel {
 	return kernel{kind: m.Kernel, gamma: m.GammaValue, coef0: m.Coef0, degree: m.Degree}
@@ -630,7 +629,7 @@ func (m *SVC) DecisionFunction(X *mat.Dense) *mat.Dense {
 // raises an error then), is not fitted, or X has the wrong number of
 // columns.
 func (m *SVC) PredictProba(X *mat.Dense) *mat.Dense {
-	if !m.usable(X) || !m.Probability || len(m.ProbA) == 0 {
+	if !m.usable(X) || !m.HasProbabilities() {
 		return nil
 	}
 	n, _ := X.Dims()
@@ -655,11 +654,9 @@ func (m *SVC) PredictProba(X *mat.Dense) *mat.Dense {
 				p++
 			}
 		}
-		if k == 2 {
-			probs[0], probs[1] = pairwise[0][1], pairwise[1][0]
-		} else {
-			multiclassProbability(pairwise, probs)
-		}
+		// scikit-learn's libsvm couples two classes too (libsvm 3.24 and
+		// later take pairwise[0][1] directly, which differs by up to 0.005/k).
+		multiclassProbability(pairwise, probs)
 		for i, c := range m.Labels {
 			out.Set(r, c, probs[i])
 		}

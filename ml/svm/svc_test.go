@@ -293,3 +293,57 @@ func TestBinaryDecisionSign(t *testing.T) {
 		t.Fatalf("predictions %v", got)
 	}
 }
+
+// svcBinaryFixture is testdata/sklearn_svc_binary.json (gen_binary.py).
+type svcBinaryFixture struct {
+	File  string `json:"file"`
+	Train []int  `json:"train"`
+	Test  []int  `json:"test"`
+	Cases []struct {
+		Name        string      `json:"name"`
+		Params      ml.Params   `json:"params"`
+		Predictions []float64   `json:"predictions"`
+		Decision    []float64   `json:"decision"`
+		ProbA       []float64   `json:"prob_a"`
+		ProbB       []float64   `json:"prob_b"`
+		Proba       [][]float64 `json:"proba"`
+	} `json:"cases"`
+}
+
+// Two classes: scikit-learn's libsvm couples the two Platt probabilities
+// as it does for k > 2, instead of taking the sigmoid directly.
+func TestBinarySVCProbabilitiesMatchScikitLearn(t *testing.T) {
+	var fx svcBinaryFixture
+	mltest.ReadJSON(t, "sklearn_svc_binary.json", &fx)
+	Xtr, ytr, Xte, _ := mltest.LoadSplit(t, fx.File, fx.Train, fx.Test)
+	for _, c := range fx.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			m := newSVCFor(t, c.Params)
+			if err := m.Fit(context.Background(), Xtr, ytr, nil); err != nil {
+				t.Fatal(err)
+			}
+			if pred := m.Predict(Xte); !slices.Equal(pred, c.Predictions) {
+				t.Errorf("predictions differ from scikit-learn's")
+			}
+			dec := m.DecisionFunction(Xte)
+			for i, want := range c.Decision {
+				if got := dec.At(i, 0); !relClose(got, want, 1e-7) {
+					t.Fatalf("decision[%d] = %v, scikit-learn %v", i, got, want)
+				}
+			}
+			if !relClose(m.ProbA[0], c.ProbA[0], 1e-6) || !relClose(m.ProbB[0], c.ProbB[0], 1e-6) {
+				t.Errorf("Platt A=%v B=%v, scikit-learn A=%v B=%v", m.ProbA[0], m.ProbB[0], c.ProbA[0], c.ProbB[0])
+			}
+			proba := m.PredictProba(Xte)
+			worst := 0.0
+			for i := range c.Proba {
+				for j := range c.Proba[i] {
+					worst = math.Max(worst, math.Abs(proba.At(i, j)-c.Proba[i][j]))
+				}
+			}
+			if worst > 1e-6 {
+				t.Errorf("probabilities differ from scikit-learn's by up to %.3g (tolerance 1e-6)", worst)
+			}
+		})
+	}
+}

@@ -101,13 +101,8 @@ func parseTreeParams(task ml.Task, p ml.Params) (TreeParams, error) {
 	default:
 		return tp, invalid("hyperparameter class_weight must be null or 'balanced', not %v", cw)
 	}
-	if !p.IsNull("random_state") {
-		rs, err := p.Int("random_state")
-		if err != nil || rs < 0 || rs > math.MaxUint32 {
-			return tp, invalid("hyperparameter random_state must be null or a whole number from 0 to 4294967295, not %v", p["random_state"])
-		}
-		v := int64(rs)
-		tp.RandomState = &v
+	if tp.RandomState, err = p.RandomState("random_state"); err != nil {
+		return tp, invalid("%v", err)
 	}
 	return tp, nil
 }

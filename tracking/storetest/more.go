@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
@@ -175,4 +176,46 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return len(a) == len(b) || reflect.DeepEqual(a, b)
+}
+
+// testPurge: deleted runs are listed by deletion time and purged with
+// their data; active runs are never purged.
+func testPurge(t *testing.T, h *Harness) {
+	ctx := context.Background()
+	s := h.Open(t)
+	keep := mustCreateRun(t, s, tracking.NewRun{Name: "keep"})
+	gone := mustCreateRun(t, s, tracking.NewRun{Name: "gone", Params: []tracking.Param{{Key: "p", Value: "1"}}})
+	mustLog(t, s, gone.ID, []tracking.Metric{{Key: "m", Value: 1, Step: 1}, {Key: "m", Value: 2, Step: 2}}, nil, []tracking.Tag{{Key: "t", Value: "x"}})
+	if ids, err := s.DeletedRuns(ctx, 0); err != nil || len(ids) != 0 {
+		t.Fatalf("DeletedRuns before any deletion = %v, %v", ids, err)
+	}
+	if err := s.DeleteRun(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Hour).UnixMilli()
+	if ids, err := s.DeletedRuns(ctx, before); err != nil || len(ids) != 0 {
+		t.Fatalf("runs deleted over an hour ago = %v, %v; want none", ids, err)
+	}
+	ids, err := s.DeletedRuns(ctx, time.Now().Add(time.Minute).UnixMilli())
+	if err != nil || len(ids) != 1 || ids[0] != gone.ID {
+		t.Fatalf("DeletedRuns = %v, %v; want %s", ids, err, gone.ID)
+	}
+	err = s.PurgeRun(ctx, keep.ID)
+	wantCode(t, "PurgeRun(active)", err, errs.Invalid, "not deleted")
+	if err := s.PurgeRun(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetRun(ctx, gone.ID)
+	wantCode(t, "GetRun(purged)", err, errs.NotFound)
+	_, err = s.MetricHistory(ctx, gone.ID, "m")
+	wantCode(t, "MetricHistory(purged)", err, errs.NotFound)
+	err = s.PurgeRun(ctx, gone.ID)
+	wantCode(t, "PurgeRun twice", err, errs.NotFound)
+	if n, _ := s.CountRuns(ctx); n != 1 {
+		t.Fatalf("CountRuns after purge = %d", n)
+	}
+	// The purged run's id is free: nothing of it is left to collide with.
+	if ids, _ := s.DeletedRuns(ctx, 0); len(ids) != 0 {
+		t.Fatalf("deleted runs after purge: %v", ids)
+	}
 }

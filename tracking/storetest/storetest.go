@@ -81,6 +81,7 @@ func Run(t *testing.T, h *Harness) {
 		{"StepCache", testStepCache},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AttributeIN", testAttributeIN},
+		{"Purge", testPurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
