@@ -135,7 +135,7 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.slurm.executor == "local" && o.slurm.detach {
+	if !o.slurm.remote() && o.slurm.detach {
 		return errs.Errorf(errs.Invalid, "--detach is for --executor slurm; a local run runs in this process")
 	}
 	// Everything that can be checked is checked before the store is touched.
@@ -157,7 +157,7 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if err != nil {
 			return err
 		}
-		if o.slurm.executor != "local" {
+		if o.slurm.remote() {
 			return a.runOnSlurm(c, req, plan, o, o.slurm)
 		}
 		r, st, err := a.runner(c, o)

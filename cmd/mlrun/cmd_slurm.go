@@ -34,6 +34,10 @@ type slurmOptions struct {
 	pollEvery time.Duration
 }
 
+// remote reports whether runs go to an executor other than this process
+// ("" is local, for callers that build runOptions themselves).
+func (o slurmOptions) remote() bool { return o.executor != "" && o.executor != "local" }
+
 // addExecutorFlags adds --executor and the --slurm-* flags.
 func addExecutorFlags(f *pflag.FlagSet, o *slurmOptions) {
 	f.StringVar(&o.executor, "executor", "local", "where the run executes: local (this process) or slurm (a Slurm job; a sweep is one job array)")
