@@ -37,8 +37,11 @@ func parseEntryPoint(p *Project, e entry, kinds schema.Kinds) (*EntryPoint, erro
 		case "sweep":
 			ep.Sweep = c.value.plain()
 			ep.SweepPos = c.keyPos
+		case "resources":
+			ep.Resources = c.value.plain()
+			ep.ResourcesPos = c.keyPos
 		default:
-			return nil, fieldf(c.keyPos, field+"."+c.key, "unknown entry point key (known: parameters, command, steps, sweep)")
+			return nil, fieldf(c.keyPos, field+"."+c.key, "unknown entry point key (known: parameters, command, steps, sweep, resources)")
 		}
 	}
 	switch {

@@ -56,7 +56,12 @@ type EntryPoint struct {
 	// written. Nil and the zero Pos when absent.
 	Sweep    any
 	SweepPos Pos
-	Pos      Pos // where the entry point's name is written
+	// Resources is the raw value of the entry point's `resources` key
+	// (what a cluster job asks for; package executor reads it), and
+	// ResourcesPos where it is written. Nil and the zero Pos when absent.
+	Resources    any
+	ResourcesPos Pos
+	Pos          Pos // where the entry point's name is written
 
 	dir      string         // absolute project directory, for path parameters
 	template []commandPart  // the parsed command

@@ -99,6 +99,9 @@ else
   echo "figure|model fits (s)|-|scikit-learn|-|-|-|0|-|skipped: /usr/bin/python3 has no scikit-learn (apt-get install python3-sklearn)" >>"$figures"
 fi
 
+# The PostgreSQL store against raw pgx (its figure lines join the table).
+GO=$GO scripts/bench-postgres.sh 2>&1 | tee /dev/stderr | grep -o 'figure|.*' >>"$figures" || true
+
 echo
 echo "make bench: ${SECONDS}s."
 echo "Ratios are mlrun/anchor of the values in the units shown (for a rate, higher is better;"

@@ -98,7 +98,7 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		a.reproduceCommand(),
 		a.scheduleCommand(), a.schedulerCommand(),
 	)
-	root.AddCommand(a.modelsCommand(), a.serveCommand(), a.dbCommand(), a.gcCommand())
+	root.AddCommand(a.modelsCommand(), a.serveCommand(), a.dbCommand(), a.gcCommand(), a.execRunCommand())
 	root.AddCommand(a.serverCommand(), a.uiCommand())
 	return root
 }

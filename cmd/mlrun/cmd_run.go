@@ -35,6 +35,8 @@ type runOptions struct {
 	objective  string
 	maximize   bool
 	minimize   bool
+
+	slurm slurmOptions // --executor and --slurm-* (cmd_slurm.go)
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -62,7 +64,8 @@ data and scripts) unless --no-cache is given.`,
   mlrun run examples/iris -P C=0.5 --run-name tuned
   mlrun run examples/iris -P C=0.1,1,10 -P max_iter=100,200 -j 4 --objective metrics.accuracy --maximize
   mlrun run examples/iris -P C=logspace(-3,1,5) --dry-run
-  mlrun run examples/iris -P C=loguniform(0.001,10) --max-trials 20 --sweep-seed 7`,
+  mlrun run examples/iris -P C=loguniform(0.001,10) --max-trials 20 --sweep-seed 7
+  mlrun --tracking-uri postgresql://mlrun@db/mlrun run examples/iris -P C=0.1,1,10 --executor slurm -j 2 --slurm-time 10`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := "."
@@ -90,6 +93,7 @@ data and scripts) unless --no-cache is given.`,
 	f.StringVar(&o.objective, "objective", "", "metric that ranks a sweep's trials, e.g. metrics.accuracy")
 	f.BoolVar(&o.maximize, "maximize", false, "the best trial has the highest objective")
 	f.BoolVar(&o.minimize, "minimize", false, "the best trial has the lowest objective (default)")
+	addExecutorFlags(f, &o.slurm)
 	return c
 }
 
@@ -131,6 +135,9 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if !o.slurm.remote() && o.slurm.detach {
+		return errs.Errorf(errs.Invalid, "--detach is for --executor slurm; a local run runs in this process")
+	}
 	// Everything that can be checked is checked before the store is touched.
 	sw, err := sweep.Parse(ep, kvs, sweep.Options{MaxTrials: o.maxTrials, Seed: o.sweepSeed,
 		SeedSet: c.Flags().Changed("sweep-seed"), UseSection: o.useSection})
@@ -149,6 +156,9 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		plan, err := pipeline.Prepare(req, kinds)
 		if err != nil {
 			return err
+		}
+		if o.slurm.remote() {
+			return a.runOnSlurm(c, req, plan, o, o.slurm)
 		}
 		r, st, err := a.runner(c, o)
 		if err != nil {

@@ -77,6 +77,7 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 		return err
 	}
 	defer st.Close()
+	a.catchUpSlurm(ctx, st)
 	q := tracking.SearchRuns{Filter: o.filter, OrderBy: o.orderBy, MaxResults: o.limit, ViewType: view}
 	if o.experiment != "" {
 		exp, err := st.GetExperimentByName(ctx, o.experiment)
@@ -131,6 +132,7 @@ func (a *app) runsShowCommand() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
+				a.catchUpSlurm(ctx, st)
 				run, err := resolveRun(ctx, st, args[0])
 				if err != nil {
 					return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/internal/pgtest"
+	"github.com/mlrun/mlrun/internal/slurmtest"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	slurmtest.Stop()
 	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
