@@ -53,7 +53,7 @@ figure() {
 
 bench ./sqlite 'CreateRun|LogBatch|Search100k'
 bench ./serving 'Serve'
-bench ./cmd/mlrun 'RunOverhead|IrisEndToEnd|Sweep100'
+bench ./cmd/mlrun 'RunOverhead|IrisEndToEnd|Sweep100|Slurm'
 
 # gobench PKG PATTERN BENCHTIME: Go benchmarks that print their own pairs
 # (server, ONNX, web UI): their Benchmark lines as they are.

@@ -5,8 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/mlrun/mlrun/internal/benchcmp"
 	"github.com/mlrun/mlrun/internal/pgtest"
 	"github.com/mlrun/mlrun/internal/slurmtest"
 )
@@ -24,32 +24,34 @@ func slurmBenchEnv(b *testing.B) (*env, string, string) {
 
 // BenchmarkSlurmSubmit100: submitting a 100-trial sweep as a job array
 // (--detach: creating the runs and sbatch), against `mlrun run --dry-run`
-// of the same sweep (loading and checking it). The issue asks ≤ 1 s.
+// of the same sweep (loading and checking it), in alternating pairs. The
+// issue asks ≤ 1 s.
 func BenchmarkSlurmSubmit100(b *testing.B) {
 	e, dir, jobs := slurmBenchEnv(b)
-	var submit, dry time.Duration
-	for i := 0; i < b.N; i++ {
-		dry += timed(b, e.command(dir, "run", ".", "-P", "x=range(0,100)", "--dry-run"))
-		submit += timed(b, e.command(dir, "run", ".", "-P", "x=range(0,100)", "-j", "2", "--executor", "slurm", "--slurm-dir", jobs, "--detach"))
-		exec.Command("scancel", "--name", "mlrun-sweep-main").Run() // the trials are not the point here
+	for range b.N {
+		o, a := benchcmp.Alternate(benchPairs(), func() float64 {
+			ms := timed(b, e.command(dir, "run", ".", "-P", "x=range(0,100)", "-j", "2", "--executor", "slurm", "--slurm-dir", jobs, "--detach"))
+			exec.Command("scancel", "--name", "mlrun-sweep-main").Run() // the trials are not the point here
+			return ms
+		}, func() float64 {
+			return timed(b, e.command(dir, "run", ".", "-P", "x=range(0,100)", "--dry-run"))
+		})
+		benchcmp.Figure{Name: "submit a 100-trial sweep to Slurm (ms)", Anchor: "--dry-run of the same sweep", Max: 1000}.Report(b, o, a)
 	}
-	s := report(b, "submit100", submit)
-	d := report(b, "dryrun100", dry)
-	b.ReportMetric(s/d, "submit/dryrun")
 }
 
 // BenchmarkSlurmTrialOverhead: a 10-trial sweep of `true`, 2 at a time, on
-// Slurm (attached, polling every 200 ms) against the same sweep run locally;
-// reports the per-trial overhead of going through Slurm.
+// Slurm (attached, polling every 200 ms) against the same sweep run locally,
+// in alternating pairs; the ratio is the cost of going through Slurm.
 func BenchmarkSlurmTrialOverhead(b *testing.B) {
 	e, dir, jobs := slurmBenchEnv(b)
-	var onSlurm, local time.Duration
-	for i := 0; i < b.N; i++ {
-		local += timed(b, e.command(dir, "run", ".", "-P", "x=range(0,10)", "-j", "2"))
-		onSlurm += timed(b, e.command(dir, "run", ".", "-P", "x=range(0,10)", "-j", "2", "--executor", "slurm", "--slurm-dir", jobs, "--slurm-poll", "200ms"))
+	for range b.N {
+		o, a := benchcmp.Alternate(benchPairs(), func() float64 {
+			return timed(b, e.command(dir, "run", ".", "-P", "x=range(0,10)", "-j", "2", "--executor", "slurm", "--slurm-dir", jobs, "--slurm-poll", "200ms"))
+		}, func() float64 {
+			return timed(b, e.command(dir, "run", ".", "-P", "x=range(0,10)", "-j", "2"))
+		})
+		s := benchcmp.Figure{Name: "10-trial sweep on Slurm (ms)", Anchor: "the same sweep, local executor"}.Report(b, o, a)
+		b.ReportMetric((s.Ours-s.Anchor)/10, "overhead_ms/trial")
 	}
-	s := report(b, "slurm10", onSlurm)
-	l := report(b, "local10", local)
-	b.ReportMetric((s-l)/10, "overhead_ms/trial")
-	b.ReportMetric(s/l, "slurm/local")
 }
