@@ -195,10 +195,26 @@ func runsByName(t *testing.T, e *env) map[string]*tracking.Run {
 	return out
 }
 
+// storeEnvs are the stores the MLflow client's tests run against: the
+// default SQLite store, and a PostgreSQL database with a shared artifact
+// directory.
+var storeEnvs = []struct {
+	name string
+	env  func(t *testing.T) *env
+}{
+	{"sqlite", newEnv},
+	{"postgresql", func(t *testing.T) *env { e, _ := newPGEnv(t); return e }},
+}
+
 func TestMLflowClientTrainPyLogsIntoMlrunServer(t *testing.T) {
 	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
-	e := newEnv(t)
+	for _, st := range storeEnvs {
+		t.Run(st.name, func(t *testing.T) { testTrainPy(t, client, st.env(t)) })
+	}
+}
+
+func testTrainPy(t *testing.T, client mlflowClient, e *env) {
 	srv := startServer(t, e)
 	work := t.TempDir()
 	out := client.run(t, work, srv.url, filepath.Join(client.shared, "examples", "train.py"))
@@ -351,7 +367,12 @@ func mustDir(t *testing.T, uri string) string {
 func TestMLflowClientAPIAgainstMlrunServer(t *testing.T) {
 	t.Parallel() // minutes of Python: overlap with the package's other tests
 	client := findMLflow(t)
-	e := newEnv(t)
+	for _, st := range storeEnvs {
+		t.Run(st.name, func(t *testing.T) { testClientAPI(t, client, st.env(t)) })
+	}
+}
+
+func testClientAPI(t *testing.T, client mlflowClient, e *env) {
 	// A run recorded by `mlrun run` must be visible to the client.
 	dir, _ := gitProject(t)
 	e.ok(dir, "run", ".", "-e", "script", "-P", "n=4", "--run-name", "from-cli")
