@@ -16,12 +16,15 @@ run: build
 
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
-# test-race: the whole suite once more under the race detector, with the
-# binary the end-to-end tests drive built with -race too.
+# test-race: the suite once more under the race detector: every package's
+# own tests, and of the end-to-end tests those whose binary runs goroutines
+# that share state (sweeps in one process, the step cache, concurrent runs,
+# the server), with the binary itself built with -race.
 test-race:
-	MLRUN_TEST_RACE=1 $(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /cmd/mlrun$$)
+	MLRUN_TEST_RACE=1 $(GO) test -race -count=1 -timeout 30m -run 'Sweep|StepCache|Concurrent|HTTPStore' ./cmd/mlrun
 
 # tidy-check: go.mod and go.sum are exactly what `go mod tidy` makes.
 tidy-check:

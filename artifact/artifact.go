@@ -1,9 +1,10 @@
 // Package artifact stores and reads run artifacts on the local file system.
 // Every path a user or a request names goes through Join, so that no
-// artifact path can escape its root.
+// artifact path can escape its root, by ".." or by a symbolic link.
 package artifact
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,19 +13,27 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/mlrun/mlrun/errs"
 )
 
+// URI returns the file:// URI of a local directory, percent-encoded as
+// RFC 8089 asks (file:///home/me/my%20project/mlruns/...).
+func URI(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
+}
+
 // DirFromURI returns the local directory of an artifact URI (file:// or a
-// plain path).
+// plain path). A file:// URI that is not valid percent-encoding (written
+// by an older mlrun, which did not encode) is read as the plain path.
 func DirFromURI(uri string) (string, error) {
-	if strings.HasPrefix(uri, "file://") {
+	if rest, ok := strings.CutPrefix(uri, "file://"); ok {
 		u, err := url.Parse(uri)
 		if err != nil {
-			return "", fmt.Errorf("parse artifact uri %q: %w", uri, err)
+			return filepath.FromSlash(rest), nil
 		}
-		return u.Path, nil
+		return filepath.FromSlash(u.Path), nil
 	}
 	if strings.Contains(uri, "://") {
 		return "", errs.Errorf(errs.Invalid, "artifact location %q is not on the local file system", uri)
@@ -32,8 +41,10 @@ func DirFromURI(uri string) (string, error) {
 	return uri, nil
 }
 
-// Join returns root joined with rel, and an error if rel is absolute or
-// would leave root (through "..").
+// Join returns root joined with rel, and an error if rel is absolute,
+// would leave root through "..", or would leave it through a symbolic link:
+// the part of the path that exists is resolved, and must stay inside root
+// (resolved likewise). A dangling symbolic link on the way is refused too.
 func Join(root, rel string) (string, error) {
 	if rel == "" || rel == "." {
 		return root, nil
@@ -41,11 +52,68 @@ func Join(root, rel string) (string, error) {
 	if filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
 		return "", errs.Errorf(errs.Invalid, "artifact path %q must be relative and stay inside the run's artifacts", rel)
 	}
-	return filepath.Join(root, rel), nil
+	path := filepath.Join(root, rel)
+	ok, err := Inside(root, path)
+	if err != nil {
+		return "", errs.Errorf(errs.Invalid, "artifact path %q: %v", rel, err)
+	}
+	if !ok {
+		return "", errs.Errorf(errs.Invalid, "artifact path %q leaves the run's artifacts through a symbolic link", rel)
+	}
+	return path, nil
+}
+
+// Inside reports whether path stays inside dir once the symbolic links of
+// both are resolved (as far as they exist). A dangling symbolic link on
+// path's way is an error: what it would create cannot be checked.
+func Inside(dir, path string) (bool, error) {
+	realDir, err := resolve(dir)
+	if err != nil {
+		return false, err
+	}
+	realPath, err := resolve(path)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(realDir, realPath)
+	if err != nil {
+		return false, nil
+	}
+	return rel == "." || filepath.IsLocal(rel), nil
+}
+
+// resolve returns the absolute path with the symbolic links of its longest
+// existing prefix resolved and the rest appended as written.
+func resolve(path string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", path, err)
+	}
+	rest := ""
+	for {
+		real, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("resolve %s: %w", path, err)
+		}
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return "", fmt.Errorf("%s is a symbolic link to nothing", path)
+		}
+		parent := filepath.Dir(path)
+		if parent == path {
+			return filepath.Join(path, rest), nil
+		}
+		rest = filepath.Join(filepath.Base(path), rest)
+		path = parent
+	}
 }
 
 // Copy copies the file or directory src to dst, creating parents. Symbolic
-// links inside a copied directory are skipped.
+// links inside a copied directory are skipped, and a symbolic link where a
+// copied file or directory would go is an error (nothing is written
+// through it).
 func Copy(src, dst string) error {
 	info, err := os.Stat(src)
 	if err != nil {
@@ -65,6 +133,9 @@ func Copy(src, dst string) error {
 		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
+			if err := noSymlink(target); err != nil {
+				return err
+			}
 			return os.MkdirAll(target, 0o755)
 		case d.Type().IsRegular():
 			fi, err := d.Info()
@@ -77,16 +148,28 @@ func Copy(src, dst string) error {
 	})
 }
 
+// noSymlink returns an error when path is a symbolic link.
+func noSymlink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return errs.Errorf(errs.Invalid, "artifact %s is a symbolic link; nothing is written through it", path)
+	}
+	return nil
+}
+
 func copyFile(src, dst string, mode fs.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := noSymlink(dst); err != nil {
+		return err
 	}
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm()|0o600)
+	// O_NOFOLLOW: a link put there since the check is not followed either.
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, mode.Perm()|0o600)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}

@@ -39,13 +39,6 @@ import (
 // with their hashes. A later step with the same key replays the entry on its
 // own run instead of running, unless a recorded file was deleted or changed.
 
-// CacheStore keeps step cache entries (the sqlite store implements it).
-type CacheStore interface {
-	GetStepCache(ctx context.Context, key string) ([]byte, error)
-	PutStepCache(ctx context.Context, key, kind, step, runID string, entry []byte) error
-	DeleteStepCache(ctx context.Context, key string) error
-}
-
 const cacheFormat = 1
 
 // cacheEntry is what a cached step did.
@@ -81,7 +74,7 @@ type cachedFile struct {
 
 // stepCache holds what one run needs to use the cache.
 type stepCache struct {
-	store      CacheStore
+	store      tracking.StepCache
 	dir        string // where data set outputs are kept
 	version    string
 	modelSpecs func(string) (ml.Spec, bool)

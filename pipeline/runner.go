@@ -42,7 +42,7 @@ type Runner struct {
 	// Cache, when set, lets a step reuse an identical earlier execution;
 	// CacheDir keeps the data sets it stores. NoCache turns the cache off:
 	// every step runs and nothing is recorded. ModelSpecs loads cached models.
-	Cache      CacheStore
+	Cache      tracking.StepCache
 	CacheDir   string
 	NoCache    bool
 	ModelSpecs func(name string) (ml.Spec, bool)
@@ -51,6 +51,7 @@ type Runner struct {
 	capture *provenanceCapture // the sweep's, reused by its trials
 
 	onCreated func(runID string) // told the run id as soon as the run exists
+	unowned   bool               // runs are created for another process (Submit)
 }
 
 // StepObserver is told how a run's steps go. Its methods are called from
@@ -71,6 +72,9 @@ type Request struct {
 	ParentRunID string
 	Seed        *int64            // nil: the param "seed" if declared, else a random seed
 	Tags        map[string]string // extra tags
+	// RunID, when set, names an existing SCHEDULED run (made by Submit) to
+	// execute instead of creating a run; the other fields must describe it.
+	RunID string
 }
 
 // StepOutcome is what happened to one step.
@@ -106,36 +110,18 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	seed, err := runSeed(req.Seed, plan.Params)
+	seed, params, tags, err := runRecord(req, plan)
 	if err != nil {
 		return nil, err
 	}
-	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
-	for _, k := range slices.Sorted(maps.Keys(plan.Params.Strings)) {
-		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
+	var info *tracking.RunInfo
+	var exp *tracking.Experiment
+	var capture *provenanceCapture
+	if req.RunID != "" {
+		info, exp, capture, err = r.claimRun(ctx, req.RunID)
+	} else {
+		info, exp, capture, err = r.createRun(ctx, req, plan, seed, params, tags)
 	}
-	for _, kv := range plan.Params.Extra {
-		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
-	}
-	tags := map[string]string{}
-	if req.ParentRunID != "" {
-		tags["mlflow.parentRunId"] = req.ParentRunID
-	}
-	// Which parameters were undeclared -P values (appended to a command),
-	// so that a reproduction passes exactly those again.
-	// Always written, empty when there are none.
-	extra := make([]string, len(plan.Params.Extra))
-	for i, kv := range plan.Params.Extra {
-		extra[i] = kv.Key
-	}
-	tags[ExtraParamsTag] = strings.Join(extra, ",")
-	// Parameters that are seeds are recorded as seeds too.
-	for _, name := range []string{"seed", "random_state"} {
-		if v, ok := plan.Params.Strings[name]; ok {
-			tags["mlrun.seed.params."+name] = v
-		}
-	}
-	info, exp, capture, err := r.createRun(ctx, req, plan, seed, params, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +173,41 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	out.Status = status
 	fmt.Fprintf(stderr, "mlrun: run %s %s\n", info.ID, status)
 	return out, runErr
+}
+
+// runRecord returns what a new run records from the start: its seed,
+// params and the tags that follow from the request.
+func runRecord(req Request, plan *Plan) (int64, []tracking.Param, map[string]string, error) {
+	seed, err := runSeed(req.Seed, plan.Params)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	params := make([]tracking.Param, 0, len(plan.Params.Strings)+len(plan.Params.Extra))
+	for _, k := range slices.Sorted(maps.Keys(plan.Params.Strings)) {
+		params = append(params, tracking.Param{Key: k, Value: plan.Params.Strings[k]})
+	}
+	for _, kv := range plan.Params.Extra {
+		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
+	}
+	tags := map[string]string{}
+	if req.ParentRunID != "" {
+		tags["mlflow.parentRunId"] = req.ParentRunID
+	}
+	// Which parameters were undeclared -P values (appended to a command),
+	// so that a reproduction passes exactly those again.
+	// Always written, empty when there are none.
+	extra := make([]string, len(plan.Params.Extra))
+	for i, kv := range plan.Params.Extra {
+		extra[i] = kv.Key
+	}
+	tags[ExtraParamsTag] = strings.Join(extra, ",")
+	// Parameters that are seeds are recorded as seeds too.
+	for _, name := range []string{"seed", "random_state"} {
+		if v, ok := plan.Params.Strings[name]; ok {
+			tags["mlrun.seed.params."+name] = v
+		}
+	}
+	return seed, params, tags, nil
 }
 
 // recordPanic writes the panic's message and stack to the run's artifacts
@@ -255,6 +276,10 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 		tagList = append(tagList, tracking.Tag{Key: k, Value: tags[k]})
 	}
 	host, _ := os.Hostname()
+	pid := os.Getpid()
+	if r.unowned {
+		host, pid = "", 0 // the process that will execute it claims it
+	}
 	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
 		ExperimentID: exp.ID,
 		Name:         req.RunName,
@@ -262,7 +287,7 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 		Params:       params,
 		Tags:         tagList,
 		Host:         host,
-		PID:          os.Getpid(),
+		PID:          pid,
 	})
 	if err != nil {
 		return nil, nil, nil, err

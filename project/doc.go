@@ -24,7 +24,9 @@
 //     {name} is replaced by the shell-quoted value of the declared
 //     parameter name, {{ and }} are literal braces. Undeclared parameters
 //     given with -P are appended as " --name value".
-//   - steps: a list of steps, each running a built-in step kind.
+//   - steps: a list of steps, each running a built-in step kind. Such an
+//     entry point takes only its declared parameters: an undeclared -P is
+//     an error naming the declared ones (and the closest: did you mean C?).
 //
 // An entry point name ending in .py or .sh that is not declared runs that
 // file of the project with python or bash, as MLflow does.
@@ -67,6 +69,15 @@
 // true/false; null as nothing; lists and mappings as JSON). An expression
 // ends at the first "}}" after its "${{"; there is no escape for a literal
 // "${{".
+//
+// In a shell command (an input its kind declares Shell, such as the run:
+// of a command step), every ${{ expr }} is replaced by its value quoted as
+// one shell word, as Python's shlex.quote does and as {name} in a command
+// entry point is: `echo ${{ params.msg }}` with msg "x; rm -rf ~" runs
+// echo 'x; rm -rf ~'. Write ${{ }} outside shell quotes ("${{ … }}" would
+// keep the added quotes as text). A step that really wants the value read
+// as shell code says so with ${{ raw(expr) }}, which pastes the value as
+// is; raw(...) must wrap the whole expression and is refused elsewhere.
 //
 // A `when:` condition is one expression, bare or wrapped in ${{ }}, that
 // must give true or false; the step is skipped when it gives false.

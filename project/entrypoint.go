@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // parseEntryPoint reads one entry of entry_points.
-func parseEntryPoint(p *Project, e entry, kinds *steps.Registry) (*EntryPoint, error) {
+func parseEntryPoint(p *Project, e entry, kinds schema.Kinds) (*EntryPoint, error) {
 	field := "entry_points." + e.key
 	ep := &EntryPoint{Name: e.key, Pos: e.keyPos, dir: p.Dir, byName: map[string]int{}}
 	n := e.value
@@ -37,8 +37,11 @@ func parseEntryPoint(p *Project, e entry, kinds *steps.Registry) (*EntryPoint, e
 		case "sweep":
 			ep.Sweep = c.value.plain()
 			ep.SweepPos = c.keyPos
+		case "resources":
+			ep.Resources = c.value.plain()
+			ep.ResourcesPos = c.keyPos
 		default:
-			return nil, fieldf(c.keyPos, field+"."+c.key, "unknown entry point key (known: parameters, command, steps, sweep)")
+			return nil, fieldf(c.keyPos, field+"."+c.key, "unknown entry point key (known: parameters, command, steps, sweep, resources)")
 		}
 	}
 	switch {
@@ -135,15 +138,15 @@ func typedDefault(typ string, n *node) (any, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return v, s, nil
+		return v, paramText(typ, v, s), nil
 	}
 	switch typ {
 	case TypeFloat:
 		switch x := n.value.(type) {
 		case float64:
-			return x, formatFloat(x), nil
+			return x, schema.FormatFloat(x), nil
 		case int:
-			return float64(x), formatFloat(float64(x)), nil
+			return float64(x), schema.FormatFloat(float64(x)), nil
 		}
 	case TypeInt:
 		switch x := n.value.(type) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -75,6 +76,7 @@ type refScope struct {
 	steps    map[string]*Step    // all steps by name
 	upstream map[string]bool     // transitive needs of self
 	outputs  map[string][]string // declared outputs by step name
+	typed    map[string]any      // an environment with the parameters typed, for checking conditions
 }
 
 // compileExpr compiles src and checks its references against scope.
@@ -97,13 +99,109 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 	if err != nil {
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
 	}
+	if findRaw(tree.Node) {
+		return nil, fieldf(pos, field, "${{ %s }}: raw(...) can only wrap a whole ${{ }} of a shell command, such as the run: of a command step", flatten(src))
+	}
 	c := &refChecker{scope: scope, lets: map[string]bool{}}
 	exprast.Walk(&tree.Node, letCollector(c.lets))
 	exprast.Walk(&tree.Node, c)
 	if c.err != "" {
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), c.err)
 	}
+	if asBool && scope.typed != nil {
+		// With the parameters typed, a condition whose type is known and
+		// is not bool (`when: params.C`) is refused now. One that does not
+		// compile typed (`"C" in params`) is left to run time.
+		if typed, err := expr.Compile(src, expr.Env(scope.typed)); err == nil {
+			if t := typed.Node().Type(); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
+				return nil, fieldf(pos, field, "${{ %s }} gives a %s, not true or false", flatten(src), t)
+			}
+		}
+	}
 	return &Expr{Source: src, Pos: pos, field: field, program: program}, nil
+}
+
+// rawFunc is the name of the marker that pastes an expression's value into
+// a shell command without quoting it: ${{ raw(params.flags) }}.
+const rawFunc = "raw"
+
+// rawCall returns the argument of a call raw(x), or nil when n is not one.
+func rawCall(n exprast.Node) exprast.Node {
+	call, ok := n.(*exprast.CallNode)
+	if !ok {
+		return nil
+	}
+	if id, ok := call.Callee.(*exprast.IdentifierNode); !ok || id.Value != rawFunc || len(call.Arguments) != 1 {
+		return nil
+	}
+	return call.Arguments[0]
+}
+
+// findRaw reports whether the expression calls raw anywhere.
+func findRaw(n exprast.Node) bool {
+	found := false
+	exprast.Walk(&n, rawFinder(func() { found = true }))
+	return found
+}
+
+// rawFinder calls its function for every call of raw.
+type rawFinder func()
+
+// Visit implements exprast.Visitor.
+func (f rawFinder) Visit(n *exprast.Node) {
+	if call, ok := (*n).(*exprast.CallNode); ok {
+		if id, ok := call.Callee.(*exprast.IdentifierNode); ok && id.Value == rawFunc {
+			f()
+		}
+	}
+}
+
+// unwrapRaw returns the expression inside ${{ raw(expr) }} and true, or
+// src and false when src is not one call of raw.
+func unwrapRaw(src string) (string, bool) {
+	tree, err := parser.Parse(src)
+	if err != nil || rawCall(tree.Node) == nil {
+		return src, false
+	}
+	// The whole source is the call: its argument is what lies between the
+	// first "(" and the last ")".
+	t := strings.TrimSpace(src)
+	open, end := strings.IndexByte(t, '('), strings.LastIndexByte(t, ')')
+	if open < 0 || end <= open {
+		return src, false
+	}
+	return strings.TrimSpace(t[open+1 : end]), true
+}
+
+// typedEnv returns an expression environment in which params has the
+// entry point's parameters with their types (a struct, so that expr knows
+// params.C is a float64), and the rest is untyped. Compiling a condition
+// in it finds one that cannot give true or false (`when: params.C`)
+// before any run exists.
+func typedEnv(params []*Param) map[string]any {
+	fields := make([]reflect.StructField, len(params))
+	for i, p := range params {
+		var zero any = ""
+		switch p.Type {
+		case TypeFloat:
+			zero = 0.0
+		case TypeInt:
+			zero = 0
+		case TypeBool:
+			zero = false
+		}
+		fields[i] = reflect.StructField{
+			Name: fmt.Sprintf("P%d", i),
+			Type: reflect.TypeOf(zero),
+			Tag:  reflect.StructTag(fmt.Sprintf("expr:%q", p.Name)),
+		}
+	}
+	return map[string]any{
+		"params":  reflect.New(reflect.StructOf(fields)).Elem().Interface(),
+		"steps":   map[string]any{},
+		"metrics": map[string]any{},
+		"run":     map[string]any{},
+	}
 }
 
 // flatten writes an expression's source on one line for messages.
@@ -258,8 +356,9 @@ type Value struct {
 
 // valuePart is literal text or an expression of a templated string.
 type valuePart struct {
-	text string
-	expr *Expr
+	text  string
+	expr  *Expr
+	quote bool // a value in a shell command: shell-quoted as one word
 }
 
 // Raw returns the value as written in YAML: string, int, float64, bool,
@@ -295,7 +394,7 @@ func (v *Value) Exprs() []*Expr {
 func (v *Value) Eval(env map[string]any) (any, error) {
 	switch {
 	case v.parts != nil:
-		if len(v.parts) == 1 && v.parts[0].expr != nil {
+		if len(v.parts) == 1 && v.parts[0].expr != nil && !v.parts[0].quote {
 			return v.parts[0].expr.Eval(env)
 		}
 		var b strings.Builder
@@ -311,6 +410,9 @@ func (v *Value) Eval(env map[string]any) (any, error) {
 			s, err := formatValue(out)
 			if err != nil {
 				return nil, fieldf(p.expr.Pos, p.expr.field, "${{ %s }}: %v", flatten(p.expr.Source), err)
+			}
+			if p.quote {
+				s = shellQuote(s)
 			}
 			b.WriteString(s)
 		}
@@ -340,13 +442,15 @@ func (v *Value) Eval(env map[string]any) (any, error) {
 }
 
 // compileValue builds the Value of a YAML node, compiling its templates.
-func compileValue(n *node, field string, scope *refScope) (*Value, error) {
+// In a shell command (shell), every expression's value is shell-quoted
+// unless it is written raw(expr).
+func compileValue(n *node, field string, scope *refScope, shell bool) (*Value, error) {
 	v := &Value{raw: n.plain(), pos: n.pos}
 	switch n.kind {
 	case seqNode:
 		v.list = make([]*Value, len(n.items))
 		for i, it := range n.items {
-			c, err := compileValue(it, fmt.Sprintf("%s[%d]", field, i), scope)
+			c, err := compileValue(it, fmt.Sprintf("%s[%d]", field, i), scope, shell)
 			if err != nil {
 				return nil, err
 			}
@@ -356,7 +460,7 @@ func compileValue(n *node, field string, scope *refScope) (*Value, error) {
 	case mapNode:
 		v.items = make(map[string]*Value, len(n.entries))
 		for _, e := range n.entries {
-			c, err := compileValue(e.value, field+"."+e.key, scope)
+			c, err := compileValue(e.value, field+"."+e.key, scope, shell)
 			if err != nil {
 				return nil, err
 			}
@@ -378,11 +482,15 @@ func compileValue(n *node, field string, scope *refScope) (*Value, error) {
 				v.parts = append(v.parts, valuePart{text: p.text})
 				continue
 			}
-			e, err := compileExpr(p.source, n.pos, field, scope, false)
+			src, raw := unwrapRaw(p.source)
+			if raw && !shell {
+				return nil, fieldf(n.pos, field, "${{ %s }}: raw(...) is for a shell command, such as the run: of a command step; here a value is never quoted", flatten(p.source))
+			}
+			e, err := compileExpr(src, n.pos, field, scope, false)
 			if err != nil {
 				return nil, err
 			}
-			v.parts = append(v.parts, valuePart{expr: e})
+			v.parts = append(v.parts, valuePart{expr: e, quote: shell && !raw})
 			v.exprs++
 		}
 	}

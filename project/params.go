@@ -3,14 +3,16 @@ package project
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // KV is one NAME=VALUE given with -P.
@@ -21,14 +23,17 @@ type Params struct {
 	// Values holds every declared parameter, typed: float64, int, string or
 	// bool; a path parameter holds the absolute path.
 	Values map[string]any
-	// Strings holds every parameter as it is logged to the run: the text
-	// the user gave (a path as given, not made absolute), or the default
-	// formatted canonically (a float as Python prints it, e.g. 1.0, 1e-05).
-	// Undeclared parameters are in it too.
+	// Strings holds every parameter as it is logged to the run: a float,
+	// given or default, as MLflow logs it (schema.FormatFloat: 1.0,
+	// 1000000.0, 1e-05); anything else as the user gave it (a path as
+	// given, not made absolute) or as the default is written. Undeclared
+	// parameters are in it too, as given.
 	Strings map[string]string
 	// Extra holds the undeclared parameters in the order given; MLflow
 	// appends them to a command as --key value.
 	Extra []KV
+
+	given map[string]string // the text given with -P, which a command gets as MLflow passes it
 }
 
 // CheckNames checks the names of NAME=VALUE pairs: none is empty and none
@@ -52,13 +57,16 @@ func CheckNames(given []KV) error {
 // that path parameters name existing files (relative to the project
 // directory). Errors are errs.Invalid naming the parameter.
 func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
-	out := &Params{Values: map[string]any{}, Strings: map[string]string{}}
+	out := &Params{Values: map[string]any{}, Strings: map[string]string{}, given: map[string]string{}}
 	if err := CheckNames(given); err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, kv := range given {
 		seen[kv.Key] = true
+		if err := ep.CheckName(kv.Key); err != nil {
+			return nil, err
+		}
 		i, declared := ep.byName[kv.Key]
 		if !declared {
 			out.Extra = append(out.Extra, kv)
@@ -71,7 +79,8 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 			return nil, errs.Errorf(errs.Invalid, "parameter %q: %v (declared at %s)", p.Name, err, p.Pos)
 		}
 		out.Values[p.Name] = v
-		out.Strings[p.Name] = kv.Value
+		out.Strings[p.Name] = paramText(p.Type, v, kv.Value)
+		out.given[p.Name] = kv.Value
 	}
 	var missing []string
 	for _, p := range ep.Params {
@@ -101,6 +110,49 @@ func (ep *EntryPoint) ResolveParams(given []KV) (*Params, error) {
 	return out, nil
 }
 
+// paramText returns the text a parameter is logged as: a float as MLflow
+// logs one (schema.FormatFloat: -P C=1 and C=1e0 are both "1.0", 1e6 is
+// "1000000.0"), anything else as given.
+func paramText(typ string, v any, given string) string {
+	if f, ok := v.(float64); ok && typ == TypeFloat {
+		return schema.FormatFloat(f)
+	}
+	return given
+}
+
+// CheckName returns an errs.Invalid error when the entry point takes no
+// parameter called name. A steps entry point takes only the parameters it
+// declares: an undeclared one reaches no step, so it is a mistake (-P c=0.1
+// for C), and the error names the declared ones and the closest. A command
+// entry point takes any name and appends the undeclared ones to its
+// command as --name value, as MLflow does.
+func (ep *EntryPoint) CheckName(name string) error {
+	if _, ok := ep.byName[name]; ok || len(ep.Steps) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("parameter %q is not declared by entry point %q, whose steps would never read it (declared: %s)", name, ep.Name, ep.declared())
+	if near := ep.closestParam(name); near != "" {
+		msg += fmt.Sprintf("; did you mean %s?", near)
+	}
+	return errs.Errorf(errs.Invalid, "%s", msg)
+}
+
+// closestParam returns the declared parameter whose name is nearest to
+// name: the same but for case, else at most a third of its letters away
+// (edit distance); "" when none is that close.
+func (ep *EntryPoint) closestParam(name string) string {
+	best, bestDist := "", len(name)/3+1
+	for _, p := range ep.Params {
+		if strings.EqualFold(p.Name, name) {
+			return p.Name
+		}
+		if d := levenshtein.ComputeDistance(strings.ToLower(p.Name), strings.ToLower(name)); d < bestDist {
+			best, bestDist = p.Name, d
+		}
+	}
+	return best
+}
+
 // localPath returns the absolute path of a path parameter's value, which
 // must exist. Relative paths are relative to the project directory.
 func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
@@ -127,7 +179,9 @@ func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
 // RenderCommand fills the command template with the parameter values,
 // each quoted for a POSIX shell like Python's shlex.quote, and appends the
 // undeclared parameters as " --key value". A path parameter is replaced by
-// its absolute path; other values by their text as given.
+// its absolute path; other values by their text as given (as MLflow does:
+// -P C=1e-3 puts 1e-3 in the command, though the run logs 0.001), and
+// defaults by their logged text.
 func (ep *EntryPoint) RenderCommand(p *Params) (string, error) {
 	if ep.template == nil {
 		return "", errs.Errorf(errs.Invalid, "entry point %q runs steps, not a command", ep.Name)
@@ -159,6 +213,8 @@ func commandValue(decl *Param, p *Params) (string, error) {
 		if v, ok := p.Values[decl.Name].(string); ok {
 			return v, nil
 		}
+	} else if s, ok := p.given[decl.Name]; ok {
+		return s, nil
 	} else if s, ok := p.Strings[decl.Name]; ok {
 		return s, nil
 	}
@@ -181,35 +237,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
-// formatFloat formats f as Python's repr does: the shortest text that reads
-// back as f, with ".0" on whole numbers and an exponent below 1e-4 or from
-// 1e16 on (1.0, 0.0001, 1e-05, 1e+16, inf, nan).
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. -1.2345e+06
-	mant, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
 // formatValue formats an expression's value for a string: text as is,
 // numbers and bools as Python-like text, null as "", lists and mappings
 // as JSON.
@@ -228,9 +255,9 @@ func formatValue(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(x, 10), nil
 	case float64:
-		return formatFloat(x), nil
+		return schema.FormatFloat(x), nil
 	case float32:
-		return formatFloat(float64(x)), nil
+		return schema.FormatFloat(float64(x)), nil
 	case []any, map[string]any:
 		b, err := json.Marshal(x)
 		if err != nil {

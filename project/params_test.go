@@ -1,7 +1,6 @@
 package project
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,7 +26,7 @@ func loadGood(t *testing.T, name string) *EntryPoint {
 
 func TestResolveParams(t *testing.T) {
 	ep := loadGood(t, "main")
-	got, err := ep.ResolveParams([]KV{{"C", "0.5"}, {"alpha", "1e-3"}, {"zeta", "z z"}, {"beta", "b"}})
+	got, err := ep.ResolveParams([]KV{{"C", "0.5"}, {"alpha", "1e-3"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,9 +36,17 @@ func TestResolveParams(t *testing.T) {
 		t.Errorf("Values = %#v\nwant %#v", got.Values, wantValues)
 	}
 	wantStrings := map[string]string{"data": "data/iris.csv", "C": "0.5", "max_iter": "200", "model": "logistic_regression",
-		"alpha": "1e-3", "zeta": "z z", "beta": "b"}
+		"alpha": "0.001"}
 	if !reflect.DeepEqual(got.Strings, wantStrings) {
 		t.Errorf("Strings = %#v\nwant %#v", got.Strings, wantStrings)
+	}
+	// A command entry point takes undeclared parameters, for --name value.
+	got, err = loadGood(t, "train_script").ResolveParams([]KV{{"name", "n"}, {"zeta", "z z"}, {"beta", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Strings["zeta"] != "z z" || got.Strings["beta"] != "b" {
+		t.Errorf("Strings = %#v", got.Strings)
 	}
 	if want := []KV{{"zeta", "z z"}, {"beta", "b"}}; !reflect.DeepEqual(got.Extra, want) {
 		t.Errorf("Extra = %v, want %v", got.Extra, want)
@@ -71,6 +78,9 @@ func TestResolveParams(t *testing.T) {
 		{"required", []KV{{"C", "1"}}, `missing value for required parameter(s) "alpha"`},
 		{"duplicated", []KV{{"alpha", "1"}, {"C", "1"}, {"C", "2"}}, `parameter "C" is given more than once`},
 		{"empty name", []KV{{"", "1"}}, `a parameter name is empty (in "=1"); write NAME=VALUE`},
+		{"undeclared, wrong case", []KV{{"alpha", "1"}, {"c", "1"}}, `parameter "c" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha); did you mean C?`},
+		{"undeclared, a typo", []KV{{"alpha", "1"}, {"max_iters", "1"}}, `parameter "max_iters" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha); did you mean max_iter?`},
+		{"undeclared, nothing close", []KV{{"alpha", "1"}, {"zeta", "1"}}, `parameter "zeta" is not declared by entry point "main", whose steps would never read it (declared: data, C, max_iter, model, alpha)`},
 		{"missing path", []KV{{"alpha", "1"}, {"data", "nope.csv"}}, `parameter "data": no such file or directory ` + missing + ` (declared at testdata/good/MLproject:8:7)`},
 		{"remote path", []KV{{"alpha", "1"}, {"data", "s3://bucket/iris.csv"}}, `parameter "data": "s3://bucket/iris.csv" is a remote URI; a path parameter takes a local path (declared at testdata/good/MLproject:8:7)`},
 	}
@@ -192,21 +202,23 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
-func TestFormatFloat(t *testing.T) {
-	// Expected values are Python's repr(float).
-	tests := []struct {
-		f    float64
-		want string
-	}{
-		{1, "1.0"}, {0.1, "0.1"}, {-2.5, "-2.5"}, {1e-3, "0.001"}, {1e-4, "0.0001"}, {1e-5, "1e-05"},
-		{1.5e-7, "1.5e-07"}, {1e15, "1000000000000000.0"}, {1e16, "1e+16"}, {1.2345e100, "1.2345e+100"},
-		{123456789.125, "123456789.125"}, {0.30000000000000004, "0.30000000000000004"}, {0, "0.0"},
-		{math.Copysign(0, -1), "-0.0"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"}, {math.NaN(), "nan"},
-	}
-	for _, tc := range tests {
-		if got := formatFloat(tc.f); got != tc.want {
-			t.Errorf("formatFloat(%v) = %s, want %s", tc.f, got, tc.want)
+// TestFloatParamsAreLoggedAsPythonRepr: a float parameter is logged in one
+// form whatever its text: -P C=1e6 as 1000000.0, a default "1e-5" as 1e-05.
+func TestFloatParamsAreLoggedAsPythonRepr(t *testing.T) {
+	ep := loadGood(t, "main")
+	for given, want := range map[string]string{"1e6": "1000000.0", "1": "1.0", "0.50": "0.5", "1E-5": "1e-05", "1e16": "1e+16"} {
+		got, err := ep.ResolveParams([]KV{{"alpha", given}, {"C", given}})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if got.Strings["alpha"] != want || got.Strings["C"] != want {
+			t.Errorf("-P C=%s is logged as %q (alpha %q), want %q", given, got.Strings["C"], got.Strings["alpha"], want)
+		}
+	}
+	// A string parameter keeps its text.
+	got, err := ep.ResolveParams([]KV{{"alpha", "1"}, {"model", "1e6"}})
+	if err != nil || got.Strings["model"] != "1e6" {
+		t.Errorf("string parameter: %v, %v", got, err)
 	}
 }
 

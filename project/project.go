@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // maxFileSize bounds the MLproject file we are willing to read.
@@ -56,7 +56,12 @@ type EntryPoint struct {
 	// written. Nil and the zero Pos when absent.
 	Sweep    any
 	SweepPos Pos
-	Pos      Pos // where the entry point's name is written
+	// Resources is the raw value of the entry point's `resources` key
+	// (what a cluster job asks for; package executor reads it), and
+	// ResourcesPos where it is written. Nil and the zero Pos when absent.
+	Resources    any
+	ResourcesPos Pos
+	Pos          Pos // where the entry point's name is written
 
 	dir      string         // absolute project directory, for path parameters
 	template []commandPart  // the parsed command
@@ -90,9 +95,9 @@ var paramTypes = []string{TypeBool, TypeFloat, TypeInt, TypePath, TypeString, Ty
 // Load reads the MLproject file in dir and validates it against the step
 // kinds: every error is an errs.Invalid naming FILE:LINE:COL and the field.
 // A directory without an MLproject file is an errs.NotFound.
-func Load(dir string, kinds *steps.Registry) (*Project, error) {
+func Load(dir string, kinds schema.Kinds) (*Project, error) {
 	if kinds == nil {
-		kinds = steps.NewRegistry()
+		kinds = noKinds{}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -152,7 +157,7 @@ func readFile(file string) ([]byte, error) {
 }
 
 // parse validates the bytes of the project file.
-func parse(file, absDir string, src []byte, kinds *steps.Registry) (*Project, error) {
+func parse(file, absDir string, src []byte, kinds schema.Kinds) (*Project, error) {
 	root, err := parseYAML(file, src)
 	if err != nil {
 		var ye *yamlError
@@ -203,7 +208,7 @@ func parse(file, absDir string, src []byte, kinds *steps.Registry) (*Project, er
 }
 
 // parseEntryPoints reads the entry_points mapping.
-func (p *Project) parseEntryPoints(n *node, kinds *steps.Registry) error {
+func (p *Project) parseEntryPoints(n *node, kinds schema.Kinds) error {
 	if n.isNull() {
 		return nil
 	}
@@ -315,3 +320,10 @@ func Describe(v any) string {
 	}
 	return fmt.Sprintf("the number %v", v)
 }
+
+// noKinds is the schema.Kinds of a reader given none: every step kind is
+// unknown.
+type noKinds struct{}
+
+func (noKinds) Schema(string) (schema.Kind, bool) { return nil, false }
+func (noKinds) Names() []string                   { return nil }

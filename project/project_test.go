@@ -309,7 +309,7 @@ entry_points:
 		{"entry_points not a mapping", "entry_points: [main]\n",
 			`MLproject:1:15: entry_points: must be a mapping of entry point names, not a list`},
 		{"unknown entry point key", "entry_points:\n  main:\n    command: x\n    cmd: y\n",
-			`MLproject:4:5: entry_points.main.cmd: unknown entry point key (known: parameters, command, steps, sweep)`},
+			`MLproject:4:5: entry_points.main.cmd: unknown entry point key (known: parameters, command, steps, sweep, resources)`},
 		{"empty entry point", "entry_points:\n  main:\n",
 			`MLproject:2:3: entry_points.main: needs either a command or steps`},
 		{"unknown param type", "entry_points:\n  main:\n    parameters:\n      C: {type: flaot, default: 1}\n    command: x\n",

@@ -8,18 +8,18 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // Step is one step of a steps entry point.
 type Step struct {
 	Name  string
-	Uses  string     // the step kind's name
-	Kind  steps.Kind // the kind named by Uses
-	With  []*Input   // in file order
-	Needs []string   // the steps this one runs after: as written, or the previous step by default
-	When  *Expr      // nil when the step always runs
-	Pos   Pos        // where the step's name is written
+	Uses  string      // the step kind's name
+	Kind  schema.Kind // the kind named by Uses
+	With  []*Input    // in file order
+	Needs []string    // the steps this one runs after: as written, or the previous step by default
+	When  *Expr       // nil when the step always runs
+	Pos   Pos         // where the step's name is written
 }
 
 // Input is one entry of a step's `with:` mapping.
@@ -63,7 +63,7 @@ type draft struct {
 }
 
 // parseSteps reads, checks and orders the steps of an entry point.
-func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) error {
+func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds) error {
 	if n.kind != seqNode || len(n.items) == 0 {
 		return fieldf(n.pos, field, "must be a non-empty list of steps, not %s", n.describe())
 	}
@@ -108,6 +108,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) e
 			outputs[d.step.Name] = append(outputs[d.step.Name], o.Name)
 		}
 	}
+	typed := typedEnv(ep.Params)
 	for i, d := range drafts {
 		scope := &refScope{
 			params:   ep.byName,
@@ -116,6 +117,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) e
 			steps:    all,
 			upstream: upstream[i],
 			outputs:  outputs,
+			typed:    typed,
 		}
 		if err := d.compile(scope); err != nil {
 			return err
@@ -129,7 +131,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds *steps.Registry) e
 
 // parseStep reads one step's mapping; references to other steps are
 // checked later.
-func parseStep(n *node, field string, index int, kinds *steps.Registry) (*draft, error) {
+func parseStep(n *node, field string, index int, kinds schema.Kinds) (*draft, error) {
 	if n.kind != mapNode {
 		return nil, fieldf(n.pos, field, "a step must be a mapping with name and uses, not %s", n.describe())
 	}
@@ -174,7 +176,7 @@ func parseStep(n *node, field string, index int, kinds *steps.Registry) (*draft,
 	if uses.kind != scalarNode || !ok {
 		return nil, fieldf(uses.pos, field+".uses", "must be a step kind's name, not %s", uses.describe())
 	}
-	kind, ok := kinds.Lookup(kindName)
+	kind, ok := kinds.Schema(kindName)
 	if !ok {
 		return nil, fieldf(uses.pos, field+".uses", "unknown step kind %q (known: %s)", kindName, strings.Join(kinds.Names(), ", "))
 	}
@@ -327,8 +329,12 @@ func (d *draft) compile(scope *refScope) error {
 		}
 	}
 	if d.with != nil {
+		shell := map[string]bool{}
+		for _, in := range d.step.Kind.Inputs() {
+			shell[in.Name] = in.Shell
+		}
 		for _, e := range d.with.entries {
-			v, err := compileValue(e.value, d.field+".with."+e.key, scope)
+			v, err := compileValue(e.value, d.field+".with."+e.key, scope, shell[e.key])
 			if err != nil {
 				return err
 			}
@@ -369,7 +375,7 @@ func (d *draft) compileWhen(scope *refScope) error {
 // kind's own Check on the static values.
 func (d *draft) checkInputs() error {
 	kind := d.step.Kind
-	decl := map[string]steps.Input{}
+	decl := map[string]schema.Input{}
 	var names []string
 	for _, in := range kind.Inputs() {
 		decl[in.Name] = in
@@ -390,7 +396,7 @@ func (d *draft) checkInputs() error {
 	if d.with == nil {
 		withPos, withField = d.step.Pos, d.field
 	}
-	values := steps.Values{}
+	values := schema.Values{}
 	for _, in := range kind.Inputs() {
 		g, ok := given[in.Name]
 		if !ok || (g.Value.Static() && g.Value.Raw() == nil) {
@@ -412,7 +418,7 @@ func (d *draft) checkInputs() error {
 			}
 			continue
 		}
-		cv, err := steps.Convert(in.Type, g.Value.Raw())
+		cv, err := schema.Convert(in.Type, g.Value.Raw())
 		if err != nil {
 			return fieldf(g.Value.pos, field, "%v", err)
 		}
@@ -428,14 +434,14 @@ func (d *draft) checkInputs() error {
 // expressions before they run: a list or mapping has that shape whatever
 // its expressions give, and a string with text around its expressions is
 // always a string.
-func checkDynamicType(in steps.Input, v *Value) error {
+func checkDynamicType(in schema.Input, v *Value) error {
 	switch {
 	case v.list != nil || v.items != nil:
-		_, err := steps.Convert(in.Type, v.Raw())
+		_, err := schema.Convert(in.Type, v.Raw())
 		return err
 	case len(v.parts) > 1:
 		switch in.Type {
-		case steps.Float, steps.Int, steps.Bool, steps.List, steps.Map:
+		case schema.Float, schema.Int, schema.Bool, schema.List, schema.Map:
 			return fmt.Errorf("want a %s, but text around ${{ }} always makes a string (write the expression alone)", in.Type)
 		}
 	}

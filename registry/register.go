@@ -26,7 +26,7 @@ type Request struct {
 // model directory and its run id the run that produced it (for a models:/
 // URI, the source and run of the version it names). It returns the
 // version with its alias and stage.
-func Register(ctx context.Context, st Store, req Request) (*tracking.ModelVersion, error) {
+func Register(ctx context.Context, st tracking.Store, req Request) (*tracking.ModelVersion, error) {
 	if err := tracking.ValidateModelName(req.Name); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package registry turns model URIs into model directories on disk and
-// registers models, on top of a store that implements both tracking.Store
-// (runs and their artifacts) and tracking.Registry (registered models).
+// registers models, on top of a tracking.Store (runs and their artifacts,
+// and the registered models).
 //
 // The URIs are MLflow's: runs:/<run-id>/<path>, models:/<name>/<version>,
 // models:/<name>@<alias>, models:/<name>/<stage> and models:/<name>/latest.
@@ -19,19 +19,12 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// Store is what resolving and registering need: runs and the registry.
-// *sqlite.Store implements it.
-type Store interface {
-	tracking.Store
-	tracking.Registry
-}
-
 // Resolve returns the local model directory that uri names, and for a
 // models:/ URI the version it resolved to (nil for runs:/). A runs:/ path
 // goes through artifact.Join, so it cannot leave the run's artifacts; the
 // run id may be a unique prefix. The directory must exist and hold an
 // MLmodel file, else errs.NotFound.
-func Resolve(ctx context.Context, st Store, uri string) (dir string, version *tracking.ModelVersion, err error) {
+func Resolve(ctx context.Context, st tracking.Store, uri string) (dir string, version *tracking.ModelVersion, err error) {
 	u, err := tracking.ParseModelURI(uri)
 	if err != nil {
 		return "", nil, err
@@ -118,13 +111,13 @@ func checkModelDir(dir, what string) error {
 // again, so a server started on models:/iris@champion follows the alias
 // when it moves, and one on models:/iris/Production follows the stage.
 type Source struct {
-	store Store
+	store tracking.Store
 	uri   string
 }
 
 // NewSource returns the Source of uri, or errs.Invalid if uri is not a
 // model URI.
-func NewSource(st Store, uri string) (*Source, error) {
+func NewSource(st tracking.Store, uri string) (*Source, error) {
 	if _, err := tracking.ParseModelURI(uri); err != nil {
 		return nil, err
 	}

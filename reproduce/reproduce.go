@@ -84,6 +84,14 @@ type Options struct {
 	Tolerance float64
 	// TempDir is where the temporary worktree is made; "" is os.TempDir().
 	TempDir string
+	// Scheduled plans the first execution of a SCHEDULED run (one that an
+	// executor such as Slurm runs on another machine) instead of the
+	// re-run of a FINISHED one: the same checkout and drift checks apply.
+	Scheduled bool
+	// AlwaysWorktree checks the recorded commit out in a temporary
+	// worktree even when the recorded checkout matches it, so that later
+	// edits there cannot change the run.
+	AlwaysWorktree bool
 }
 
 // Plan is how a run will be reproduced. Close it to remove its temporary
@@ -160,7 +168,10 @@ func (p *Plan) prepare(ctx context.Context, st tracking.Store) error {
 func (p *Plan) readRecord(ctx context.Context, st tracking.Store) error {
 	run := p.Original
 	id := run.Info.ID
-	if run.Info.Status != tracking.StatusFinished {
+	switch {
+	case p.opts.Scheduled && run.Info.Status != tracking.StatusScheduled:
+		return errs.Errorf(errs.Invalid, "run %s is %s; only a SCHEDULED run can be executed", id, run.Info.Status)
+	case !p.opts.Scheduled && run.Info.Status != tracking.StatusFinished:
 		return errs.Errorf(errs.Invalid, "run %s is %s; only a FINISHED run can be reproduced", id, run.Info.Status)
 	}
 	if _, ok := run.Tag(TagSweepTrials); ok {

@@ -52,7 +52,7 @@ func (p *Plan) checkout(ctx context.Context) error {
 		return fmt.Errorf("inspect the checkout at %s: %w", p.RecordedDir, err)
 	}
 	recordedDiffSum, _ := p.Original.Tag(provenance.TagGitDiffSHA256)
-	if now.Commit == p.Commit && now.Dirty == p.dirty() && (!p.dirty() || now.DiffSHA256 == recordedDiffSum) {
+	if !p.opts.AlwaysWorktree && now.Commit == p.Commit && now.Dirty == p.dirty() && (!p.dirty() || now.DiffSHA256 == recordedDiffSum) {
 		p.Mode, p.Dir = InPlace, p.RecordedDir
 		return nil
 	}

@@ -9,15 +9,6 @@ import (
 // long downtime (an @every 1s schedule down for a day has 86,400).
 const maxDueFires = 100000
 
-// Decision is what to do about a schedule whose next run is due.
-type Decision struct {
-	// Fire is the fire to record. Its Status is RUNNING (start a job now),
-	// QUEUED (start one when the running job ends) or SKIPPED.
-	Fire Fire
-	// NextRun is the schedule's next fire time after this one.
-	NextRun time.Time
-}
-
 // Decide says what to do about s at time now, or returns nil when s is
 // paused or not due. s.Running and s.Queued must be the schedule's RUNNING
 // and QUEUED fires as the store holds them now. A due fire is missed when

@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // scheduleKeys are the keys of one entry of an MLproject's schedules list.
@@ -126,8 +126,8 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 		}
 		seen[s.Name] = i
 		s.SetDefaults()
-		if err := s.Validate(); err != nil {
-			return nil, loc.errorf(i, fieldOf(err, s), "%s", errs.Message(err))
+		if field, err := validate(s); err != nil {
+			return nil, loc.errorf(i, field, "%s", errs.Message(err))
 		}
 		if err := CheckProject(s, p); err != nil {
 			field := "entry_point"
@@ -139,24 +139,6 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// fieldOf guesses which field a Validate error is about, for its position.
-func fieldOf(err error, s *Schedule) string {
-	msg := errs.Message(err)
-	switch {
-	case strings.Contains(msg, "schedule name"):
-		return "name"
-	case strings.Contains(msg, "time zone") && s.Timezone != "":
-		return "timezone"
-	case strings.Contains(msg, "overlap"):
-		return "overlap"
-	case strings.Contains(msg, "missed-fire"):
-		return "missed"
-	case strings.Contains(msg, "parameter"):
-		return "parameters"
-	}
-	return "cron"
 }
 
 // paramsOf turns a parameters mapping into KVs sorted by name. Values
@@ -180,7 +162,7 @@ func paramsOf(v any) ([]KV, error) {
 		case int:
 			text = strconv.Itoa(x)
 		case float64:
-			text = formatFloat(x)
+			text = schema.FormatFloat(x)
 		default:
 			return nil, fmt.Errorf("parameter %q must be a string, number or bool, not %s", k, project.Describe(val))
 		}
@@ -188,19 +170,6 @@ func paramsOf(v any) ([]KV, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-// formatFloat writes a float as Python would (1.0, 0.5, 1e-05), the way
-// mlrun logs float parameters.
-func formatFloat(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
-	}
-	return s
 }
 
 // locator finds where entries of the schedules list are written, by

@@ -69,30 +69,42 @@ import (
 	cron "github.com/netresearch/go-cron"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/tracking"
 )
 
-// Overlap policies: what a fire does while the schedule's previous job runs.
-const (
-	OverlapSkip  = "skip"  // record the fire SKIPPED (the default)
-	OverlapQueue = "queue" // start it when the previous job ends; at most one waits
-	OverlapAllow = "allow" // start it anyway
+// The schedule types and constants live in package tracking, with the
+// store contract that keeps them; these names keep the scheduler's callers
+// short.
+type (
+	// Schedule is tracking.Schedule.
+	Schedule = tracking.Schedule
+	// Fire is tracking.Fire.
+	Fire = tracking.Fire
+	// Decision is tracking.Decision.
+	Decision = tracking.Decision
+	// Change is tracking.Change.
+	Change = tracking.Change
+	// KV is tracking.KV.
+	KV = tracking.KV
 )
 
-// Missed-fire policies: what happens to fires missed while no scheduler ran.
+// Policies, fire statuses and change actions, as in package tracking.
 const (
-	MissedRunOnce = "run_once" // one catch-up job for all missed fires (the default)
-	MissedSkip    = "skip"     // no job; the schedule moves on
-)
-
-// Fire statuses. A fire is QUEUED or RUNNING until it ends with one of the
-// others (the outcome).
-const (
-	FireQueued   = "QUEUED"
-	FireRunning  = "RUNNING"
-	FireFinished = "FINISHED"
-	FireFailed   = "FAILED"
-	FireKilled   = "KILLED"
-	FireSkipped  = "SKIPPED"
+	OverlapSkip     = tracking.OverlapSkip
+	OverlapQueue    = tracking.OverlapQueue
+	OverlapAllow    = tracking.OverlapAllow
+	MissedRunOnce   = tracking.MissedRunOnce
+	MissedSkip      = tracking.MissedSkip
+	FireQueued      = tracking.FireQueued
+	FireRunning     = tracking.FireRunning
+	FireFinished    = tracking.FireFinished
+	FireFailed      = tracking.FireFailed
+	FireKilled      = tracking.FireKilled
+	FireSkipped     = tracking.FireSkipped
+	ActionCreated   = tracking.ActionCreated
+	ActionUpdated   = tracking.ActionUpdated
+	ActionUnchanged = tracking.ActionUnchanged
+	ActionRemoved   = tracking.ActionRemoved
 )
 
 // Tags set on the runs of scheduled jobs.
@@ -105,118 +117,54 @@ const (
 	FireTag = "mlrun.schedule.fire"
 )
 
-// KV is one parameter of the scheduled entry point, given as with -P.
-type KV struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// Schedule runs an entry point of a project on a cron schedule.
-type Schedule struct {
-	Name       string `json:"name"`
-	Cron       string `json:"cron"`               // 5 fields, @hourly, @daily, @every 30s, ...
-	Timezone   string `json:"timezone,omitempty"` // IANA name; empty: the scheduler's local time
-	ProjectDir string `json:"project_dir"`        // absolute
-	EntryPoint string `json:"entry_point"`
-	Params     []KV   `json:"params"`
-	Experiment string `json:"experiment,omitempty"` // empty: Default
-	Overlap    string `json:"overlap"`
-	Missed     string `json:"missed"`
-	Paused     bool   `json:"paused"`
-	// Source is the absolute path of the MLproject file the schedule was
-	// applied from, or empty for one added with `mlrun schedule add`.
-	Source    string    `json:"source,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	// NextRun is the next fire time; zero when the expression never fires again.
-	NextRun time.Time `json:"next_run,omitzero"`
-
-	// Read from the fire history by the store.
-	LastRun     time.Time `json:"last_run,omitzero"` // fire time of the latest fire
-	LastRunID   string    `json:"last_run_id,omitempty"`
-	LastOutcome string    `json:"last_outcome,omitempty"` // that fire's status
-	Running     int       `json:"running"`                // fires RUNNING now
-	Queued      int       `json:"queued"`                 // fires QUEUED now
-}
-
-// Fire is one fire of a schedule: the lease and its history.
-type Fire struct {
-	Schedule string    `json:"schedule"`
-	FireTime time.Time `json:"fire_time"` // the scheduled time
-	Status   string    `json:"status"`
-	Started  time.Time `json:"started,omitzero"`
-	Ended    time.Time `json:"ended,omitzero"`
-	RunID    string    `json:"run_id,omitempty"`
-	LogPath  string    `json:"log_path,omitempty"`
-	Message  string    `json:"message,omitempty"` // why it was skipped or failed, or a catch-up note
-	Host     string    `json:"host,omitempty"`    // host and pid of the scheduler that owns it
-	PID      int       `json:"pid,omitempty"`
-}
-
-// Change is what ApplySchedules did to one schedule.
-type Change struct {
-	Name   string `json:"name"`
-	Action string `json:"action"` // created, updated, unchanged or removed
-}
-
-// Actions of a Change.
-const (
-	ActionCreated   = "created"
-	ActionUpdated   = "updated"
-	ActionUnchanged = "unchanged"
-	ActionRemoved   = "removed"
-)
-
 // namePattern is what a schedule name may look like: it becomes a
 // directory name and part of a tag value.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 
-// SetDefaults fills the entry point ("main"), the overlap policy ("skip")
-// and the missed-fire policy ("run_once") when they are empty.
-func (s *Schedule) SetDefaults() {
-	if s.EntryPoint == "" {
-		s.EntryPoint = "main"
-	}
-	if s.Overlap == "" {
-		s.Overlap = OverlapSkip
-	}
-	if s.Missed == "" {
-		s.Missed = MissedRunOnce
-	}
+// Validate checks every field of s that can be checked without the
+// project: the name, the cron expression and time zone, and the policies.
+// Errors are errs.Invalid naming the schedule and the field.
+func Validate(s *Schedule) error {
+	_, err := validate(s)
+	return err
 }
 
-// Validate checks every field that can be checked without the project:
-// the name, the cron expression and time zone, and the policies. Errors
-// are errs.Invalid naming the schedule and the field.
-func (s *Schedule) Validate() error {
+// validate is Validate that also returns the key of the field at fault, as
+// written in an MLproject's schedules list.
+func validate(s *Schedule) (field string, err error) {
 	if !namePattern.MatchString(s.Name) {
-		return errs.Errorf(errs.Invalid, "schedule name %q is not valid: use 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit", s.Name)
+		return "name", errs.Errorf(errs.Invalid, "schedule name %q is not valid: use 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit", s.Name)
+	}
+	if s.Timezone != "" {
+		if _, err := loadZone(s.Timezone); err != nil {
+			return "timezone", errs.Errorf(errs.Invalid, "schedule %s: %w", s.Name, err)
+		}
 	}
 	if _, err := Parse(s.Cron, s.Timezone); err != nil {
-		return errs.Errorf(errs.Invalid, "schedule %s: %w", s.Name, err)
+		return "cron", errs.Errorf(errs.Invalid, "schedule %s: %w", s.Name, err)
 	}
 	switch s.Overlap {
 	case OverlapSkip, OverlapQueue, OverlapAllow:
 	default:
-		return errs.Errorf(errs.Invalid, "schedule %s: overlap policy %q is not valid; use skip, queue or allow", s.Name, s.Overlap)
+		return "overlap", errs.Errorf(errs.Invalid, "schedule %s: overlap policy %q is not valid; use skip, queue or allow", s.Name, s.Overlap)
 	}
 	switch s.Missed {
 	case MissedRunOnce, MissedSkip:
 	default:
-		return errs.Errorf(errs.Invalid, "schedule %s: missed-fire policy %q is not valid; use run_once or skip", s.Name, s.Missed)
+		return "missed", errs.Errorf(errs.Invalid, "schedule %s: missed-fire policy %q is not valid; use run_once or skip", s.Name, s.Missed)
 	}
 	if s.EntryPoint == "" {
-		return errs.Errorf(errs.Invalid, "schedule %s: the entry point is empty", s.Name)
+		return "entry_point", errs.Errorf(errs.Invalid, "schedule %s: the entry point is empty", s.Name)
 	}
 	if !filepath.IsAbs(s.ProjectDir) {
-		return errs.Errorf(errs.Invalid, "schedule %s: the project directory %q is not an absolute path", s.Name, s.ProjectDir)
+		return "", errs.Errorf(errs.Invalid, "schedule %s: the project directory %q is not an absolute path", s.Name, s.ProjectDir)
 	}
 	for _, p := range s.Params {
 		if p.Key == "" {
-			return errs.Errorf(errs.Invalid, "schedule %s: a parameter name is empty", s.Name)
+			return "parameters", errs.Errorf(errs.Invalid, "schedule %s: a parameter name is empty", s.Name)
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // Spec is a parsed cron expression in its time zone.
@@ -245,9 +193,9 @@ func Parse(expr, tz string) (*Spec, error) {
 		if hasTZ {
 			return nil, errs.Errorf(errs.Invalid, "cron expression %q names a time zone and the time zone %q is given too; give one of them", expr, tz)
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil || tz == "Local" {
-			return nil, errs.Errorf(errs.Invalid, "time zone %q is not known; use an IANA name such as UTC or Europe/Paris", tz)
+		loc, err := loadZone(tz)
+		if err != nil {
+			return nil, err
 		}
 		spec.loc = loc
 	}
@@ -266,6 +214,15 @@ func Parse(expr, tz string) (*Spec, error) {
 		return nil, errs.Errorf(errs.Invalid, "cron expression %q never fires (no date matches it)", expr)
 	}
 	return spec, nil
+}
+
+// loadZone loads the IANA time zone tz, or returns errs.Invalid.
+func loadZone(tz string) (*time.Location, error) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "Local" {
+		return nil, errs.Errorf(errs.Invalid, "time zone %q is not known; use an IANA name such as UTC or Europe/Paris", tz)
+	}
+	return loc, nil
 }
 
 // checkEvery rejects @every durations that are not whole seconds, which

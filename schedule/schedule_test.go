@@ -99,7 +99,7 @@ func TestValidate(t *testing.T) {
 	if s := good(); s.EntryPoint != "main" || s.Overlap != "skip" || s.Missed != "run_once" {
 		t.Fatalf("defaults: %+v", s)
 	}
-	if err := good().Validate(); err != nil {
+	if err := schedule.Validate(good()); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -118,7 +118,7 @@ func TestValidate(t *testing.T) {
 	for _, tc := range cases {
 		s := good()
 		tc.change(s)
-		err := s.Validate()
+		err := schedule.Validate(s)
 		if errs.Code(err) != errs.Invalid || !strings.Contains(errs.Message(err), tc.want) {
 			t.Errorf("%s: %v, want errs.Invalid containing %q", tc.name, err, tc.want)
 		}

@@ -66,7 +66,7 @@ func (r *rig) add(t *testing.T, name, cron, overlap, missed string, next time.Ti
 	s := &schedule.Schedule{Name: name, Cron: cron, ProjectDir: r.dir, Overlap: overlap, Missed: missed,
 		CreatedAt: time.Now(), UpdatedAt: time.Now(), NextRun: next}
 	s.SetDefaults()
-	if err := s.Validate(); err != nil {
+	if err := schedule.Validate(s); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.store.CreateSchedule(context.Background(), s); err != nil {

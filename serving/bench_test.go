@@ -6,18 +6,22 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mlrun/mlrun/internal/benchcmp"
 )
 
 // Load-generator settings of BenchmarkServe.
 const (
 	benchConns    = 32
-	benchRequests = 20000
+	benchRequests = 10000
 	benchWarmup   = 2000
 	benchMaxTime  = 30 * time.Second
 )
@@ -81,7 +85,9 @@ func drive(tb testing.TB, client *http.Client, url, body, want string, conns, n 
 
 // BenchmarkServe compares one-row JSON predictions with a Go hello-world
 // handler, both on 127.0.0.1 driven by 32 keep-alive connections from the
-// same process. One run is one measurement of benchRequests requests each:
+// same process, in alternating pairs of benchRequests requests each
+// (MLRUN_BENCH_PAIRS, default 5; see internal/benchcmp): throughput and p99
+// latency, as median ratios with their spread.
 //
 //	go test -run '^$' -bench Serve -benchtime 1x ./serving/
 func BenchmarkServe(b *testing.B) {
@@ -109,21 +115,30 @@ func BenchmarkServe(b *testing.B) {
 	serveURL, helloURL := "http://"+addr+"/invocations", "http://"+ln.Addr().String()+"/"
 	const serveWant, helloWant = "{\"predictions\": [0]}\n", "Hello, World!\n"
 
+	pairs := 5
+	if n, err := strconv.Atoi(os.Getenv("MLRUN_BENCH_PAIRS")); err == nil && n > 0 {
+		pairs = n
+	}
 	b.ResetTimer()
 	for range b.N {
 		drive(b, client, helloURL, body, helloWant, benchConns, benchWarmup)
 		drive(b, client, serveURL, body, serveWant, benchConns, benchWarmup)
-		h := drive(b, client, helloURL, body, helloWant, benchConns, benchRequests)
-		sv := drive(b, client, serveURL, body, serveWant, benchConns, benchRequests)
-		b.ReportMetric(sv.rps, "serve_rps")
-		b.ReportMetric(h.rps, "hello_rps")
-		b.ReportMetric(sv.rps/h.rps, "ratio")
-		b.ReportMetric(float64(sv.p50.Microseconds())/1000, "p50_ms")
-		b.ReportMetric(float64(sv.p99.Microseconds())/1000, "p99_ms")
-		b.ReportMetric(float64(h.p50.Microseconds())/1000, "hello_p50_ms")
-		b.ReportMetric(float64(h.p99.Microseconds())/1000, "hello_p99_ms")
-		b.Logf("serve: %d requests, %.0f req/s, p50 %v, p99 %v; hello: %d requests, %.0f req/s, p50 %v, p99 %v; ratio %.2f",
-			sv.requests, sv.rps, sv.p50, sv.p99, h.requests, h.rps, h.p50, h.p99, sv.rps/h.rps)
+		var hs, ss []loadStats
+		benchcmp.Alternate(pairs, func() float64 {
+			ss = append(ss, drive(b, client, serveURL, body, serveWant, benchConns, benchRequests))
+			return 0
+		}, func() float64 {
+			hs = append(hs, drive(b, client, helloURL, body, helloWant, benchConns, benchRequests))
+			return 0
+		})
+		var srps, hrps, sp99, hp99 []float64
+		for i := range ss {
+			srps, hrps = append(srps, ss[i].rps), append(hrps, hs[i].rps)
+			sp99 = append(sp99, float64(ss[i].p99.Microseconds())/1000)
+			hp99 = append(hp99, float64(hs[i].p99.Microseconds())/1000)
+		}
+		benchcmp.Figure{Name: "serving throughput (req/s)", Anchor: "Go hello-world handler", Goal: ">= 0.8"}.Report(b, srps, hrps)
+		benchcmp.Figure{Name: "serving p99 latency (ms)", Anchor: "Go hello-world handler", Goal: "<= 1.5"}.Report(b, sp99, hp99)
 	}
 }
 

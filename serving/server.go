@@ -306,6 +306,11 @@ func (s *Server) routes() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
+		// The hot path skips the mux's pattern matching.
+		if r.Method == http.MethodPost && r.URL.Path == "/invocations" {
+			s.invocations(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +84,9 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		if stage != tracking.LifecycleActive {
 			return errs.Errorf(errs.Invalid, "experiment %q is deleted, so no run can be created in it", r.ExperimentID)
 		}
-		info.ArtifactURI = runArtifactURI(loc, info.ID)
+		if info.ArtifactURI, err = tracking.RunArtifactURI(loc, info.ID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_id, name, experiment_id, user_id, status, start_time,
 			artifact_uri, lifecycle_stage, host, pid, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			info.ID, info.Name, expID, info.UserID, string(info.Status), info.StartTime,
@@ -96,22 +97,14 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		if err := insertParams(ctx, tx, info.ID, r.Params); err != nil {
 			return err
 		}
+		// The name is already in place: set the tags without renaming.
 		tags := append([]tracking.Tag{{Key: runNameTag, Value: info.Name}}, r.Tags...)
-		return upsertTags(ctx, tx, info.ID, tags)
+		return setTags(ctx, tx, info.ID, tags)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return info, nil
-}
-
-// runArtifactURI returns the artifact URI of a run in an experiment whose
-// artifact location is loc: a file:// URI for a local directory.
-func runArtifactURI(loc, runID string) string {
-	if strings.Contains(loc, "://") {
-		return strings.TrimSuffix(loc, "/") + "/" + runID + "/artifacts"
-	}
-	return "file://" + filepath.ToSlash(filepath.Join(loc, runID, "artifacts"))
 }
 
 // GetRun returns a run with its params, latest metrics and tags, or
@@ -341,6 +334,21 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 
 // upsertTags sets tags; setting mlflow.runName renames the run.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+	if err := setTags(ctx, tx, runID, tags); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if t.Key == runNameTag && t.Value != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
+				return fmt.Errorf("rename run %s: %w", runID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// setTags inserts or replaces tags, without renaming the run.
+func setTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -353,11 +361,6 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 	for _, t := range tags {
 		if _, err := up.ExecContext(ctx, runID, t.Key, t.Value); err != nil {
 			return fmt.Errorf("set tag %q of run %s: %w", t.Key, runID, err)
-		}
-		if t.Key == runNameTag && t.Value != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
-				return fmt.Errorf("rename run %s: %w", runID, err)
-			}
 		}
 	}
 	return nil
@@ -454,7 +457,9 @@ func (s *Store) Heartbeat(ctx context.Context, runID string) error {
 // host with a pid that alive reports dead (alive nil: not checked), or on
 // any host with no heartbeat for longer than stale (0: not checked). It sets
 // the end time and the mlrun.error tag, and returns the ids it marked. A run
-// that finishes or beats meanwhile is left alone.
+// that finishes or beats meanwhile is left alone. A run with no owning
+// process (pid 0: created over the MLflow REST API by a remote client, which
+// sends no heartbeats) is never reaped for staleness; its client ends it.
 func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error) {
 	type candidate struct {
 		id, reason string
@@ -478,7 +483,7 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 		switch {
 		case alive != nil && h == host && pid > 0 && !alive(pid):
 			dead = append(dead, candidate{id, fmt.Sprintf("the process running it (pid %d on host %s) died", pid, h), beat})
-		case stale > 0 && time.Duration(now-last)*time.Millisecond > stale:
+		case stale > 0 && pid > 0 && time.Duration(now-last)*time.Millisecond > stale:
 			gap := (time.Duration(now-last) * time.Millisecond).Round(time.Second)
 			dead = append(dead, candidate{id, fmt.Sprintf("no heartbeat for %s (pid %d on host %s)", gap, pid, h), beat})
 		}

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/schedule"
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// This file implements schedule.Store: the schedules and schedule_fires
+// This file implements tracking.Store: the schedules and schedule_fires
 // tables of migration 0003.
 
-var _ schedule.Store = (*Store)(nil)
+var _ tracking.ScheduleStore = (*Store)(nil)
 
 // scheduleQuery selects schedules (aliased s) with their latest fire and
 // their counts of RUNNING and QUEUED fires; add a WHERE clause or ORDER BY.
@@ -34,7 +33,7 @@ const scheduleQuery = `SELECT s.name, s.cron, s.timezone, s.project_dir, s.entry
 const fireColumns = `name, fire_time, status, started, ended, run_id, log_path, message, host, pid`
 
 // CreateSchedule saves a new schedule; errs.Conflict if the name is taken.
-func (s *Store) CreateSchedule(ctx context.Context, sc *schedule.Schedule) error {
+func (s *Store) CreateSchedule(ctx context.Context, sc *tracking.Schedule) error {
 	params, err := json.Marshal(schedParams(sc.Params))
 	if err != nil {
 		return fmt.Errorf("encode the parameters of schedule %s: %w", sc.Name, err)
@@ -57,8 +56,8 @@ func (s *Store) CreateSchedule(ctx context.Context, sc *schedule.Schedule) error
 }
 
 // GetSchedule returns a schedule, or errs.NotFound.
-func (s *Store) GetSchedule(ctx context.Context, name string) (*schedule.Schedule, error) {
-	var sc *schedule.Schedule
+func (s *Store) GetSchedule(ctx context.Context, name string) (*tracking.Schedule, error) {
+	var sc *tracking.Schedule
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
 		sc, err = getSchedule(ctx, tx, name)
@@ -68,7 +67,7 @@ func (s *Store) GetSchedule(ctx context.Context, name string) (*schedule.Schedul
 }
 
 // getSchedule reads one schedule through q.
-func getSchedule(ctx context.Context, q querier, name string) (*schedule.Schedule, error) {
+func getSchedule(ctx context.Context, q querier, name string) (*tracking.Schedule, error) {
 	sc, err := scanSchedule(q.QueryRowContext(ctx, scheduleQuery+` WHERE s.name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Errorf(errs.NotFound, "schedule %q does not exist (see 'mlrun schedule list')", name)
@@ -80,8 +79,8 @@ func getSchedule(ctx context.Context, q querier, name string) (*schedule.Schedul
 }
 
 // ListSchedules returns every schedule ordered by name.
-func (s *Store) ListSchedules(ctx context.Context) ([]*schedule.Schedule, error) {
-	out := []*schedule.Schedule{}
+func (s *Store) ListSchedules(ctx context.Context) ([]*tracking.Schedule, error) {
+	out := []*tracking.Schedule{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = listSchedules(ctx, tx, ``)
@@ -91,13 +90,13 @@ func (s *Store) ListSchedules(ctx context.Context) ([]*schedule.Schedule, error)
 }
 
 // listSchedules reads the schedules matching where (with args).
-func listSchedules(ctx context.Context, q querier, where string, args ...any) ([]*schedule.Schedule, error) {
+func listSchedules(ctx context.Context, q querier, where string, args ...any) ([]*tracking.Schedule, error) {
 	rows, err := q.QueryContext(ctx, scheduleQuery+where+` ORDER BY s.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
 	}
 	defer rows.Close()
-	out := []*schedule.Schedule{}
+	out := []*tracking.Schedule{}
 	for rows.Next() {
 		sc, err := scanSchedule(rows)
 		if err != nil {
@@ -112,8 +111,8 @@ func listSchedules(ctx context.Context, q querier, where string, args ...any) ([
 }
 
 // scanSchedule reads one row of scheduleQuery.
-func scanSchedule(r scanner) (*schedule.Schedule, error) {
-	var sc schedule.Schedule
+func scanSchedule(r scanner) (*tracking.Schedule, error) {
+	var sc tracking.Schedule
 	var params string
 	var created, updated, next, last int64
 	err := r.Scan(&sc.Name, &sc.Cron, &sc.Timezone, &sc.ProjectDir, &sc.EntryPoint, &params,
@@ -165,19 +164,19 @@ func (s *Store) SetPaused(ctx context.Context, name string, paused bool, nextRun
 }
 
 // ApplySchedules makes the schedules of source be exactly list; see
-// schedule.Store.
-func (s *Store) ApplySchedules(ctx context.Context, source string, list []*schedule.Schedule) ([]schedule.Change, error) {
+// tracking.Store.
+func (s *Store) ApplySchedules(ctx context.Context, source string, list []*tracking.Schedule) ([]tracking.Change, error) {
 	if source == "" {
 		return nil, errs.Errorf(errs.Invalid, "applying schedules needs the MLproject file they come from")
 	}
-	var changes []schedule.Change
+	var changes []tracking.Change
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		changes = nil
 		existing, err := listSchedules(ctx, tx, ``)
 		if err != nil {
 			return err
 		}
-		byName := map[string]*schedule.Schedule{}
+		byName := map[string]*tracking.Schedule{}
 		for _, old := range existing {
 			byName[old.Name] = old
 		}
@@ -200,7 +199,7 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*sched
 				if err != nil {
 					return fmt.Errorf("save schedule %s: %w", sc.Name, err)
 				}
-				changes = append(changes, schedule.Change{Name: sc.Name, Action: schedule.ActionCreated})
+				changes = append(changes, tracking.Change{Name: sc.Name, Action: tracking.ActionCreated})
 			case old.Source != source:
 				from := "was added with 'mlrun schedule add'"
 				if old.Source != "" {
@@ -208,7 +207,7 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*sched
 				}
 				return errs.Errorf(errs.Conflict, "schedule %q already exists and %s; remove it first or rename the one in %s", sc.Name, from, source)
 			case sameDefinition(old, sc):
-				changes = append(changes, schedule.Change{Name: sc.Name, Action: schedule.ActionUnchanged})
+				changes = append(changes, tracking.Change{Name: sc.Name, Action: tracking.ActionUnchanged})
 			default:
 				next := old.NextRun
 				if old.Cron != sc.Cron || old.Timezone != sc.Timezone {
@@ -221,7 +220,7 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*sched
 				if err != nil {
 					return fmt.Errorf("update schedule %s: %w", sc.Name, err)
 				}
-				changes = append(changes, schedule.Change{Name: sc.Name, Action: schedule.ActionUpdated})
+				changes = append(changes, tracking.Change{Name: sc.Name, Action: tracking.ActionUpdated})
 			}
 		}
 		for _, old := range existing {
@@ -231,7 +230,7 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*sched
 			if _, err := tx.ExecContext(ctx, `DELETE FROM schedules WHERE name = ?`, old.Name); err != nil {
 				return fmt.Errorf("remove schedule %s: %w", old.Name, err)
 			}
-			changes = append(changes, schedule.Change{Name: old.Name, Action: schedule.ActionRemoved})
+			changes = append(changes, tracking.Change{Name: old.Name, Action: tracking.ActionRemoved})
 		}
 		return nil
 	})
@@ -242,7 +241,7 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*sched
 }
 
 // sameDefinition reports whether applying b over a changes nothing.
-func sameDefinition(a, b *schedule.Schedule) bool {
+func sameDefinition(a, b *tracking.Schedule) bool {
 	return a.Cron == b.Cron && a.Timezone == b.Timezone && a.ProjectDir == b.ProjectDir &&
 		a.EntryPoint == b.EntryPoint && a.Experiment == b.Experiment && a.Overlap == b.Overlap &&
 		a.Missed == b.Missed && slices.Equal(schedParams(a.Params), schedParams(b.Params))
@@ -250,11 +249,11 @@ func sameDefinition(a, b *schedule.Schedule) bool {
 
 // Fires returns a schedule's latest fires, newest first; errs.NotFound if
 // the schedule does not exist.
-func (s *Store) Fires(ctx context.Context, name string, limit int) ([]*schedule.Fire, error) {
+func (s *Store) Fires(ctx context.Context, name string, limit int) ([]*tracking.Fire, error) {
 	if limit <= 0 {
 		limit = 20
 	}
-	out := []*schedule.Fire{}
+	out := []*tracking.Fire{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM schedules WHERE name = ?`, name).Scan(&one)
@@ -285,8 +284,8 @@ func (s *Store) Fires(ctx context.Context, name string, limit int) ([]*schedule.
 }
 
 // scanFire reads one row of fireColumns.
-func scanFire(r scanner) (*schedule.Fire, error) {
-	var f schedule.Fire
+func scanFire(r scanner) (*tracking.Fire, error) {
+	var f tracking.Fire
 	var fire, started, ended int64
 	if err := r.Scan(&f.Schedule, &fire, &f.Status, &started, &ended, &f.RunID, &f.LogPath, &f.Message, &f.Host, &f.PID); err != nil {
 		return nil, err
@@ -296,9 +295,9 @@ func scanFire(r scanner) (*schedule.Fire, error) {
 }
 
 // ClaimFire decides about a due schedule and takes the lease on its fire
-// in one write transaction; see schedule.Store.
-func (s *Store) ClaimFire(ctx context.Context, name string, decide func(*schedule.Schedule) *schedule.Decision) (*schedule.Fire, error) {
-	var claimed *schedule.Fire
+// in one write transaction; see tracking.Store.
+func (s *Store) ClaimFire(ctx context.Context, name string, decide func(*tracking.Schedule) *tracking.Decision) (*tracking.Fire, error) {
+	var claimed *tracking.Fire
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		claimed = nil
 		sc, err := getSchedule(ctx, tx, name)
@@ -336,8 +335,8 @@ func (s *Store) ClaimFire(ctx context.Context, name string, decide func(*schedul
 
 // StartQueued turns the oldest QUEUED fire of a schedule into a RUNNING
 // one owned by host and pid, if none of its fires is RUNNING.
-func (s *Store) StartQueued(ctx context.Context, name, host string, pid int, started time.Time) (*schedule.Fire, error) {
-	var f *schedule.Fire
+func (s *Store) StartQueued(ctx context.Context, name, host string, pid int, started time.Time) (*tracking.Fire, error) {
+	var f *tracking.Fire
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		f = nil
 		var running int
@@ -360,7 +359,7 @@ func (s *Store) StartQueued(ctx context.Context, name, host string, pid int, sta
 		if err != nil {
 			return fmt.Errorf("start the queued fire of schedule %s: %w", name, err)
 		}
-		queued.Status, queued.Started, queued.Host, queued.PID = schedule.FireRunning, started, host, pid
+		queued.Status, queued.Started, queued.Host, queued.PID = tracking.FireRunning, started, host, pid
 		f = queued
 		return nil
 	})
@@ -371,7 +370,7 @@ func (s *Store) StartQueued(ctx context.Context, name, host string, pid int, sta
 }
 
 // EndFire records a fire's outcome.
-func (s *Store) EndFire(ctx context.Context, f *schedule.Fire) error {
+func (s *Store) EndFire(ctx context.Context, f *tracking.Fire) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE schedule_fires SET status = ?, ended = ?, run_id = ?, message = ?, log_path = ?
 			WHERE name = ? AND fire_time = ?`,
@@ -384,8 +383,8 @@ func (s *Store) EndFire(ctx context.Context, f *schedule.Fire) error {
 }
 
 // ReapFires marks FAILED the RUNNING fires owned by dead schedulers on host.
-func (s *Store) ReapFires(ctx context.Context, host string, alive func(pid int) bool, now time.Time) ([]*schedule.Fire, error) {
-	var candidates []*schedule.Fire
+func (s *Store) ReapFires(ctx context.Context, host string, alive func(pid int) bool, now time.Time) ([]*tracking.Fire, error) {
+	var candidates []*tracking.Fire
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+fireColumns+` FROM schedule_fires WHERE status = 'RUNNING' AND host = ?`, host)
 	if err != nil {
 		return nil, fmt.Errorf("list running fires: %w", err)
@@ -407,7 +406,7 @@ func (s *Store) ReapFires(ctx context.Context, host string, alive func(pid int) 
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	var reaped []*schedule.Fire
+	var reaped []*tracking.Fire
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		reaped = nil
 		for _, f := range candidates {
@@ -419,7 +418,7 @@ func (s *Store) ReapFires(ctx context.Context, host string, alive func(pid int) 
 				return fmt.Errorf("mark fire %s of schedule %s failed: %w", f.FireTime, f.Schedule, err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				f.Status, f.Ended, f.Message = schedule.FireFailed, now, msg
+				f.Status, f.Ended, f.Message = tracking.FireFailed, now, msg
 				reaped = append(reaped, f)
 			}
 		}
@@ -446,9 +445,9 @@ func (s *Store) RunByTag(ctx context.Context, key, value string) (string, tracki
 }
 
 // schedParams returns p, or an empty slice for nil (stored as []).
-func schedParams(p []schedule.KV) []schedule.KV {
+func schedParams(p []tracking.KV) []tracking.KV {
 	if p == nil {
-		return []schedule.KV{}
+		return []tracking.KV{}
 	}
 	return p
 }

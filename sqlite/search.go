@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,10 @@ const (
 	defaultMaxResults = 1000
 	maxMaxResults     = 50000
 )
+
+// searchMmapSize is how much of the database file SearchRuns reads through
+// memory mapping (address space, not memory: SQLite maps at most the file).
+const searchMmapSize = 1 << 30
 
 // attributeColumns maps search attributes to columns of runs.
 var attributeColumns = map[string]string{
@@ -42,6 +47,12 @@ var dataTables = map[string]string{
 // param or tag never match; missing and NaN values sort last; ties are
 // broken by start_time DESC then run_id. The page token is MLflow's: base64
 // of {"offset": N}.
+//
+// When the first ordering key is a metric, param or tag, the runs that have
+// a value for it are read first, in the order of that key's index, so that
+// a page of a large store costs about a page of index entries rather than a
+// sort of every run; the runs lacking a value (which sort after them) are
+// read only when the page reaches them.
 func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*tracking.Run, string, error) {
 	filter, err := tracking.ParseFilter(q.Filter)
 	if err != nil {
@@ -66,33 +77,45 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 	if err != nil {
 		return nil, "", err
 	}
-	query, args, err := buildSearchQuery(q.ExperimentIDs, q.ViewType, filter, orders)
+	sq, err := buildSearchQuery(q.ExperimentIDs, q.ViewType, filter, orders)
 	if err != nil {
 		return nil, "", err
 	}
-	query += ` LIMIT ? OFFSET ?`
-	args = append(args, limit+1, offset)
 
 	runs := []*tracking.Run{}
 	more := false
 	err = s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
+		// Read the file through memory mapping: a page of a large store
+		// visits thousands of scattered database pages.
+		if _, err := tx.ExecContext(ctx, "PRAGMA mmap_size = "+strconv.Itoa(searchMmapSize)); err != nil {
 			return fmt.Errorf("search runs: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			info, err := scanRunInfo(rows)
-			if err != nil {
+		need := limit + 1 // one row more than a page tells whether another follows
+		part, err := sq.choose(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if runs, err = part.page(ctx, tx, runs, need, offset); err != nil {
+			return err
+		}
+		if sq.rest != nil && len(runs) < need {
+			// The page reaches past the ranked runs: skip what the
+			// offset leaves of the rest.
+			skip := 0
+			if offset > 0 {
+				ranked := offset + len(runs)
+				if len(runs) == 0 {
+					if ranked, err = part.count(ctx, tx); err != nil {
+						return err
+					}
+				}
+				skip = max(0, offset-ranked)
+			}
+			if runs, err = sq.rest.page(ctx, tx, runs, need-len(runs), skip); err != nil {
 				return err
 			}
-			runs = append(runs, &tracking.Run{Info: *info})
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("search runs: %w", err)
-		}
-		rows.Close()
-		if len(runs) > limit { // the query fetched one row more than a page
+		if len(runs) > limit {
 			more = true
 			runs = runs[:limit]
 		}
@@ -108,42 +131,180 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 	return runs, next, nil
 }
 
+// searchQuery is a search translated to SQL. When the first ordering key is
+// a metric, param or tag, ranked selects the runs with a (non-NaN) value for
+// it and rest those without, which sort after every ranked run; otherwise
+// ranked selects every matching run and rest is nil.
+//
+// A ranked part reads the ordering key's index in order and stops after a
+// page, which beats any other plan unless the search is confined to few
+// runs, by its experiments or by a filter term on another key; then reading
+// those few runs and sorting them is cheaper. The probes count, up to
+// selectiveRuns, the runs of the experiments and the runs matching each such
+// filter term; if one finds fewer, selective (the same part, its plan left
+// to SQLite) replaces ranked.
+type searchQuery struct {
+	ranked, rest *searchPart
+	selective    *searchPart
+	probes       []probe
+}
+
+// selectiveRuns is the number of matching runs under which a filter term
+// drives a search ordered by another key: sorting that many runs costs about
+// what reading a page of the ordering key's index does.
+const selectiveRuns = 2000
+
+// probe is a query counting the runs one filter term matches, up to
+// selectiveRuns.
+type probe struct {
+	query string
+	args  []any
+}
+
+// choose returns the part that selects the ranked runs: selective if a
+// probe finds a filter term matching fewer than selectiveRuns runs.
+func (sq *searchQuery) choose(ctx context.Context, tx *sql.Tx) (*searchPart, error) {
+	for _, p := range sq.probes {
+		var n int
+		if err := tx.QueryRowContext(ctx, p.query, p.args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("search runs: %w", err)
+		}
+		if n < selectiveRuns {
+			return sq.selective, nil
+		}
+	}
+	return sq.ranked, nil
+}
+
+// searchPart is one SELECT of a search over runs aliased r: from holds the
+// FROM, JOIN and WHERE clauses, args their bound values in order, and order
+// the ORDER BY terms (which bind nothing).
+type searchPart struct {
+	from  string
+	args  []any
+	order string
+}
+
+// page appends to runs up to n runs of the part, skipping the first offset.
+func (p *searchPart) page(ctx context.Context, tx *sql.Tx, runs []*tracking.Run, n, offset int) ([]*tracking.Run, error) {
+	query := "SELECT " + runColumns + p.from + "\nORDER BY " + p.order + "\nLIMIT ? OFFSET ?"
+	rows, err := tx.QueryContext(ctx, query, append(slices.Clip(p.args), n, offset)...)
+	if err != nil {
+		return nil, fmt.Errorf("search runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		info, err := scanRunInfo(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, &tracking.Run{Info: *info})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search runs: %w", err)
+	}
+	return runs, nil
+}
+
+// count returns how many runs the part selects.
+func (p *searchPart) count(ctx context.Context, tx *sql.Tx) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*)"+p.from, p.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count matching runs: %w", err)
+	}
+	return n, nil
+}
+
+// sqlText accumulates SQL text with its bound values in placeholder order.
+type sqlText struct {
+	parts []string
+	args  []any
+}
+
+// add appends SQL text and the values of its placeholders; empty text
+// adds nothing.
+func (t *sqlText) add(text string, args ...any) {
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	t.parts = append(t.parts, text)
+	t.args = append(t.args, args...)
+}
+
+// join is a join of runs r with a table of metrics, params or tags: on is
+// its condition and args the values bound in it.
+type join struct {
+	left         bool // LEFT JOIN
+	table, alias string
+	on           string
+	args         []any
+}
+
 // buildSearchQuery translates a search into SQL over runs aliased r. Every
 // value and key from the user is a bound parameter.
-func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filter, orders []tracking.OrderBy) (string, []any, error) {
-	var joins, where, orderBy []string
-	var args []any // in the order their placeholders appear: joins, where, order
+func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filter, orders []tracking.OrderBy) (*searchQuery, error) {
+	// Conditions shared by every part: lifecycle, experiments and
+	// attributes.
+	var where sqlText
+	var expProbe *probe // counts the runs of the experiments searched
+	lifecycle, err := lifecycleCondition("r.lifecycle_stage", view)
+	if err != nil {
+		return nil, err
+	}
+	where.add(lifecycle)
+	if len(expIDs) > 0 {
+		marks := make([]string, len(expIDs))
+		var ids []any
+		for i, id := range expIDs {
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return nil, errs.Errorf(errs.Invalid, "experiment id %q is not valid; experiment ids are whole numbers such as \"0\"", id)
+			}
+			marks[i] = "?"
+			ids = append(ids, n)
+		}
+		where.add("r.experiment_id IN ("+strings.Join(marks, ", ")+")", ids...)
+		expProbe = &probe{
+			query: "SELECT COUNT(*) FROM (SELECT 1 FROM runs r WHERE r.experiment_id IN (" + strings.Join(marks, ", ") + ") AND " + lifecycle + " LIMIT ?)",
+			args:  append(slices.Clone(ids), selectiveRuns),
+		}
+	}
+	for _, c := range f.Clauses {
+		if c.Kind != tracking.KindAttribute {
+			continue
+		}
+		cond, cargs := compare(attributeColumns[c.Key], c)
+		where.add(cond, cargs...)
+	}
 
-	var joinArgs []any
-	filterAlias := map[string]string{} // kind NUL key → alias of its join
+	// One inner join per metric, param or tag the filter names.
+	var joins []join
+	filterJoin := map[string]int{} // kind NUL key → index of its join
+	nanPasses := map[string]bool{} // alias → its condition lets a NaN through
 	for i, c := range f.Clauses {
 		if c.Kind == tracking.KindAttribute {
 			continue
 		}
 		alias := "f" + strconv.Itoa(i)
-		filterAlias[c.Kind+"\x00"+c.Key] = alias
-		cond, cargs := compare(alias+".value", c)
-		if c.Kind == tracking.KindMetric {
-			// A NaN is stored as value 0 with is_nan 1: it equals nothing
-			// and differs from everything.
-			if c.Op == "!=" {
-				cond = "(" + alias + ".is_nan = 1 OR " + cond + ")"
-			} else {
-				cond = alias + ".is_nan = 0 AND " + cond
-			}
-		}
-		joins = append(joins, fmt.Sprintf("JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ? AND %s",
-			dataTables[c.Kind], alias, alias, alias, cond))
-		joinArgs = append(joinArgs, c.Key)
-		joinArgs = append(joinArgs, cargs...)
+		cond, cargs, nan := valueCondition(alias, c)
+		nanPasses[alias] = nan
+		filterJoin[c.Kind+"\x00"+c.Key] = len(joins)
+		joins = append(joins, join{table: dataTables[c.Kind], alias: alias,
+			on: alias + ".key = ? AND " + cond, args: append([]any{c.Key}, cargs...)})
 	}
 
-	var orderJoinArgs []any
-	for i, o := range orders {
-		dir := " ASC"
-		if o.Desc {
-			dir = " DESC"
-		}
+	// Ordering by a metric, param or tag that the filter already joins
+	// reuses that join; otherwise a LEFT JOIN keeps runs that lack the key.
+	// The first key, if not an attribute, is handled by splitting the
+	// search instead (below).
+	var orderJoins []join
+	var orderBy []string
+	first := 0
+	if len(orders) > 0 && orders[0].Kind != tracking.KindAttribute {
+		first = 1
+	}
+	for i, o := range orders[first:] {
+		dir := direction(o)
 		if o.Kind == tracking.KindAttribute {
 			col := attributeColumns[o.Key]
 			if o.Key == tracking.AttrEndTime {
@@ -152,15 +313,12 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 			orderBy = append(orderBy, col+dir)
 			continue
 		}
-		// Ordering by a metric, param or tag that the filter already
-		// joins reuses that join; otherwise a LEFT JOIN keeps runs that
-		// lack the key.
-		alias := filterAlias[o.Kind+"\x00"+o.Key]
-		if alias == "" {
-			alias = "o" + strconv.Itoa(i)
-			joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ?",
-				dataTables[o.Kind], alias, alias, alias))
-			orderJoinArgs = append(orderJoinArgs, o.Key)
+		var alias string
+		if j, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
+			alias = joins[j].alias
+		} else {
+			alias = "o" + strconv.Itoa(first+i)
+			orderJoins = append(orderJoins, join{left: true, table: dataTables[o.Kind], alias: alias, on: alias + ".key = ?", args: []any{o.Key}})
 		}
 		if o.Kind == tracking.KindMetric {
 			// Missing (NULL) and NaN (is_nan 1) sort last either way, tied
@@ -173,44 +331,114 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 	}
 	orderBy = append(orderBy, "r.start_time DESC", "r.run_id ASC")
 
-	lifecycle, err := lifecycleCondition("r.lifecycle_stage", view)
-	if err != nil {
-		return "", nil, err
-	}
-	where = append(where, lifecycle)
-	var whereArgs []any
-	if len(expIDs) > 0 {
-		marks := make([]string, len(expIDs))
-		for i, id := range expIDs {
-			n, err := strconv.ParseInt(id, 10, 64)
-			if err != nil {
-				return "", nil, errs.Errorf(errs.Invalid, "experiment id %q is not valid; experiment ids are whole numbers such as \"0\"", id)
+	// part assembles one SELECT of the filter's and the order's joins,
+	// extra (the first ordering key's join, or none), the shared
+	// conditions and cond. With drive, the table of extra is read first:
+	// SQLite keeps the left table of a CROSS JOIN outermost.
+	part := func(extra *join, drive bool, cond sqlText, order []string) *searchPart {
+		all := slices.Concat(joins, orderJoins)
+		var t, w sqlText
+		if extra != nil && drive {
+			t.add(" FROM " + extra.table + " " + extra.alias + " CROSS JOIN runs r")
+			w.add(extra.alias+".run_id = r.run_id AND "+extra.on, extra.args...)
+		} else {
+			t.add(" FROM runs r")
+			if extra != nil {
+				all = slices.Insert(all, 0, *extra)
 			}
-			marks[i] = "?"
-			whereArgs = append(whereArgs, n)
 		}
-		where = append(where, "r.experiment_id IN ("+strings.Join(marks, ", ")+")")
+		for _, j := range all {
+			kw := "JOIN"
+			if j.left {
+				kw = "LEFT JOIN"
+			}
+			t.add("\n"+kw+" "+j.table+" "+j.alias+" ON "+j.alias+".run_id = r.run_id AND "+j.on, j.args...)
+		}
+		w.add(strings.Join(where.parts, " AND "), where.args...)
+		w.add(strings.Join(cond.parts, " AND "), cond.args...)
+		t.add("\nWHERE "+strings.Join(w.parts, " AND "), w.args...)
+		return &searchPart{from: strings.Join(t.parts, ""), args: t.args, order: strings.Join(append(order, orderBy...), ", ")}
 	}
-	for _, c := range f.Clauses {
-		if c.Kind != tracking.KindAttribute {
-			continue
-		}
-		cond, cargs := compare(attributeColumns[c.Key], c)
-		where = append(where, cond)
-		whereArgs = append(whereArgs, cargs...)
+	if first == 0 {
+		return &searchQuery{ranked: part(nil, false, sqlText{}, nil)}, nil
 	}
 
-	// Filter joins come first in the text, then order-by joins.
-	args = append(args, joinArgs...)
-	args = append(args, orderJoinArgs...)
-	args = append(args, whereArgs...)
-	query := "SELECT " + runColumns + " FROM runs r"
-	for _, j := range joins {
-		query += "\n" + j
+	// The first key splits the search: the runs with a value for it, in
+	// the order of the key's index (key, [is_nan,] value), then the rest.
+	o := orders[0]
+	var rankedCond, restCond sqlText
+	var extra *join
+	if j, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
+		// Every matching run has the key; only a metric whose filter lets
+		// NaN through has a rest. The ranked part reads that join first.
+		jn := joins[j]
+		joins = slices.Delete(slices.Clone(joins), j, j+1)
+		extra = &jn
+		if nanPasses[jn.alias] {
+			rankedCond.add(jn.alias + ".is_nan = 0")
+			restCond.add(jn.alias + ".is_nan = 1")
+		}
+	} else {
+		alias := "o0"
+		has := alias + ".key = ?"
+		if o.Kind == tracking.KindMetric {
+			has += " AND " + alias + ".is_nan = 0"
+		}
+		extra = &join{table: dataTables[o.Kind], alias: alias, on: has, args: []any{o.Key}}
+		restCond.add("NOT EXISTS (SELECT 1 FROM "+extra.table+" "+alias+" WHERE "+alias+".run_id = r.run_id AND "+has+")", o.Key)
 	}
-	query += "\nWHERE " + strings.Join(where, " AND ")
-	query += "\nORDER BY " + strings.Join(orderBy, ", ")
-	return query, args, nil
+	rankedOrder := []string{extra.alias + ".value" + direction(o)}
+	sq := &searchQuery{ranked: part(extra, true, rankedCond, rankedOrder)}
+	if len(restCond.parts) > 0 {
+		if _, ok := filterJoin[o.Kind+"\x00"+o.Key]; ok {
+			sq.rest = part(extra, false, restCond, nil)
+		} else {
+			sq.rest = part(nil, false, restCond, nil) // no join with the key it lacks
+		}
+	}
+	// Probe the experiments (a small one in a large store is read whole)
+	// and the filter terms on other keys.
+	if expProbe != nil {
+		sq.probes = append(sq.probes, *expProbe)
+	}
+	for _, c := range f.Clauses {
+		if c.Kind == tracking.KindAttribute || (c.Kind == o.Kind && c.Key == o.Key) {
+			continue
+		}
+		cond, cargs, _ := valueCondition("x", c)
+		sq.probes = append(sq.probes, probe{
+			query: "SELECT COUNT(*) FROM (SELECT 1 FROM " + dataTables[c.Kind] + " x WHERE x.key = ? AND " + cond + " LIMIT ?)",
+			args:  slices.Concat([]any{c.Key}, cargs, []any{selectiveRuns}),
+		})
+	}
+	if len(sq.probes) > 0 {
+		sq.selective = part(extra, false, rankedCond, rankedOrder)
+	}
+	return sq, nil
+}
+
+// valueCondition returns the condition a filter term puts on the value
+// column of the metric, param or tag table aliased alias, its bound values,
+// and whether it lets a NaN metric through.
+func valueCondition(alias string, c tracking.Clause) (string, []any, bool) {
+	cond, args := compare(alias+".value", c)
+	if c.Kind != tracking.KindMetric {
+		return cond, args, false
+	}
+	// A NaN is stored as value 0 with is_nan 1: it equals nothing and
+	// differs from everything.
+	if c.Op == "!=" {
+		return "(" + alias + ".is_nan = 1 OR " + cond + ")", args, true
+	}
+	return alias + ".is_nan = 0 AND " + cond, args, false
+}
+
+// direction returns the SQL direction of an ordering term.
+func direction(o tracking.OrderBy) string {
+	if o.Desc {
+		return " DESC"
+	}
+	return " ASC"
 }
 
 // compare returns the SQL comparing column with a clause's value, and the

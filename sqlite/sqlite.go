@@ -43,7 +43,7 @@ const busyTimeout = 60 * time.Second
 // Store is a tracking.Store backed by a SQLite file.
 type Store struct {
 	path         string  // absolute path of the database file
-	artifactRoot string  // absolute artifact root directory
+	artifactRoot string  // artifact root URI (file:///... for a directory)
 	db           *sql.DB // writer pool: one connection, BEGIN IMMEDIATE
 	rdb          *sql.DB // reader pool: read-only connections
 }
@@ -52,8 +52,8 @@ var _ tracking.Store = (*Store)(nil)
 
 // Open opens (creating it and its directory if needed) the SQLite database
 // at dbPath, applies any pending migrations and makes sure the "Default"
-// experiment (id "0") exists. Run artifacts live under artifactRoot, at
-// <artifactRoot>/<experiment id>/<run id>/artifacts. A database written by a newer mlrun, with
+// experiment (id "0") exists. Run artifacts live under artifactRoot (a
+// directory or a URI), at <artifactRoot>/<experiment id>/<run id>/artifacts. A database written by a newer mlrun, with
 // migrations this binary does not know, is refused with errs.Invalid.
 func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	if dbPath == "" {
@@ -66,9 +66,9 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve database path %s: %w", dbPath, err)
 	}
-	root, err := filepath.Abs(artifactRoot)
+	root, err := tracking.ArtifactRootURI(artifactRoot)
 	if err != nil {
-		return nil, fmt.Errorf("resolve artifact root %s: %w", artifactRoot, err)
+		return nil, err
 	}
 	if strings.Contains(path, "?") {
 		return nil, errs.Errorf(errs.Invalid, "the tracking database path %q contains '?', which mlrun cannot pass to SQLite", path)
@@ -122,7 +122,8 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// ArtifactRoot returns the absolute directory under which run artifacts live.
+// ArtifactRoot returns the artifact root URI under which new experiments
+// keep their runs' artifacts.
 func (s *Store) ArtifactRoot() string { return s.artifactRoot }
 
 // Close refreshes the query planner's statistics where needed and closes
@@ -226,10 +227,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		now := nowMillis()
+		defaultLoc, err := tracking.ExperimentArtifactLocation(s.artifactRoot, tracking.DefaultExperimentID)
+		if err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO experiments
 			(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
 			VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING`,
-			filepath.Join(s.artifactRoot, tracking.DefaultExperimentID), now, now)
+			defaultLoc, now, now)
 		if err != nil {
 			return fmt.Errorf("create the Default experiment: %w", err)
 		}
@@ -306,4 +311,23 @@ func mkdirAll(dir string) error {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Dialect names the SQL dialect of the store's database: "sqlite".
+func (s *Store) Dialect() string { return "sqlite" }
+
+// SchemaVersion returns the database's schema version and the latest this
+// binary knows (Open has applied every migration it knows).
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest int, err error) {
+	all, err := migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(all) > 0 {
+		latest = all[len(all)-1].version
+	}
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, 0, fmt.Errorf("read schema version of %s: %w", s.path, err)
+	}
+	return current, latest, nil
 }

@@ -28,10 +28,22 @@ import (
 // MLRUN_RUN_ID, MLRUN_TRACKING_URI and MLRUN_EXPERIMENT_ID, so that
 // `mlrun log ...` inside it attaches to the run, and may declare metrics
 // files (JSON objects of numbers) that are read after it exits.
+//
+// When MLflowEndpoint is set, the command also sees MLFLOW_TRACKING_URI (an
+// MLflow tracking server on loopback, for the step's life) and
+// MLFLOW_EXPERIMENT_ID, so that an unchanged script using the MLflow client
+// logs into the run's store; the runs it starts are children of the
+// pipeline run. With the input mlflow_run: true it also sees MLFLOW_RUN_ID
+// and logs into the pipeline run itself, as under `mlflow run`.
 type Command struct {
 	// KillGrace is how long a cancelled command has between SIGTERM and
 	// SIGKILL. Zero means five seconds.
 	KillGrace time.Duration
+	// MLflowEndpoint, when set, starts the MLflow endpoint of a step and
+	// returns the environment variables that point the command at it, and
+	// a function that stops it once the command has exited. ownRun asks for
+	// MLFLOW_RUN_ID.
+	MLflowEndpoint func(ctx context.Context, env *Env, ownRun bool) (vars []string, stop func(), err error)
 }
 
 // Name implements Kind.
@@ -45,9 +57,10 @@ func (Command) Doc() string {
 // Inputs implements Kind.
 func (Command) Inputs() []Input {
 	return []Input{
-		{Name: "run", Type: String, Required: true, Doc: "the command, run with bash -c (sh -c where bash is missing)"},
+		{Name: "run", Type: String, Required: true, Shell: true, Doc: "the command, run with bash -c (sh -c where bash is missing); each ${{ }} in it is shell-quoted as one word, ${{ raw(expr) }} is pasted as is"},
 		{Name: "metrics", Type: List, Doc: "JSON files the command writes, read after it exits: {\"name\": number, ...}; nested objects give dotted names"},
 		{Name: "env", Type: Map, Doc: "extra environment variables for the command"},
+		{Name: "mlflow_run", Type: Bool, Doc: "give the command MLFLOW_RUN_ID, so that an MLflow script logs into this run instead of starting child runs"},
 	}
 }
 
@@ -90,6 +103,15 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 	if env.ChildLog != "" {
 		cmd.Env = append(cmd.Env, "MLRUN_STEP_LOG="+env.ChildLog)
 	}
+	if c.MLflowEndpoint != nil {
+		own, _ := in["mlflow_run"].(bool)
+		vars, stop, err := c.MLflowEndpoint(ctx, env, own)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: start the MLflow endpoint: %w", env.Step, err)
+		}
+		defer stop()
+		cmd.Env = append(cmd.Env, vars...)
+	}
 	if extra, ok := in["env"].(map[string]any); ok {
 		keys := make([]string, 0, len(extra))
 		for k := range extra {
@@ -120,10 +142,12 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	// One file gets both streams, in the order they were written.
+	// One file gets both streams, in the order they were written. A
+	// terminal or pipe that goes away (mlrun run . | head -1) fails neither
+	// the command nor its log.
 	shared := &lockedWriter{w: logFile}
-	cmd.Stdout = io.MultiWriter(stdout, shared)
-	cmd.Stderr = io.MultiWriter(stderr, shared)
+	cmd.Stdout = io.MultiWriter(droppingWriter{stdout}, shared)
+	cmd.Stderr = io.MultiWriter(droppingWriter{stderr}, shared)
 
 	if err := cmd.Start(); err != nil {
 		return nil, errs.Errorf(errs.Failed, "step %s: cannot start %s: %v", env.Step, shell, err)
@@ -188,6 +212,16 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 		}
 	}
 	return res, nil
+}
+
+// droppingWriter writes to w and reports every write done, even when w
+// failed: what a person would have seen is lost, nothing else.
+type droppingWriter struct{ w io.Writer }
+
+// Write implements io.Writer.
+func (d droppingWriter) Write(p []byte) (int, error) {
+	_, _ = d.w.Write(p)
+	return len(p), nil
 }
 
 // CacheFiles implements Cacheable: the files the command names (a word of

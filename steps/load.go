@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"unicode/utf8"
 
@@ -47,10 +48,25 @@ func (Load) Outputs() []Output {
 	}
 }
 
-// Check implements Kind.
+// Check implements Kind. A path known to be absolute (a path parameter
+// is) must not be a directory.
 func (Load) Check(in Values) error {
+	if p, ok := in["path"].(string); ok && filepath.IsAbs(p) {
+		if err := notADirectory(p); err != nil {
+			return err
+		}
+	}
 	_, err := loadOptions(in)
 	return err
+}
+
+// notADirectory returns an error when path is a directory: load reads
+// one CSV file.
+func notADirectory(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("input \"path\": %s is a directory; load reads one CSV file", path)
+	}
+	return nil
 }
 
 func loadOptions(in Values) (dataset.LoadOptions, error) {
@@ -114,6 +130,9 @@ func (Load) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	path := rel
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(env.ProjectDir, rel)
+	}
+	if err := notADirectory(path); err != nil {
+		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
 	}
 	ds, err := dataset.Load(path, o)
 	if err != nil {

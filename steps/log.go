@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -31,7 +33,7 @@ func (Log) Inputs() []Input {
 		{Name: "params", Type: Map, Doc: "name: value; logged as text (params are immutable once logged)"},
 		{Name: "metrics", Type: Map, Doc: "name: number"},
 		{Name: "tags", Type: Map, Doc: "name: value; logged as text"},
-		{Name: "artifacts", Type: List, Doc: "project files or directories to copy into the run's artifacts, under their own relative paths"},
+		{Name: "artifacts", Type: List, Doc: "project files or directories to copy into the run's artifacts, under their own relative paths (nothing outside the project, symbolic links resolved)"},
 	}
 }
 
@@ -49,8 +51,12 @@ func (Log) Check(in Values) error {
 	}
 	if l, ok := in["artifacts"].([]any); ok {
 		for i, v := range l {
-			if _, ok := v.(string); !ok {
+			s, ok := v.(string)
+			if !ok {
 				return fmt.Errorf("artifacts[%d] must be a path, not %v", i, v)
+			}
+			if !filepath.IsAbs(s) && !filepath.IsLocal(s) {
+				return fmt.Errorf("artifacts[%d] %q leaves the project directory; the log step copies files of the project only", i, s)
 			}
 		}
 	}
@@ -101,7 +107,16 @@ func (l Log) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 				src = filepath.Join(env.ProjectDir, rel)
 			}
 			if _, err := os.Stat(src); err != nil {
-				return nil, fmt.Errorf("step %s: artifact %s: %w", env.Step, v, err)
+				return nil, errs.Errorf(errs.Invalid, "step %s: artifact %s: %v", env.Step, v, err)
+			}
+			// Only files of the project (the step's working directory),
+			// symbolic links resolved: never /etc/passwd or ~/.ssh.
+			inside, err := artifact.Inside(env.ProjectDir, src)
+			if err != nil {
+				return nil, errs.Errorf(errs.Invalid, "step %s: artifact %s: %v", env.Step, v, err)
+			}
+			if !inside {
+				return nil, errs.Errorf(errs.Invalid, "step %s: artifact %s is outside the project directory %s; the log step copies files of the project only", env.Step, v, env.ProjectDir)
 			}
 			dst := rel
 			if filepath.IsAbs(dst) || !filepath.IsLocal(dst) {

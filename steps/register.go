@@ -108,10 +108,7 @@ func (r Register) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
 	}
-	st, ok := env.Store.(registry.Store)
-	if !ok {
-		return nil, errs.Errorf(errs.Invalid, "step %s: the tracking store (%T) has no model registry", env.Step, env.Store)
-	}
+	st := env.Store
 	name, _ := in["name"].(string)
 	uri, _ := in["model_uri"].(string)
 	if uri == "" {

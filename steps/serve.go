@@ -70,10 +70,7 @@ func (s Serve) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err := s.Check(in); err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
 	}
-	st, ok := env.Store.(registry.Store)
-	if !ok {
-		return nil, errs.Errorf(errs.Invalid, "step %s: the tracking store (%T) has no model registry", env.Step, env.Store)
-	}
+	st := env.Store
 	uri, _ := in["model_uri"].(string)
 	if uri == "" {
 		uri = "runs:/" + env.RunID + "/model"

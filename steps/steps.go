@@ -10,42 +10,40 @@ import (
 	"io"
 	"sort"
 
+	"github.com/mlrun/mlrun/steps/schema"
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// Type is the declared type of a step input or output.
-type Type string
-
-// Input and output types.
-const (
-	String  Type = "string"
-	Float   Type = "float"
-	Int     Type = "int"
-	Bool    Type = "bool"
-	Path    Type = "path"    // a file path, relative to the project directory
-	List    Type = "list"    // a YAML sequence
-	Map     Type = "map"     // a YAML mapping
-	Any     Type = "any"     // any YAML value
-	Dataset Type = "dataset" // an in-memory data set (output of load or split)
-	Model   Type = "model"   // a fitted model (output of train)
+// The declarations of inputs and outputs live in package schema, which the
+// MLproject reader imports without linking the kinds; these names keep the
+// kinds' code short.
+type (
+	// Type is schema.Type.
+	Type = schema.Type
+	// Input is schema.Input.
+	Input = schema.Input
+	// Output is schema.Output.
+	Output = schema.Output
+	// Values is schema.Values.
+	Values = schema.Values
 )
 
-// Input declares one input a kind takes in `with:`.
-type Input struct {
-	Name     string
-	Type     Type
-	Default  any // used when the input is not given; nil with Required false means "unset"
-	Required bool
-	Doc      string
-}
+// Input and output types, as in package schema.
+const (
+	String  = schema.String
+	Float   = schema.Float
+	Int     = schema.Int
+	Bool    = schema.Bool
+	Path    = schema.Path
+	List    = schema.List
+	Map     = schema.Map
+	Any     = schema.Any
+	Dataset = schema.Dataset
+	Model   = schema.Model
+)
 
-// Output declares one output a kind produces, readable by later steps as
-// steps.<name>.outputs.<output>.
-type Output struct {
-	Name string
-	Type Type
-	Doc  string
-}
+// Convert is schema.Convert.
+func Convert(t Type, v any) (any, error) { return schema.Convert(t, v) }
 
 // Logger records to the step's run. It batches writes: nothing here is the
 // slow part of a run.
@@ -87,29 +85,16 @@ type Env struct {
 	Progress func(key string, step int, value float64)
 }
 
-// Values are a step's inputs after defaults are filled and types checked.
-type Values map[string]any
-
 // Result is what a step produced.
 type Result struct {
 	Outputs map[string]any     // by declared output name
 	Metrics map[string]float64 // final values, also readable as steps.<name>.metrics.<key>
 }
 
-// Kind is a built-in step kind, such as "command" or "train".
+// Kind is a built-in step kind, such as "command" or "train": its schema
+// and how it runs.
 type Kind interface {
-	// Name is the kind's name as written in `uses:`.
-	Name() string
-	// Doc is one line saying what the kind does.
-	Doc() string
-	// Inputs declares what `with:` may hold.
-	Inputs() []Input
-	// Outputs declares what later steps can read.
-	Outputs() []Output
-	// Check validates input values before any run exists, beyond their
-	// declared types (e.g. an unknown estimator, C=-1). Values holding
-	// expressions that only resolve at run time are absent from in.
-	Check(in Values) error
+	schema.Kind
 	// Run executes the step.
 	Run(ctx context.Context, env *Env, in Values) (*Result, error)
 }
@@ -134,8 +119,21 @@ func (r *Registry) Lookup(name string) (Kind, bool) {
 	return k, ok
 }
 
+// Schema returns the schema of the kind named name (schema.Kinds). A nil
+// registry has no kinds.
+func (r *Registry) Schema(name string) (schema.Kind, bool) {
+	if r == nil {
+		return nil, false
+	}
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
 // Names returns the kinds' names, sorted.
 func (r *Registry) Names() []string {
+	if r == nil {
+		return nil
+	}
 	names := make([]string, 0, len(r.kinds))
 	for n := range r.kinds {
 		names = append(names, n)
@@ -186,59 +184,6 @@ func Resolve(k Kind, given map[string]any) (Values, error) {
 		out[in.Name] = cv
 	}
 	return out, nil
-}
-
-// Convert checks v against t and converts numbers and strings where t asks:
-// an int for a float, a whole float for an int, a number or bool for a string.
-func Convert(t Type, v any) (any, error) {
-	switch t {
-	case Any, Dataset, Model:
-		return v, nil
-	case String, Path:
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case int, int64, uint64, float64, bool:
-			return fmt.Sprint(x), nil
-		}
-	case Float:
-		switch x := v.(type) {
-		case float64:
-			return x, nil
-		case int:
-			return float64(x), nil
-		case int64:
-			return float64(x), nil
-		case uint64:
-			return float64(x), nil
-		}
-	case Int:
-		switch x := v.(type) {
-		case int:
-			return x, nil
-		case int64:
-			return int(x), nil
-		case uint64:
-			return int(x), nil
-		case float64:
-			if x == float64(int(x)) {
-				return int(x), nil
-			}
-		}
-	case Bool:
-		if x, ok := v.(bool); ok {
-			return x, nil
-		}
-	case List:
-		if x, ok := v.([]any); ok {
-			return x, nil
-		}
-	case Map:
-		if x, ok := v.(map[string]any); ok {
-			return x, nil
-		}
-	}
-	return nil, fmt.Errorf("want a %s, got %v (%T)", t, v, v)
 }
 
 // Cacheable is implemented by kinds whose execution may be replaced by the

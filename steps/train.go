@@ -16,6 +16,7 @@ import (
 	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/ml/preprocess"
 	"github.com/mlrun/mlrun/ml/report"
+	"github.com/mlrun/mlrun/steps/schema"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -311,10 +312,14 @@ func paramsOf(in Values) ml.Params {
 	return hp
 }
 
-// formatParam renders a hyperparameter as MLflow logs it (None for nil).
+// formatParam renders a hyperparameter as MLflow logs it: None for nil, a
+// float as Python's repr (schema.FormatFloat), the rest as Go prints it.
 func formatParam(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return "None"
+	case float64:
+		return schema.FormatFloat(x)
 	}
 	return fmt.Sprint(v)
 }

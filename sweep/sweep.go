@@ -86,6 +86,9 @@ func Parse(ep *project.EntryPoint, given []project.KV, o Options) (*Sweep, error
 	seen := map[string]bool{}
 	for _, kv := range given {
 		seen[kv.Key] = true
+		if err := ep.CheckName(kv.Key); err != nil {
+			return nil, err
+		}
 		sp, err := parseSpec(kv.Value)
 		if err != nil {
 			return nil, errs.Errorf(errs.Invalid, "parameter %q: %v", kv.Key, err)

@@ -370,7 +370,7 @@ func (p *parser) clause() (Clause, error) {
 		if !numericOps[c.Op] {
 			return Clause{}, p.errorfOp(opStart, c.Op, name, "=, !=, >, >=, < and <=")
 		}
-	case kind == KindAttribute && key == AttrRunID:
+	case kind == KindAttribute: // string attributes, as MLflow's VALID_STRING_ATTRIBUTE_COMPARATORS
 		if c.Op != "=" && c.Op != "!=" && c.Op != "LIKE" && c.Op != "ILIKE" && c.Op != "IN" && c.Op != "NOT IN" {
 			return Clause{}, p.errorfOp(opStart, c.Op, name, "=, !=, LIKE, ILIKE, IN and NOT IN")
 		}

@@ -82,7 +82,7 @@ func TestParseFilterErrors(t *testing.T) {
 		{"params.model = a", `found "a" at position 16 where param "model" needs a quoted string such as 'a'`},
 		{"params.model = 3", `needs a quoted string such as '3'`},
 		{"params.model IN ('a')", `operator "IN" at position 14 cannot compare param "model"`},
-		{"status IN ('RUNNING')", `operator "IN" at position 8 cannot compare attribute status`},
+		{"params.a IN ('x')", `operator "IN" at position 10 cannot compare param "a"`},
 		{"start_time LIKE '1%'", `operator "LIKE" at position 12 cannot compare attribute start_time`},
 		{"acc > 0.5", `found "acc" at position 1 where a run attribute`},
 		{"foo.acc > 0.5", `found "foo.acc" at position 1 where the prefix`},

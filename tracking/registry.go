@@ -94,6 +94,15 @@ type Registry interface {
 	ListRegisteredModels(ctx context.Context) ([]*RegisteredModel, error)
 	// DeleteRegisteredModel deletes a model with its versions and aliases.
 	DeleteRegisteredModel(ctx context.Context, name string) error
+	// RenameRegisteredModel renames a model, its versions, tags and aliases
+	// following; errs.Conflict if newName is taken.
+	RenameRegisteredModel(ctx context.Context, name, newName string) (*RegisteredModel, error)
+	// UpdateRegisteredModel sets a model's description.
+	UpdateRegisteredModel(ctx context.Context, name, description string) (*RegisteredModel, error)
+	// SetRegisteredModelTag sets a tag on a model.
+	SetRegisteredModelTag(ctx context.Context, name, key, value string) error
+	// DeleteRegisteredModelTag removes a model's tag; errs.NotFound if unset.
+	DeleteRegisteredModelTag(ctx context.Context, name, key string) error
 
 	// CreateModelVersion registers source (the artifact URI of a model
 	// directory) as the next version of the model name, creating the model
@@ -106,6 +115,12 @@ type Registry interface {
 	ListModelVersions(ctx context.Context, name string) ([]*ModelVersion, error)
 	// DeleteModelVersion deletes a version and the aliases pointing to it.
 	DeleteModelVersion(ctx context.Context, name string, version int) error
+	// UpdateModelVersion sets a version's description.
+	UpdateModelVersion(ctx context.Context, name string, version int, description string) (*ModelVersion, error)
+	// SetModelVersionTag sets a tag on a version.
+	SetModelVersionTag(ctx context.Context, name string, version int, key, value string) error
+	// DeleteModelVersionTag removes a version's tag; errs.NotFound if unset.
+	DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error
 	// LatestVersion returns the highest version in stage, or in any stage
 	// when stage is "".
 	LatestVersion(ctx context.Context, name string, stage Stage) (*ModelVersion, error)

@@ -1,6 +1,7 @@
 // Package tracking holds mlrun's tracking domain: experiments, runs, params,
-// metrics and tags in MLflow's data model, and the Store interface that a
-// storage adapter (package sqlite) implements.
+// metrics and tags in MLflow's data model, the model registry, schedules and
+// the step cache, and the Store interface that every storage adapter
+// (packages sqlite and postgres) implements.
 //
 // Times are Unix milliseconds, as in MLflow. Params, metrics and tags are kept
 // as slices ordered by key so that they serialise in MLflow's wire shape.
@@ -8,6 +9,10 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -91,6 +96,54 @@ type Metric struct {
 	Step      int64   `json:"step"`
 }
 
+// metricJSON is Metric's JSON shape, with the value as raw JSON.
+type metricJSON struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	Timestamp int64           `json:"timestamp"`
+	Step      int64           `json:"step"`
+}
+
+// MarshalJSON writes the value as a number, or as "NaN", "Infinity" or
+// "-Infinity" (MLflow's spelling) when it is not finite, which JSON
+// numbers cannot hold.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	var v []byte
+	switch {
+	case math.IsNaN(m.Value):
+		v = []byte(`"NaN"`)
+	case math.IsInf(m.Value, 1):
+		v = []byte(`"Infinity"`)
+	case math.IsInf(m.Value, -1):
+		v = []byte(`"-Infinity"`)
+	default:
+		v = strconv.AppendFloat(nil, m.Value, 'g', -1, 64)
+	}
+	return json.Marshal(metricJSON{Key: m.Key, Value: v, Timestamp: m.Timestamp, Step: m.Step})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Metric) UnmarshalJSON(b []byte) error {
+	var j metricJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m.Key, m.Timestamp, m.Step = j.Key, j.Timestamp, j.Step
+	switch string(j.Value) {
+	case `"NaN"`:
+		m.Value = math.NaN()
+	case `"Infinity"`:
+		m.Value = math.Inf(1)
+	case `"-Infinity"`:
+		m.Value = math.Inf(-1)
+	default:
+		if err := json.Unmarshal(j.Value, &m.Value); err != nil {
+			return fmt.Errorf("metric %q: value %s is not a number", j.Key, j.Value)
+		}
+	}
+	return nil
+}
+
 // Tag is a mutable key/value label on a run.
 type Tag struct {
 	Key   string `json:"key"`
@@ -167,12 +220,46 @@ type SearchRuns struct {
 	ViewType      ViewType // 0: ActiveOnly
 }
 
-// Store persists experiments and runs. Methods return *errs.Error values
-// with code errs.NotFound for a missing experiment or run, errs.Conflict for
-// a duplicate name, and errs.Invalid for bad input (a bad filter, a param
-// logged again with another value, logging to a deleted run).
-// Implementations are safe for use by many goroutines and many processes.
+// Store is the whole contract of a tracking store: experiments and runs,
+// the model registry, schedules and their leases, and the step cache. Every
+// store (sqlite, postgres, ...) implements all of it and passes the
+// conformance suite in package tracking/storetest; callers never ask for a
+// store's concrete type. Methods return *errs.Error values with code
+// errs.NotFound for a missing entity, errs.Conflict for a duplicate name,
+// and errs.Invalid for bad input. Implementations are safe for use by many
+// goroutines and many processes.
 type Store interface {
+	RunStore
+	Registry
+	ScheduleStore
+	StepCache
+
+	// ArtifactRoot is the artifact root URI (file:///... for a directory)
+	// under which new experiments keep their runs' artifacts.
+	ArtifactRoot() string
+	// Close releases the store.
+	Close() error
+}
+
+// StepCache keeps the step cache's entries: opaque JSON documents under a
+// key that hashes everything a step consumed (package pipeline computes
+// keys and entries).
+type StepCache interface {
+	// GetStepCache returns the entry under key, or (nil, nil) when there
+	// is none.
+	GetStepCache(ctx context.Context, key string) ([]byte, error)
+	// PutStepCache stores an entry, replacing any under the same key.
+	PutStepCache(ctx context.Context, key, kind, step, runID string, entry []byte) error
+	// DeleteStepCache removes the entry under key; no entry is not an error.
+	DeleteStepCache(ctx context.Context, key string) error
+}
+
+// RunStore persists experiments and runs, with their params, metrics and
+// tags. Methods return *errs.Error values with code errs.NotFound for a
+// missing experiment or run, errs.Conflict for a duplicate name, and
+// errs.Invalid for bad input (a bad filter, a param logged again with
+// another value, logging to a deleted run).
+type RunStore interface {
 	// CreateExperiment creates an experiment; errs.Conflict if the name exists.
 	CreateExperiment(ctx context.Context, name string, tags map[string]string) (*Experiment, error)
 	// GetExperiment returns an experiment by id.
@@ -184,6 +271,16 @@ type Store interface {
 	EnsureExperiment(ctx context.Context, name string) (*Experiment, error)
 	// ListExperiments lists experiments ordered by id.
 	ListExperiments(ctx context.Context, view ViewType) ([]*Experiment, error)
+	// DeleteExperiment marks an experiment and its runs deleted; the
+	// Default experiment cannot be deleted (errs.Invalid).
+	DeleteExperiment(ctx context.Context, id string) error
+	// RestoreExperiment makes a deleted experiment and its runs active.
+	RestoreExperiment(ctx context.Context, id string) error
+	// RenameExperiment renames an active experiment; errs.Conflict if the
+	// new name is taken.
+	RenameExperiment(ctx context.Context, id, newName string) error
+	// SetExperimentTag sets a tag on an active experiment.
+	SetExperimentTag(ctx context.Context, id, key, value string) error
 
 	// CreateRun creates a RUNNING run with its params and tags.
 	CreateRun(ctx context.Context, r NewRun) (*RunInfo, error)
@@ -198,6 +295,10 @@ type Store interface {
 	DeleteRun(ctx context.Context, id string) error
 	// RestoreRun makes a deleted run active again.
 	RestoreRun(ctx context.Context, id string) error
+	// SetRunsDeleted marks every run of ids deleted (or, with deleted
+	// false, active again) in one transaction: when one of them does not
+	// exist, none changes and the error is errs.NotFound naming it.
+	SetRunsDeleted(ctx context.Context, ids []string, deleted bool) error
 	// LogBatch logs metrics, params and tags in one transaction. A param
 	// logged again with the same value is fine; with another, errs.Invalid.
 	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error
@@ -208,16 +309,25 @@ type Store interface {
 	// SearchRuns returns matching runs, evaluated in the database, and the
 	// token of the next page ("" on the last page).
 	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
+	// CountRuns returns how many runs the store holds, deleted ones included.
+	CountRuns(ctx context.Context) (int, error)
+	// ExperimentStats returns run counts and last activity per experiment
+	// id, computed in one pass over the runs.
+	ExperimentStats(ctx context.Context) (map[string]ExperimentStats, error)
+	// DeletedRuns returns the ids of the runs in the deleted stage that were
+	// deleted before the time before (Unix ms; 0: any time), ordered by id.
+	DeletedRuns(ctx context.Context, before int64) ([]string, error)
+	// PurgeRun permanently removes a deleted run with its params, metric
+	// history and tags (not its artifacts); errs.Invalid if the run is not
+	// deleted, errs.NotFound if it does not exist.
+	PurgeRun(ctx context.Context, id string) error
 
 	// Heartbeat records that the run's owning process is alive.
 	Heartbeat(ctx context.Context, runID string) error
 	// ReapDeadRuns marks FAILED (with tag mlrun.error) every RUNNING run whose
 	// owner is gone: on this host with a pid that alive reports dead, or on
 	// any host with no heartbeat for longer than stale. It returns their ids.
+	// Runs with no owning process (PID 0, as those created over the MLflow
+	// REST API) are not reaped for staleness.
 	ReapDeadRuns(ctx context.Context, host string, alive func(pid int) bool, stale time.Duration) ([]string, error)
-
-	// ArtifactRoot is the local directory under which run artifacts live.
-	ArtifactRoot() string
-	// Close releases the store.
-	Close() error
 }

@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/provenance"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/storeuri"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -24,6 +24,8 @@ import (
 // the output streams, and the wiring of step kinds.
 type app struct {
 	trackingURI string // --tracking-uri, else MLRUN_TRACKING_URI, else ./mlruns
+	artifacts   string // --artifacts-destination, else MLRUN_ARTIFACTS_DESTINATION
+	stores      *storeuri.Registry
 	output      string // table or json
 	stdout      io.Writer
 	stderr      io.Writer
@@ -32,22 +34,32 @@ type app struct {
 
 // run parses args and executes the command; it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, version: version}
+	a := &app{stdout: stdout, stderr: stderr, version: version, stores: storeuri.New()}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, syscall.EPIPE) {
+		// Whoever read the output has stopped (mlrun runs list | head -1):
+		// nothing failed that the reader still cares about.
+		return 0
+	}
 	if errs.Code(err) == errs.Internal && isUsageError(err) {
-		err = errs.Errorf(errs.Invalid, "%v (see 'mlrun --help')", err)
+		// Point at the help of the command that was misused.
+		path := root.CommandPath()
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		err = errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, path)
 	}
 	if ctx.Err() != nil && errs.Code(err) == errs.Internal {
 		err = errs.Errorf(errs.Killed, "interrupted")
 	}
-	fmt.Fprintf(stderr, "mlrun: %s\n", errs.Message(err))
+	fmt.Fprintf(stderr, "mlrun: %s\n", termSafeLines(errs.Message(err)))
 	return errs.ExitCode(errs.Code(err))
 }
 
@@ -60,7 +72,11 @@ typed parameters and commands or pipelines of built-in steps) and records every
 run in an embedded SQLite store: params, metric histories, tags, artifacts and
 models, with git state, data versions, seeds and lockfiles captured automatically.
 
-The store is --tracking-uri, else $MLRUN_TRACKING_URI, else ./mlruns/mlrun.db.
+The store is --tracking-uri, else $MLRUN_TRACKING_URI, else ./mlruns/mlrun.db:
+a directory, sqlite:///path/to/mlrun.db or postgresql://user@host:port/db.
+Artifacts go to --artifacts-destination (a directory or file:// URI), else
+$MLRUN_ARTIFACTS_DESTINATION, else beside a SQLite file (./mlruns/artifacts for
+a database server).
 
 EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 130 interrupted, 70 internal error.`,
@@ -68,7 +84,8 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		SilenceErrors: true,
 		Version:       a.version,
 	}
-	root.PersistentFlags().StringVar(&a.trackingURI, "tracking-uri", "", "tracking store: sqlite:///path/to/mlrun.db or a directory (default $MLRUN_TRACKING_URI or ./mlruns)")
+	root.PersistentFlags().StringVar(&a.trackingURI, "tracking-uri", "", "tracking store: a directory, sqlite:///path/to/mlrun.db, postgresql://user@host:port/db or http://host:port (an mlrun server) (default $MLRUN_TRACKING_URI or ./mlruns)")
+	root.PersistentFlags().StringVar(&a.artifacts, "artifacts-destination", "", "artifact root for new experiments: a directory or file:// URI (default $MLRUN_ARTIFACTS_DESTINATION, else beside the store)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, c.CommandPath())
 	})
@@ -81,7 +98,8 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 		a.reproduceCommand(),
 		a.scheduleCommand(), a.schedulerCommand(),
 	)
-	root.AddCommand(a.modelsCommand(), a.serveCommand())
+	root.AddCommand(a.modelsCommand(), a.serveCommand(), a.dbCommand(), a.gcCommand(), a.execRunCommand())
+	root.AddCommand(a.serverCommand(), a.uiCommand())
 	return root
 }
 
@@ -109,59 +127,40 @@ func (a *app) checkOutput() error {
 	return nil
 }
 
-// storeLocation resolves the tracking URI to a database path and an
-// artifact root.
-func (a *app) storeLocation() (dbPath, artifactRoot string, err error) {
+// storeLocation resolves the tracking URI and the artifact destination.
+func (a *app) storeLocation() (*storeuri.Location, error) {
 	uri := a.trackingURI
 	if uri == "" {
 		uri = os.Getenv("MLRUN_TRACKING_URI")
 	}
-	if uri == "" {
-		uri = "mlruns"
+	dest := a.artifacts
+	if dest == "" {
+		dest = os.Getenv("MLRUN_ARTIFACTS_DESTINATION")
 	}
-	path := uri
-	switch {
-	case strings.HasPrefix(uri, "sqlite:///"):
-		path = strings.TrimPrefix(uri, "sqlite:///") // sqlite:////abs or sqlite:///rel, as SQLAlchemy
-	case strings.Contains(uri, "://"):
-		return "", "", errs.Errorf(errs.Invalid, "tracking URI %q is not supported: use sqlite:///path/to/mlrun.db or a directory", uri)
-	case !strings.HasSuffix(uri, ".db"):
-		path = filepath.Join(uri, "mlrun.db")
-	}
-	if path == "" {
-		return "", "", errs.Errorf(errs.Invalid, "tracking URI %q names no file", uri)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", "", fmt.Errorf("resolve %s: %w", path, err)
-	}
-	return abs, filepath.Join(filepath.Dir(abs), "artifacts"), nil
+	return a.stores.Parse(uri, dest)
 }
 
 // openStore opens (creating if needed) the tracking store, and marks FAILED
 // any run whose process died, so that no run stays RUNNING forever.
-func (a *app) openStore(ctx context.Context) (*sqlite.Store, string, error) {
-	dbPath, artifacts, err := a.storeLocation()
+func (a *app) openStore(ctx context.Context) (tracking.Store, *storeuri.Location, error) {
+	loc, err := a.storeLocation()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-		return nil, "", errs.Errorf(errs.Invalid, "cannot create the store directory %s: %v", filepath.Dir(dbPath), err)
-	}
-	st, err := sqlite.Open(ctx, dbPath, artifacts)
+	st, err := a.stores.Open(ctx, loc)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	host, _ := os.Hostname()
 	if _, err := st.ReapDeadRuns(ctx, host, provenance.ProcessAlive, 2*time.Minute); err != nil {
 		st.Close()
-		return nil, "", err
+		return nil, nil, err
 	}
-	return st, "sqlite:///" + dbPath, nil
+	return st, loc, nil
 }
 
 // withStore checks --output, opens the store, calls fn with it and closes it.
-func (a *app) withStore(c *cobra.Command, fn func(st *sqlite.Store) error) error {
+func (a *app) withStore(c *cobra.Command, fn func(st tracking.Store) error) error {
 	if err := a.checkOutput(); err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestBadInputIsOneClearSentence(t *testing.T) {
 			[]string{"run", "."}, 2, []string{"MLproject:", "cycle"}},
 		{"path parameter to a missing file", "", []string{"run", ".", "-P", "data=nothere.csv"}, 2, []string{"nothere.csv"}},
 		{"unknown flag", "", []string{"run", ".", "--bogus"}, 2, []string{"bogus"}},
-		{"bad tracking URI", "", []string{"run", ".", "--tracking-uri", "postgres://x/y"}, 2, []string{"postgres://x/y"}},
+		{"bad tracking URI", "", []string{"run", ".", "--tracking-uri", "ftp://x/y"}, 2, []string{"ftp://x/y"}},
 		{"bad filter", "", []string{"runs", "list", "--filter", "metrics.acc >> 1"}, 2, []string{"filter"}},
 		{"non-existent run", "", []string{"runs", "show", "ffffffffffffffffffffffffffffffff"}, 3, []string{"ffffffff"}},
 		{"bad output format", "", []string{"runs", "list", "-o", "yaml"}, 2, []string{"--output"}},

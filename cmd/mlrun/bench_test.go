@@ -1,35 +1,42 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mlrun/mlrun/ml"
-	"github.com/mlrun/mlrun/ml/catalog"
-	"github.com/mlrun/mlrun/ml/dataset"
-	"github.com/mlrun/mlrun/ml/preprocess"
-	"github.com/mlrun/mlrun/ml/split"
+	"github.com/mlrun/mlrun/internal/benchcmp"
 )
 
-// Whole-process benchmarks: each iteration runs mlrun and its anchor once,
-// in turn, so that a ratio holds when the machine's speed drifts. Figures
-// are reported as ms per operation and as ratios (b.ReportMetric).
+// Whole-process benchmarks for `make bench`: each measures mlrun and its
+// anchor in alternating pairs (internal/benchcmp) and reports the median
+// ratio of wall times with its spread. Run them with -benchtime 1x; one
+// iteration measures MLRUN_BENCH_PAIRS pairs (default 5). The
+// scikit-learn anchors need Debian's python3-sklearn at /usr/bin/python3;
+// without it their figures are skipped with a message.
 
-// timed runs cmd and returns how long it took; it fails b on error.
-func timed(b *testing.B, cmd *exec.Cmd) time.Duration {
+// benchPairs returns how many pairs each comparison measures.
+func benchPairs() int {
+	if n, err := strconv.Atoi(os.Getenv("MLRUN_BENCH_PAIRS")); err == nil && n > 0 {
+		return n
+	}
+	return 5
+}
+
+// timed runs cmd and returns how many milliseconds it took; it fails b on
+// error.
+func timed(b *testing.B, cmd *exec.Cmd) float64 {
 	b.Helper()
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 	}
-	return time.Since(start)
+	return float64(time.Since(start).Microseconds()) / 1000
 }
 
 // benchEnv is an env for benchmarks (newEnv takes a *testing.T).
@@ -43,10 +50,14 @@ func benchEnv(b *testing.B) *env {
 	}}
 }
 
-func report(b *testing.B, name string, total time.Duration) float64 {
-	ms := float64(total.Microseconds()) / 1000 / float64(b.N)
-	b.ReportMetric(ms, name+"_ms/op")
-	return ms
+// sklearn reports whether /usr/bin/python3 has scikit-learn, logging a
+// line for bench.sh's table when it has not.
+func sklearn(b *testing.B, figure string) bool {
+	if exec.Command("/usr/bin/python3", "-c", "import sklearn").Run() == nil {
+		return true
+	}
+	b.Logf("figure|%s|-|scikit-learn|-|-|-|0|-|skipped: /usr/bin/python3 has no scikit-learn (apt-get install python3-sklearn)", figure)
+	return false
 }
 
 // BenchmarkRunOverhead: `mlrun run` of a one-step pipeline whose command is
@@ -60,112 +71,69 @@ entry_points:
     steps:
       - {name: nothing, uses: command, with: {run: "true"}}
 `), 0o644)
-	var mlrun, sh time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		mlrun += timed(b, e.command(dir, "run", ".", "--no-cache"))
-		sh += timed(b, exec.Command("sh", "-c", "true"))
+	for range b.N {
+		o, a := benchcmp.Alternate(benchPairs(), func() float64 {
+			return timed(b, e.command(dir, "run", ".", "--no-cache"))
+		}, func() float64 {
+			return timed(b, exec.Command("sh", "-c", "true"))
+		})
+		benchcmp.Figure{Name: "mlrun run of `true` (ms)", Anchor: "sh -c true"}.Report(b, o, a)
 	}
-	m, s := report(b, "mlrun_run", mlrun), report(b, "sh_true", sh)
-	b.ReportMetric(m/s, "ratio")
 }
 
-// BenchmarkIrisEndToEnd: `mlrun run examples/iris` (no cache) against the
-// same pipeline in scikit-learn (testdata/bench/train.py), when
-// /usr/bin/python3 has scikit-learn.
+// BenchmarkIrisEndToEnd: `mlrun run examples/iris` (no cache, every plot)
+// against the same pipeline in scikit-learn (testdata/bench/train.py,
+// which also draws the confusion matrix when matplotlib is there).
 func BenchmarkIrisEndToEnd(b *testing.B) {
+	const name = "iris pipeline, plots on (ms)"
+	if !sklearn(b, name) {
+		return
+	}
 	e := benchEnv(b)
 	iris, _ := filepath.Abs(filepath.Join("..", "..", "examples", "iris"))
-	python := exec.Command("/usr/bin/python3", "-c", "import sklearn")
-	hasSklearn := python.Run() == nil
 	script, _ := filepath.Abs(filepath.Join("testdata", "bench", "train.py"))
 	out := b.TempDir()
-	var mlrun, py time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		mlrun += timed(b, e.command(b.TempDir(), "run", iris, "--no-cache"))
-		if hasSklearn {
-			py += timed(b, exec.Command("/usr/bin/python3", script, filepath.Join(iris, "data", "iris.csv"), out))
-		}
-	}
-	m := report(b, "mlrun_iris", mlrun)
-	if hasSklearn {
-		p := report(b, "sklearn_train_py", py)
-		b.ReportMetric(m/p, "ratio")
+	for range b.N {
+		o, a := benchcmp.Alternate(benchPairs(), func() float64 {
+			return timed(b, e.command(b.TempDir(), "run", iris, "--no-cache"))
+		}, func() float64 {
+			return timed(b, exec.Command("/usr/bin/python3", script, filepath.Join(iris, "data", "iris.csv"), out))
+		})
+		benchcmp.Figure{Name: name, Anchor: "train.py (scikit-learn)", Max: 25}.Report(b, o, a)
 	}
 }
 
 // BenchmarkSweep100: a 100-trial sweep of the iris logistic regression in
-// one process, against 100 separate `mlrun run` processes, and against the
-// floor: a plain Go loop that loads, splits and fits the 100 models. Each
-// gets a fresh store, where the step cache lets trials share load and split
-// as they do for users. All
-// three run one trial at a time; the sweep is also timed with -j CPUs, and
-// without its PNG plots (plots=false), which are most of a trial's work.
+// one process (-j 1, a fresh store each time, so the step cache shares load
+// and split as it does for users), with its plots and without, against the
+// loop of 100 scikit-learn fits a user would write
+// (testdata/bench/sweep.py). Pairs: MLRUN_BENCH_PAIRS, at most 3.
 func BenchmarkSweep100(b *testing.B) {
+	const withPlots, noPlots = "100-trial sweep, plots on (ms)", "100-trial sweep, plots off (ms)"
+	if !sklearn(b, withPlots) {
+		return
+	}
 	iris, _ := filepath.Abs(filepath.Join("..", "..", "examples", "iris"))
+	script, _ := filepath.Abs(filepath.Join("testdata", "bench", "sweep.py"))
 	var values []string
-	for i := 0; i < 100; i++ {
+	for i := range 100 {
 		values = append(values, fmt.Sprintf("%.6g", 0.01*float64(i+1)))
 	}
-	var sweep1, sweepN, noPlots, procs, floor time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		e := benchEnv(b)
-		sweep1 += timed(b, e.command(b.TempDir(), "run", iris, "-j", "1", "-P", "C="+strings.Join(values, ",")))
-		e = benchEnv(b)
-		sweepN += timed(b, e.command(b.TempDir(), "run", iris, "-j", fmt.Sprint(runtime.NumCPU()), "-P", "C="+strings.Join(values, ",")))
-		e = benchEnv(b)
-		noPlots += timed(b, e.command(b.TempDir(), "run", iris, "-j", "1", "-P", "plots=false", "-P", "C="+strings.Join(values, ",")))
-		e = benchEnv(b)
-		start := time.Now()
-		for _, c := range values {
-			timed(b, e.command(b.TempDir(), "run", iris, "-P", "C="+c))
+	cs := strings.Join(values, ",")
+	sweep := func(args ...string) func() float64 {
+		return func() float64 {
+			e := benchEnv(b)
+			return timed(b, e.command(b.TempDir(), append([]string{"run", iris, "-j", "1", "-P", "C=" + cs}, args...)...))
 		}
-		procs += time.Since(start)
-		start = time.Now()
-		fitLoop(b, filepath.Join(iris, "data", "iris.csv"), values)
-		floor += time.Since(start)
 	}
-	s1, sn := report(b, "sweep_j1", sweep1), report(b, "sweep_jN", sweepN)
-	p, f := report(b, "100_processes", procs), report(b, "floor", floor)
-	b.ReportMetric(s1/p, "sweep/processes")
-	b.ReportMetric(s1/f, "sweep/floor")
-	b.ReportMetric(sn/f, "sweep_jN/floor")
-	b.ReportMetric(report(b, "sweep_j1_noplots", noPlots)/f, "noplots/floor")
-	b.ReportMetric((s1-f)/100, "overhead_per_trial_ms")
-}
-
-// fitLoop is the floor: only the work of the 100 trials, no tracking.
-func fitLoop(b *testing.B, path string, cs []string) {
-	ds, err := dataset.Load(path, dataset.LoadOptions{Target: "target"})
-	if err != nil {
-		b.Fatal(err)
+	python := func() float64 {
+		return timed(b, exec.Command("/usr/bin/python3", script, filepath.Join(iris, "data", "iris.csv"), cs))
 	}
-	rs := int64(42)
-	train, _, err := split.Split(ds.Rows, split.Options{Shuffle: true, RandomState: &rs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr := ds.Subset(train)
-	pipe, err := preprocess.Fit(tr.Features, preprocess.DefaultOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	X, err := pipe.Transform(tr.Features)
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec, _ := catalog.Builtin().Lookup("logistic_regression")
-	for _, c := range cs {
-		var C float64
-		fmt.Sscan(c, &C)
-		est, err := spec.New(ml.Classification, ml.Params{"C": C, "max_iter": 200, "random_state": 42})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := est.Fit(context.Background(), X, tr.Target.Y, nil); err != nil {
-			b.Fatal(err)
-		}
+	pairs := min(benchPairs(), 3)
+	for range b.N {
+		o, a := benchcmp.Alternate(pairs, sweep(), python)
+		benchcmp.Figure{Name: withPlots, Anchor: "sweep.py: 100 scikit-learn fits", Goal: "<= 0.5"}.Report(b, o, a)
+		o, a = benchcmp.Alternate(pairs, sweep("-P", "plots=false"), python)
+		benchcmp.Figure{Name: noPlots, Anchor: "sweep.py: 100 scikit-learn fits"}.Report(b, o, a)
 	}
 }

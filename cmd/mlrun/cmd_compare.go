@@ -176,12 +176,12 @@ func (a *app) printCompareTable(cmp *compared) error {
 	names := []string{""}
 	for _, r := range cmp.Runs {
 		head = append(head, r.ID[:min(12, len(r.ID))])
-		names = append(names, r.Name)
+		names = append(names, termSafe(r.Name))
 	}
 	fmt.Fprintln(tw, "  "+strings.Join(head, "\t"))
 	fmt.Fprintln(tw, "  "+strings.Join(names, "\t"))
 	for _, k := range cmp.Params {
-		cells := []string{"params." + k}
+		cells := []string{"params." + termSafe(k)}
 		for _, r := range cmp.Runs {
 			v, ok := r.Params[k]
 			if !ok {
@@ -192,7 +192,7 @@ func (a *app) printCompareTable(cmp *compared) error {
 		fmt.Fprintln(tw, mark("params."+k, cells))
 	}
 	for _, k := range cmp.Metrics {
-		cells := []string{"metrics." + k}
+		cells := []string{"metrics." + termSafe(k)}
 		for _, r := range cmp.Runs {
 			v, ok := r.Metrics[k]
 			s := "-"

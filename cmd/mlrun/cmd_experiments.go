@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -17,7 +16,7 @@ func (a *app) experimentsCommand() *cobra.Command {
 		Short: "List experiments",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				exps, err := st.ListExperiments(c.Context(), tracking.ActiveOnly)
 				if err != nil {
 					return err
@@ -28,7 +27,7 @@ func (a *app) experimentsCommand() *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tNAME\tCREATED\tARTIFACT LOCATION")
 				for _, e := range exps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Name, formatTime(e.CreationTime), e.ArtifactLocation)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, termSafe(e.Name), formatTime(e.CreationTime), termSafe(e.ArtifactLocation))
 				}
 				return tw.Flush()
 			})
@@ -40,7 +39,7 @@ func (a *app) experimentsCommand() *cobra.Command {
 		Short: "Create an experiment",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				e, err := st.CreateExperiment(c.Context(), args[0], nil)
 				if err != nil {
 					return err

@@ -19,7 +19,6 @@ import (
 	"github.com/mlrun/mlrun/ml/modelfile"
 	"github.com/mlrun/mlrun/ml/onnx"
 	"github.com/mlrun/mlrun/registry"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -52,7 +51,7 @@ func (a *app) modelsListCommand() *cobra.Command {
 		Short: "List registered models",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				models, err := st.ListRegisteredModels(c.Context())
 				if err != nil {
 					return err
@@ -66,7 +65,7 @@ func (a *app) modelsListCommand() *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tLATEST\tALIASES\tSTAGES\tUPDATED")
 				for _, m := range models {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, latestOf(m), aliasList(m.Aliases), stageList(m), formatTime(m.LastUpdatedTime))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafe(m.Name), latestOf(m), termSafe(aliasList(m.Aliases)), stageList(m), formatTime(m.LastUpdatedTime))
 				}
 				return tw.Flush()
 			})
@@ -82,7 +81,7 @@ func (a *app) modelsShowCommand() *cobra.Command {
 		Short: "Show a registered model with its aliases, tags and versions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				m, err := st.GetRegisteredModel(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -98,21 +97,21 @@ func (a *app) modelsShowCommand() *cobra.Command {
 					return a.printJSON(map[string]any{"registered_model": m, "model_versions": versions})
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-				fmt.Fprintf(tw, "Name\t%s\n", m.Name)
+				fmt.Fprintf(tw, "Name\t%s\n", termSafe(m.Name))
 				if m.Description != "" {
 					fmt.Fprintf(tw, "Description\t%s\n", oneLine(m.Description, 100))
 				}
 				fmt.Fprintf(tw, "Created\t%s\n", formatTime(m.CreationTime))
 				fmt.Fprintf(tw, "Updated\t%s\n", formatTime(m.LastUpdatedTime))
 				fmt.Fprintf(tw, "Latest\t%s\n", latestOf(m))
-				fmt.Fprintf(tw, "Aliases\t%s\n", aliasList(m.Aliases))
+				fmt.Fprintf(tw, "Aliases\t%s\n", termSafe(aliasList(m.Aliases)))
 				tagKeys := make([]string, 0, len(m.Tags))
 				for k := range m.Tags {
 					tagKeys = append(tagKeys, k)
 				}
 				sort.Strings(tagKeys)
 				for _, k := range tagKeys {
-					fmt.Fprintf(tw, "Tag %s\t%s\n", k, oneLine(m.Tags[k], 100))
+					fmt.Fprintf(tw, "Tag %s\t%s\n", termSafe(k), oneLine(m.Tags[k], 100))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -132,7 +131,7 @@ func (a *app) modelsVersionsCommand() *cobra.Command {
 		Short: "List the versions of a registered model",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				versions, err := st.ListModelVersions(c.Context(), args[0])
 				if err != nil {
 					return err
@@ -167,7 +166,7 @@ func (a *app) printVersions(versions []*tracking.ModelVersion) error {
 		if aliases == "" {
 			aliases = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Stage, aliases, run, formatTime(v.CreationTime), v.Source)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Stage, termSafe(aliases), run, formatTime(v.CreationTime), termSafe(v.Source))
 	}
 	return tw.Flush()
 }
@@ -189,7 +188,7 @@ defaults to the run's project name (tag mlrun.project).`,
   mlrun models register runs:/3f2a.../model --name iris --stage Staging`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error { return a.registerModel(c, st, args[0], o) })
+			return a.withStore(c, func(st tracking.Store) error { return a.registerModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -202,7 +201,7 @@ defaults to the run's project name (tag mlrun.project).`,
 	return c
 }
 
-func (a *app) registerModel(c *cobra.Command, st *sqlite.Store, target string, o registerOptions) error {
+func (a *app) registerModel(c *cobra.Command, st tracking.Store, target string, o registerOptions) error {
 	ctx := c.Context()
 	uri, name := target, o.name
 	if strings.HasPrefix(target, "runs:/") || strings.HasPrefix(target, "models:/") {
@@ -257,7 +256,7 @@ func (a *app) modelsAliasSetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				name, alias := args[0], args[1]
 				previous := 0
@@ -296,7 +295,7 @@ func (a *app) modelsAliasDeleteCommand() *cobra.Command {
 		Short: "Delete an alias (the version stays)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				if err := st.DeleteAlias(c.Context(), args[0], args[1]); err != nil {
 					return err
 				}
@@ -327,7 +326,7 @@ func (a *app) modelsStageCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				var before []*tracking.ModelVersion
 				if archive {
@@ -374,7 +373,7 @@ The model directories stay in the runs' artifacts.`,
 				}
 				version = v
 			}
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				var err error
 				if version == 0 {
 					err = st.DeleteRegisteredModel(c.Context(), args[0])
@@ -467,7 +466,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
   mlrun models export models:/iris@champion -o champion.onnx`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error { return a.exportModel(c, st, args[0], o) })
+			return a.withStore(c, func(st tracking.Store) error { return a.exportModel(c, st, args[0], o) })
 		},
 	}
 	f := c.Flags()
@@ -477,7 +476,7 @@ unique prefix (its --path model directory), runs:/... or models:/....`,
 	return c
 }
 
-func (a *app) exportModel(c *cobra.Command, st *sqlite.Store, target string, o exportOptions) error {
+func (a *app) exportModel(c *cobra.Command, st tracking.Store, target string, o exportOptions) error {
 	ctx := c.Context()
 	if o.format != "onnx" {
 		return errs.Errorf(errs.Invalid, "--format must be onnx, not %q", o.format)

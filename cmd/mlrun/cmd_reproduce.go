@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"regexp"
 	"text/tabwriter"
 
@@ -75,7 +74,7 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 		return errs.Errorf(errs.Invalid, "--tolerance must be a finite number of at least 0, not %v", o.tolerance)
 	}
 	ctx := c.Context()
-	st, uri, err := a.openStore(ctx)
+	st, loc, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 	kinds := a.kinds()
 	plan, err := reproduce.NewPlan(ctx, st, runID, reproduce.Options{
 		Kinds:      kinds,
-		StoreDir:   filepath.Dir(st.Path()),
+		StoreDir:   loc.Dir,
 		AllowDrift: o.allowDrift,
 		Tolerance:  o.tolerance,
 	})
@@ -113,9 +112,9 @@ func (a *app) reproduceRun(c *cobra.Command, runID string, o reproduceOptions) (
 	r := &pipeline.Runner{
 		Store:       st,
 		Kinds:       kinds,
-		TrackingURI: uri,
+		TrackingURI: loc.URI,
 		Version:     a.version,
-		StoreDir:    filepath.Dir(st.Path()),
+		StoreDir:    loc.Dir,
 		Stdout:      stepOut,
 		Stderr:      a.stderr,
 	}
@@ -159,7 +158,7 @@ func printDrift(w io.Writer, drift []reproduce.Drift) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tRECORDED\tNOW")
 	for _, d := range drift {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Kind, d.Name, reproShort(d.Recorded), reproShort(d.Current))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Kind, termSafe(d.Name), termSafe(reproShort(d.Recorded)), termSafe(reproShort(d.Current)))
 	}
 	return tw.Flush()
 }
@@ -169,7 +168,7 @@ func printVerdict(w io.Writer, v *reproduce.Verdict) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHAT\tNAME\tORIGINAL\tREPRODUCED\tSTATUS")
 	for _, r := range v.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.What, r.Name, reproCell(reproShort(r.Original)), reproCell(reproShort(r.Reproduced)), r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.What, termSafe(r.Name), termSafe(reproCell(reproShort(r.Original))), termSafe(reproCell(reproShort(r.Reproduced))), r.Status)
 	}
 	return tw.Flush()
 }

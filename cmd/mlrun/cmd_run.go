@@ -12,8 +12,8 @@ import (
 	"github.com/mlrun/mlrun/ml/catalog"
 	"github.com/mlrun/mlrun/pipeline"
 	"github.com/mlrun/mlrun/project"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/sweep"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 type runOptions struct {
@@ -35,6 +35,8 @@ type runOptions struct {
 	objective  string
 	maximize   bool
 	minimize   bool
+
+	slurm slurmOptions // --executor and --slurm-* (cmd_slurm.go)
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -46,7 +48,7 @@ func (a *app) runCommand() *cobra.Command {
 
 Parameters are given with -P name=value (repeatable). Declared parameters are
 typed and checked before the run is created; undeclared ones are appended to a
-command entry point as --name value. Every run records its params, metrics,
+command entry point as --name value, and refused by a steps entry point. Every run records its params, metrics,
 tags (git state, dataset versions, seeds, lockfile, versions) and artifacts.
 
 A -P value with commas is a list, and lists make a sweep: one child run per
@@ -62,7 +64,8 @@ data and scripts) unless --no-cache is given.`,
   mlrun run examples/iris -P C=0.5 --run-name tuned
   mlrun run examples/iris -P C=0.1,1,10 -P max_iter=100,200 -j 4 --objective metrics.accuracy --maximize
   mlrun run examples/iris -P C=logspace(-3,1,5) --dry-run
-  mlrun run examples/iris -P C=loguniform(0.001,10) --max-trials 20 --sweep-seed 7`,
+  mlrun run examples/iris -P C=loguniform(0.001,10) --max-trials 20 --sweep-seed 7
+  mlrun --tracking-uri postgresql://mlrun@db/mlrun run examples/iris -P C=0.1,1,10 --executor slurm -j 2 --slurm-time 10`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := "."
@@ -90,6 +93,7 @@ data and scripts) unless --no-cache is given.`,
 	f.StringVar(&o.objective, "objective", "", "metric that ranks a sweep's trials, e.g. metrics.accuracy")
 	f.BoolVar(&o.maximize, "maximize", false, "the best trial has the highest objective")
 	f.BoolVar(&o.minimize, "minimize", false, "the best trial has the lowest objective (default)")
+	addExecutorFlags(f, &o.slurm)
 	return c
 }
 
@@ -131,6 +135,9 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if !o.slurm.remote() && o.slurm.detach {
+		return errs.Errorf(errs.Invalid, "--detach is for --executor slurm; a local run runs in this process")
+	}
 	// Everything that can be checked is checked before the store is touched.
 	sw, err := sweep.Parse(ep, kvs, sweep.Options{MaxTrials: o.maxTrials, Seed: o.sweepSeed,
 		SeedSet: c.Flags().Changed("sweep-seed"), UseSection: o.useSection})
@@ -150,28 +157,47 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if err != nil {
 			return err
 		}
+		if o.slurm.remote() {
+			return a.runOnSlurm(c, req, plan, o, o.slurm)
+		}
 		r, st, err := a.runner(c, o)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		_, err = r.RunPlan(ctx, req, plan)
-		return err
+		out, err := r.RunPlan(ctx, req, plan)
+		return runFailed(out, err)
 	}
 	return a.runSweep(c, kinds, req, sw, o)
 }
 
+// runFailed gives the error of a run that was created and ended FAILED the
+// code errs.Failed (exit status 1), whatever its step reported: bad data
+// found while running (a CSV row, a file outside the project) is the run
+// failing, not the command line being wrong, which is found before a run
+// exists (exit status 2). Internal errors and interruptions keep theirs.
+func runFailed(out *pipeline.Outcome, err error) error {
+	if err == nil || out == nil || out.Status != tracking.StatusFailed {
+		return err
+	}
+	switch errs.Code(err) {
+	case errs.Invalid, errs.NotFound, errs.Conflict:
+		return &errs.Error{Code: errs.Failed, Message: errs.Message(err), Err: err}
+	}
+	return err
+}
+
 // runner opens the store and builds a Runner writing to it.
-func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, *sqlite.Store, error) {
-	st, uri, err := a.openStore(c.Context())
+func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, tracking.Store, error) {
+	st, loc, err := a.openStore(c.Context())
 	if err != nil {
 		return nil, nil, err
 	}
-	storeDir := filepath.Dir(st.Path())
+	storeDir := loc.Dir
 	return &pipeline.Runner{
 		Store:       st,
 		Kinds:       a.kinds(),
-		TrackingURI: uri,
+		TrackingURI: loc.URI,
 		Version:     a.version,
 		Stdout:      a.stdout,
 		Stderr:      a.stderr,
@@ -225,7 +251,7 @@ func printTrials(a *app, sw *sweep.Sweep, trials []sweep.Trial) error {
 	for _, t := range trials {
 		row := make([]string, len(names))
 		for i, n := range names {
-			row[i] = t.Values[n]
+			row[i] = termSafe(t.Values[n])
 		}
 		fmt.Fprintf(tw, "%d\t%s\n", t.Index+1, strings.Join(row, "\t"))
 	}

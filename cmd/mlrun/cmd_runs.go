@@ -12,7 +12,6 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -73,11 +72,12 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 		return err
 	}
 	ctx := c.Context()
-	st, _, err := a.openStore(ctx)
+	st, loc, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	a.catchUpSlurm(ctx, st)
 	q := tracking.SearchRuns{Filter: o.filter, OrderBy: o.orderBy, MaxResults: o.limit, ViewType: view}
 	if o.experiment != "" {
 		exp, err := st.GetExperimentByName(ctx, o.experiment)
@@ -106,11 +106,11 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	fmt.Fprintln(tw, "RUN ID\tNAME\tEXPERIMENT\tSTATUS\tSTARTED\tDURATION\tMETRICS")
 	for _, row := range groupBySweep(runs) {
 		r := row.run
-		name := r.Info.Name
+		name := termSafe(r.Info.Name)
 		if row.child {
 			name = "  └ " + name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], name, exps[r.Info.ExperimentID],
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.ID[:12], name, termSafe(exps[r.Info.ExperimentID]),
 			r.Info.Status, formatTime(r.Info.StartTime), duration(r.Info), metricSummary(r, 3))
 	}
 	if err := tw.Flush(); err != nil {
@@ -120,7 +120,7 @@ func (a *app) listRuns(c *cobra.Command, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%d run(s) shown; store %s holds %d\n", len(runs), st.Path(), total)
+	fmt.Fprintf(a.stderr, "%d run(s) shown; store %s holds %d\n", len(runs), loc, total)
 	return nil
 }
 
@@ -130,8 +130,9 @@ func (a *app) runsShowCommand() *cobra.Command {
 		Short: "Show a run's params, latest metrics, tags and artifacts (RUN may be a unique id prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
+				a.catchUpSlurm(ctx, st)
 				run, err := resolveRun(ctx, st, args[0])
 				if err != nil {
 					return err
@@ -160,22 +161,22 @@ func (a *app) printRun(r *tracking.Run, files []artifact.File) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	i := r.Info
 	fmt.Fprintf(tw, "Run\t%s\n", i.ID)
-	fmt.Fprintf(tw, "Name\t%s\n", i.Name)
+	fmt.Fprintf(tw, "Name\t%s\n", termSafe(i.Name))
 	fmt.Fprintf(tw, "Experiment\t%s\n", i.ExperimentID)
 	fmt.Fprintf(tw, "Status\t%s\n", i.Status)
 	if msg, ok := r.Tag("mlrun.error"); ok {
-		fmt.Fprintf(tw, "Error\t%s\n", msg)
+		fmt.Fprintf(tw, "Error\t%s\n", termSafe(msg))
 	}
 	fmt.Fprintf(tw, "Started\t%s\n", formatTime(i.StartTime))
 	fmt.Fprintf(tw, "Duration\t%s\n", duration(i))
-	fmt.Fprintf(tw, "Artifacts\t%s\n", i.ArtifactURI)
+	fmt.Fprintf(tw, "Artifacts\t%s\n", termSafe(i.ArtifactURI))
 	if i.LifecycleStage != tracking.LifecycleActive {
 		fmt.Fprintf(tw, "Lifecycle\t%s\n", i.LifecycleStage)
 	}
 	section := func(title string, rows [][2]string) {
 		fmt.Fprintf(tw, "\n%s (%d)\t\n", title, len(rows))
 		for _, row := range rows {
-			fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+			fmt.Fprintf(tw, "  %s\t%s\n", termSafe(row[0]), termSafe(row[1]))
 		}
 	}
 	var rows [][2]string
@@ -210,7 +211,7 @@ func (a *app) runsHistoryCommand() *cobra.Command {
 		Short: "Print every point of a metric's history",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				ctx := c.Context()
 				id, err := st.ResolveRunID(ctx, args[0])
 				if err != nil {
@@ -258,20 +259,28 @@ func (a *app) runsDeleteCommand(del bool) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			// Every id is checked before anything changes; then all change
+			// in one transaction, or none does.
+			var ids []string
+			seen := map[string]bool{}
 			for _, arg := range args {
 				id, err := st.ResolveRunID(ctx, arg)
 				if err != nil {
 					return err
 				}
-				verb := "deleted"
-				if del {
-					err = st.DeleteRun(ctx, id)
-				} else {
-					err, verb = st.RestoreRun(ctx, id), "restored"
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
 				}
-				if err != nil {
-					return err
-				}
+			}
+			if err := st.SetRunsDeleted(ctx, ids, del); err != nil {
+				return err
+			}
+			verb := "deleted"
+			if !del {
+				verb = "restored"
+			}
+			for _, id := range ids {
 				fmt.Fprintf(a.stdout, "%s %s\n", verb, id)
 			}
 			return nil
@@ -348,17 +357,9 @@ func metricSummary(r *tracking.Run, n int) string {
 			parts = append(parts, "...")
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s=%.4g", m.Key, m.Value))
+		parts = append(parts, fmt.Sprintf("%s=%.4g", termSafe(m.Key), m.Value))
 	}
 	return strings.Join(parts, " ")
-}
-
-func oneLine(s string, max int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > max {
-		return s[:max-3] + "..."
-	}
-	return s
 }
 
 func envOr(key, def string) string {

@@ -13,7 +13,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/schedule"
-	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // scheduleManualTag marks the run of one `mlrun schedule run`, so that -o json can
@@ -129,7 +129,7 @@ func (a *app) scheduleAdd(c *cobra.Command, name, dir string, o scheduleAddOptio
 		sc.Params = append(sc.Params, schedule.KV{Key: kv.Key, Value: kv.Value})
 	}
 	sc.SetDefaults()
-	if err := sc.Validate(); err != nil {
+	if err := schedule.Validate(sc); err != nil {
 		return err
 	}
 	proj, err := project.Load(dir, a.kinds())
@@ -170,7 +170,7 @@ func (a *app) scheduleListCommand() *cobra.Command {
 		Short: "List schedules with their next run and last outcome",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				list, err := st.ListSchedules(c.Context())
 				if err != nil {
 					return err
@@ -189,8 +189,8 @@ func (a *app) scheduleListCommand() *cobra.Command {
 					if outcome == "" {
 						outcome = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Name, scheduleCronText(sc), scheduleTime(sc.NextRun),
-						scheduleTime(sc.LastRun), outcome, scheduleYesNo(sc.Paused), scheduleProjectText(sc))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termSafe(sc.Name), termSafe(scheduleCronText(sc)), scheduleTime(sc.NextRun),
+						scheduleTime(sc.LastRun), termSafe(outcome), scheduleYesNo(sc.Paused), termSafe(scheduleProjectText(sc)))
 				}
 				return tw.Flush()
 			})
@@ -254,7 +254,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				{"queued", strconv.Itoa(sc.Queued)},
 				{"source", source},
 			} {
-				fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+				fmt.Fprintf(tw, "%s:\t%s\n", row[0], termSafe(row[1]))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -275,7 +275,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				if note == "" && f.LogPath != "" {
 					note = "log " + f.LogPath
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", scheduleTime(f.FireTime), f.Status, scheduleTime(f.Started), dur, scheduleOrDash(f.RunID), scheduleOrDash(note))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", scheduleTime(f.FireTime), f.Status, scheduleTime(f.Started), dur, scheduleOrDash(f.RunID), termSafe(scheduleOrDash(note)))
 			}
 			return tw.Flush()
 		},
@@ -293,7 +293,7 @@ func (a *app) scheduleRemoveCommand() *cobra.Command {
 the store, and a job that is running goes on to its end.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.withStore(c, func(st *sqlite.Store) error {
+			return a.withStore(c, func(st tracking.Store) error {
 				if err := st.DeleteSchedule(c.Context(), args[0]); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"time"
 
@@ -47,15 +48,20 @@ the next scheduler. See docs/scheduling.md to run it under systemd or cron.`,
 			if missedAfter <= 0 {
 				return errs.Errorf(errs.Invalid, "--missed-after must be positive, not %s", missedAfter)
 			}
-			st, uri, err := a.openStore(c.Context())
+			st, loc, err := a.openStore(c.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if a.artifacts != "" {
+				// Jobs inherit the environment: they put new experiments'
+				// artifacts where the scheduler was told to.
+				os.Setenv("MLRUN_ARTIFACTS_DESTINATION", a.artifacts)
+			}
 			s := &schedule.Scheduler{
 				Store:       st,
-				TrackingURI: uri,
-				LogDir:      filepath.Join(filepath.Dir(st.Path()), "schedules"),
+				TrackingURI: loc.URI,
+				LogDir:      filepath.Join(loc.Dir, "schedules"),
 				Tick:        tick,
 				Grace:       grace,
 				MissedAfter: missedAfter,

@@ -81,6 +81,9 @@ func (a *app) serve(c *cobra.Command, uri string, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if dir, _, err := registry.Resolve(ctx, st, uri); err == nil && writtenByMLflow(dir) {
+		return a.serveWithMLflow(c, dir, uri, o)
+	}
 	srv, err := serving.New(ctx, src, serving.Options{
 		Host:         o.host,
 		Port:         o.port,

@@ -31,6 +31,9 @@ func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Req
 	if o.jobs < 0 {
 		return errs.Errorf(errs.Invalid, "-j must be at least 1, not %d", o.jobs)
 	}
+	if o.slurm.remote() {
+		return a.sweepOnSlurm(c, sweepRequestFor(req, sw, trials, objective, maximize), o, o.slurm)
+	}
 	r, st, err := a.runner(c, o)
 	if err != nil {
 		return err
@@ -113,7 +116,7 @@ func (a *app) printSweepSummary(sw *sweep.Sweep, out *pipeline.SweepOutcome, obj
 		}
 		row := []string{fmt.Sprint(res.Trial.Index + 1), id}
 		for _, n := range names {
-			row = append(row, res.Trial.Values[n])
+			row = append(row, termSafe(res.Trial.Values[n]))
 		}
 		if objective != "" {
 			v := "-"

@@ -43,7 +43,7 @@ func TestIrisExampleIsTheWholeTutorial(t *testing.T) {
 		t.Fatalf("status %s: %s", run.Info.Status, tagOf(run, "mlrun.error"))
 	}
 	for key, want := range map[string]string{"C": "1.0", "max_iter": "200", "random_state": "42",
-		"train.estimator": "logistic_regression", "train.C": "1", "train.rows": "112"} {
+		"train.estimator": "logistic_regression", "train.C": "1.0", "train.rows": "112"} {
 		if got, _ := run.Param(key); got != want {
 			t.Errorf("param %s = %q, want %q", key, got, want)
 		}

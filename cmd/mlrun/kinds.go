@@ -8,7 +8,7 @@ import (
 // builtinKinds lists every step kind mlrun knows.
 func builtinKinds(version string) []steps.Kind {
 	return append([]steps.Kind{
-		steps.Command{},
+		steps.Command{MLflowEndpoint: mlflowEndpoint},
 		steps.Log{},
 		steps.Load{},
 		steps.Split{},

@@ -39,6 +39,12 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	// A closed output pipe (mlrun run . | head -1) must not kill mlrun in
+	// the middle of a run: with SIGPIPE caught, a write to it fails with
+	// EPIPE instead, and what mlrun prints there is dropped. (Caught, not
+	// ignored, so that the commands mlrun starts get the default again.)
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/pgtest"
+	"github.com/mlrun/mlrun/internal/slurmtest"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -40,6 +42,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	slurmtest.Stop()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

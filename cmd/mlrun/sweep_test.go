@@ -61,7 +61,7 @@ func TestSweepGridGivesEachCombinationOnce(t *testing.T) {
 		combos = append(combos, C+"/"+it)
 	}
 	sort.Strings(combos)
-	if got, want := strings.Join(combos, " "), "0.1/100 0.1/200 1/100 1/200 10/100 10/200"; got != want {
+	if got, want := strings.Join(combos, " "), "0.1/100 0.1/200 1.0/100 1.0/200 10.0/100 10.0/200"; got != want { // floats logged as Python's repr
 		t.Errorf("combinations %s, want %s", got, want)
 	}
 	if parent.Info.Status != tracking.StatusFinished || tagOf(parent, "mlrun.sweep.best_run") == "" {

@@ -1,36 +1,33 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/schedule"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
 // t0 is a fixed instant the schedule tests work from.
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newSchedule(name string) *schedule.Schedule {
-	return &schedule.Schedule{
+func newSchedule(name string) *tracking.Schedule {
+	return &tracking.Schedule{
 		Name: name, Cron: "@every 10s", ProjectDir: "/proj", EntryPoint: "main",
-		Params:  []schedule.KV{{Key: "C", Value: "0.5"}},
-		Overlap: schedule.OverlapSkip, Missed: schedule.MissedRunOnce,
+		Params:  []tracking.KV{{Key: "C", Value: "0.5"}},
+		Overlap: tracking.OverlapSkip, Missed: tracking.MissedRunOnce,
 		CreatedAt: t0, UpdatedAt: t0, NextRun: t0.Add(10 * time.Second),
 	}
 }
 
 // claimAt claims the fire at fire with the given status for host/pid.
-func claimAt(t *testing.T, s *sqlite.Store, name string, fire time.Time, status string, pid int) *schedule.Fire {
+func claimAt(t *testing.T, s tracking.Store, name string, fire time.Time, status string, pid int) *tracking.Fire {
 	t.Helper()
-	f, err := s.ClaimFire(context.Background(), name, func(sc *schedule.Schedule) *schedule.Decision {
-		return &schedule.Decision{
-			Fire:    schedule.Fire{FireTime: fire, Status: status, Started: fire, Host: "h", PID: pid, LogPath: "/log/" + name},
+	f, err := s.ClaimFire(context.Background(), name, func(sc *tracking.Schedule) *tracking.Decision {
+		return &tracking.Decision{
+			Fire:    tracking.Fire{FireTime: fire, Status: status, Started: fire, Host: "h", PID: pid, LogPath: "/log/" + name},
 			NextRun: fire.Add(10 * time.Second),
 		}
 	})
@@ -40,9 +37,9 @@ func claimAt(t *testing.T, s *sqlite.Store, name string, fire time.Time, status 
 	return f
 }
 
-func TestScheduleCRUD(t *testing.T) {
+func testScheduleCRUD(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	if err := s.CreateSchedule(ctx, newSchedule("b")); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +52,7 @@ func TestScheduleCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Cron != "@every 10s" || got.ProjectDir != "/proj" || len(got.Params) != 1 || got.Params[0] != (schedule.KV{Key: "C", Value: "0.5"}) ||
+	if got.Cron != "@every 10s" || got.ProjectDir != "/proj" || len(got.Params) != 1 || got.Params[0] != (tracking.KV{Key: "C", Value: "0.5"}) ||
 		!got.NextRun.Equal(t0.Add(10*time.Second)) || !got.CreatedAt.Equal(t0) || got.Paused || got.LastOutcome != "" {
 		t.Fatalf("GetSchedule = %+v", got)
 	}
@@ -85,12 +82,12 @@ func TestScheduleCRUD(t *testing.T) {
 	}
 	wantCode(t, "pause missing", s.SetPaused(ctx, "zzz", true, time.Time{}), errs.NotFound)
 
-	// The latest fire and the counts show in the schedule.
-	claimAt(t, s, "a", t0.Add(10*time.Second), schedule.FireSkipped, 1)
-	claimAt(t, s, "a", t0.Add(20*time.Second), schedule.FireRunning, 1)
-	f := claimAt(t, s, "a", t0.Add(30*time.Second), schedule.FireQueued, 1)
+	// The latest fire and the counts show in the tracking.
+	claimAt(t, s, "a", t0.Add(10*time.Second), tracking.FireSkipped, 1)
+	claimAt(t, s, "a", t0.Add(20*time.Second), tracking.FireRunning, 1)
+	f := claimAt(t, s, "a", t0.Add(30*time.Second), tracking.FireQueued, 1)
 	got, _ = s.GetSchedule(ctx, "a")
-	if got.Running != 1 || got.Queued != 1 || got.LastOutcome != schedule.FireQueued || !got.LastRun.Equal(f.FireTime) {
+	if got.Running != 1 || got.Queued != 1 || got.LastOutcome != tracking.FireQueued || !got.LastRun.Equal(f.FireTime) {
 		t.Fatalf("counts: %+v", got)
 	}
 	fires, err := s.Fires(ctx, "a", 2)
@@ -118,17 +115,17 @@ func TestScheduleCRUD(t *testing.T) {
 
 // The fire row is a lease: a second claim of the same fire gets nothing,
 // and the claim moves the schedule's next run.
-func TestClaimFireLease(t *testing.T) {
+func testClaimFireLease(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	if err := s.CreateSchedule(ctx, newSchedule("a")); err != nil {
 		t.Fatal(err)
 	}
 	fire := t0.Add(10 * time.Second)
-	if f := claimAt(t, s, "a", fire, schedule.FireRunning, 1); f == nil || f.Status != schedule.FireRunning || f.Schedule != "a" {
+	if f := claimAt(t, s, "a", fire, tracking.FireRunning, 1); f == nil || f.Status != tracking.FireRunning || f.Schedule != "a" {
 		t.Fatalf("first claim = %+v", f)
 	}
-	if f := claimAt(t, s, "a", fire, schedule.FireRunning, 2); f != nil {
+	if f := claimAt(t, s, "a", fire, tracking.FireRunning, 2); f != nil {
 		t.Fatalf("second claim of the same fire = %+v, want nil", f)
 	}
 	got, _ := s.GetSchedule(ctx, "a")
@@ -137,8 +134,8 @@ func TestClaimFireLease(t *testing.T) {
 	}
 	// decide sees the schedule as stored, with its running count; nil
 	// changes nothing.
-	var seen *schedule.Schedule
-	f, err := s.ClaimFire(ctx, "a", func(sc *schedule.Schedule) *schedule.Decision { seen = sc; return nil })
+	var seen *tracking.Schedule
+	f, err := s.ClaimFire(ctx, "a", func(sc *tracking.Schedule) *tracking.Decision { seen = sc; return nil })
 	if err != nil || f != nil {
 		t.Fatalf("nil decision: %v, %v", f, err)
 	}
@@ -146,25 +143,22 @@ func TestClaimFireLease(t *testing.T) {
 		t.Fatalf("decide saw %+v", seen)
 	}
 	// A schedule removed meanwhile is nothing to do.
-	if f, err := s.ClaimFire(ctx, "gone", func(*schedule.Schedule) *schedule.Decision { t.Fatal("decide called"); return nil }); f != nil || err != nil {
+	if f, err := s.ClaimFire(ctx, "gone", func(*tracking.Schedule) *tracking.Decision { t.Fatal("decide called"); return nil }); f != nil || err != nil {
 		t.Fatalf("claim of a missing schedule: %v, %v", f, err)
 	}
 }
 
 // Many stores on one file claiming the same fires at once: each fire has
 // exactly one owner.
-func TestClaimFireConcurrent(t *testing.T) {
+func testClaimFireConcurrent(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	open := func() *sqlite.Store {
-		s, err := sqlite.Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
-		if err != nil {
-			t.Fatal(err)
+	first := h.Open(t)
+	open := func() tracking.Store {
+		if h.Reopen == nil {
+			return first
 		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return h.Reopen(t, first)
 	}
-	first := open()
 	if err := first.CreateSchedule(ctx, newSchedule("a")); err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +173,8 @@ func TestClaimFireConcurrent(t *testing.T) {
 			defer wg.Done()
 			for k := 1; k <= fires; k++ {
 				fire := t0.Add(time.Duration(k) * 10 * time.Second)
-				f, err := s.ClaimFire(ctx, "a", func(sc *schedule.Schedule) *schedule.Decision {
-					return &schedule.Decision{Fire: schedule.Fire{FireTime: fire, Status: schedule.FireSkipped, PID: i}, NextRun: fire.Add(10 * time.Second)}
+				f, err := s.ClaimFire(ctx, "a", func(sc *tracking.Schedule) *tracking.Decision {
+					return &tracking.Decision{Fire: tracking.Fire{FireTime: fire, Status: tracking.FireSkipped, PID: i}, NextRun: fire.Add(10 * time.Second)}
 				})
 				if err != nil {
 					t.Error(err)
@@ -209,20 +203,20 @@ func TestClaimFireConcurrent(t *testing.T) {
 	}
 }
 
-func TestQueuedEndAndReap(t *testing.T) {
+func testQueuedEndAndReap(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	if err := s.CreateSchedule(ctx, newSchedule("a")); err != nil {
 		t.Fatal(err)
 	}
-	running := claimAt(t, s, "a", t0.Add(10*time.Second), schedule.FireRunning, 1)
-	claimAt(t, s, "a", t0.Add(20*time.Second), schedule.FireQueued, 1)
+	running := claimAt(t, s, "a", t0.Add(10*time.Second), tracking.FireRunning, 1)
+	claimAt(t, s, "a", t0.Add(20*time.Second), tracking.FireQueued, 1)
 
 	// The queued fire waits while one runs.
 	if f, err := s.StartQueued(ctx, "a", "h2", 7, t0.Add(25*time.Second)); err != nil || f != nil {
 		t.Fatalf("StartQueued while running: %+v, %v", f, err)
 	}
-	running.Status, running.Ended, running.RunID = schedule.FireFinished, t0.Add(24*time.Second), "r1"
+	running.Status, running.Ended, running.RunID = tracking.FireFinished, t0.Add(24*time.Second), "r1"
 	if err := s.EndFire(ctx, running); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +224,7 @@ func TestQueuedEndAndReap(t *testing.T) {
 	if err != nil || f == nil {
 		t.Fatalf("StartQueued after the end: %+v, %v", f, err)
 	}
-	if f.Status != schedule.FireRunning || f.Host != "h2" || f.PID != 7 || !f.FireTime.Equal(t0.Add(20*time.Second)) || f.LogPath != "/log/a" {
+	if f.Status != tracking.FireRunning || f.Host != "h2" || f.PID != 7 || !f.FireTime.Equal(t0.Add(20*time.Second)) || f.LogPath != "/log/a" {
 		t.Fatalf("started queued fire = %+v", f)
 	}
 	if again, _ := s.StartQueued(ctx, "a", "h2", 7, t0); again != nil {
@@ -246,14 +240,14 @@ func TestQueuedEndAndReap(t *testing.T) {
 		t.Fatalf("reaped a live owner's fire: %v, %v", reaped, err)
 	}
 	reaped, err := s.ReapFires(ctx, "h2", dead, t0.Add(30*time.Second))
-	if err != nil || len(reaped) != 1 || reaped[0].Status != schedule.FireFailed {
+	if err != nil || len(reaped) != 1 || reaped[0].Status != tracking.FireFailed {
 		t.Fatalf("ReapFires = %+v, %v", reaped, err)
 	}
 	fires, _ := s.Fires(ctx, "a", 10)
-	if fires[0].Status != schedule.FireFailed || fires[0].Message == "" || !fires[0].Ended.Equal(t0.Add(30*time.Second)) {
+	if fires[0].Status != tracking.FireFailed || fires[0].Message == "" || !fires[0].Ended.Equal(t0.Add(30*time.Second)) {
 		t.Fatalf("reaped fire = %+v", fires[0])
 	}
-	if fires[1].Status != schedule.FireFinished || fires[1].RunID != "r1" {
+	if fires[1].Status != tracking.FireFinished || fires[1].RunID != "r1" {
 		t.Fatalf("ended fire = %+v", fires[1])
 	}
 	if again, _ := s.ReapFires(ctx, "h2", dead, t0); len(again) != 0 {
@@ -266,16 +260,16 @@ func TestQueuedEndAndReap(t *testing.T) {
 	}
 }
 
-func TestApplySchedules(t *testing.T) {
+func testApplySchedules(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	src := "/p/MLproject"
 	a, b := newSchedule("a"), newSchedule("b")
-	changes, err := s.ApplySchedules(ctx, src, []*schedule.Schedule{a, b})
+	changes, err := s.ApplySchedules(ctx, src, []*tracking.Schedule{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []schedule.Change{{Name: "a", Action: "created"}, {Name: "b", Action: "created"}}
+	want := []tracking.Change{{Name: "a", Action: "created"}, {Name: "b", Action: "created"}}
 	if !equalChanges(changes, want) {
 		t.Fatalf("first apply = %v", changes)
 	}
@@ -283,34 +277,34 @@ func TestApplySchedules(t *testing.T) {
 		t.Fatalf("source = %q", got.Source)
 	}
 	s.SetPaused(ctx, "a", true, time.Time{})
-	claimAt(t, s, "a", t0.Add(10*time.Second), schedule.FireSkipped, 1)
+	claimAt(t, s, "a", t0.Add(10*time.Second), tracking.FireSkipped, 1)
 
 	// a gets a new parameter (same cron: next run kept), b a new cron
 	// (next run from the list), c is new; then apply without b.
 	a2, b2, c := newSchedule("a"), newSchedule("b"), newSchedule("c")
-	a2.Params = []schedule.KV{{Key: "C", Value: "1.0"}}
+	a2.Params = []tracking.KV{{Key: "C", Value: "1.0"}}
 	a2.NextRun = t0.Add(time.Hour)
 	b2.Cron, b2.NextRun = "@every 1m", t0.Add(time.Minute)
-	changes, err = s.ApplySchedules(ctx, src, []*schedule.Schedule{a2, b2, c})
+	changes, err = s.ApplySchedules(ctx, src, []*tracking.Schedule{a2, b2, c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []schedule.Change{{Name: "a", Action: "updated"}, {Name: "b", Action: "updated"}, {Name: "c", Action: "created"}}
+	want = []tracking.Change{{Name: "a", Action: "updated"}, {Name: "b", Action: "updated"}, {Name: "c", Action: "created"}}
 	if !equalChanges(changes, want) {
 		t.Fatalf("second apply = %v", changes)
 	}
 	ga, _ := s.GetSchedule(ctx, "a")
-	if !ga.Paused || ga.Params[0].Value != "1.0" || !ga.NextRun.Equal(t0.Add(10*time.Second+10*time.Second)) || ga.LastOutcome != schedule.FireSkipped {
+	if !ga.Paused || ga.Params[0].Value != "1.0" || !ga.NextRun.Equal(t0.Add(10*time.Second+10*time.Second)) || ga.LastOutcome != tracking.FireSkipped {
 		t.Fatalf("updated a = %+v", ga)
 	}
 	if gb, _ := s.GetSchedule(ctx, "b"); gb.Cron != "@every 1m" || !gb.NextRun.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("updated b = %+v", gb)
 	}
-	changes, err = s.ApplySchedules(ctx, src, []*schedule.Schedule{a2, c})
+	changes, err = s.ApplySchedules(ctx, src, []*tracking.Schedule{a2, c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []schedule.Change{{Name: "a", Action: "unchanged"}, {Name: "c", Action: "unchanged"}, {Name: "b", Action: "removed"}}
+	want = []tracking.Change{{Name: "a", Action: "unchanged"}, {Name: "c", Action: "unchanged"}, {Name: "b", Action: "removed"}}
 	if !equalChanges(changes, want) {
 		t.Fatalf("third apply = %v", changes)
 	}
@@ -319,16 +313,16 @@ func TestApplySchedules(t *testing.T) {
 	if err := s.CreateSchedule(ctx, newSchedule("manual")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.ApplySchedules(ctx, src, []*schedule.Schedule{newSchedule("new"), newSchedule("manual")})
+	_, err = s.ApplySchedules(ctx, src, []*tracking.Schedule{newSchedule("new"), newSchedule("manual")})
 	wantCode(t, "apply over a manual schedule", err, errs.Conflict, `"manual"`, "mlrun schedule add")
 	if _, err := s.GetSchedule(ctx, "new"); errs.Code(err) != errs.NotFound {
 		t.Fatalf("a failed apply created a schedule: %v", err)
 	}
-	_, err = s.ApplySchedules(ctx, "/other/MLproject", []*schedule.Schedule{newSchedule("a")})
+	_, err = s.ApplySchedules(ctx, "/other/MLproject", []*tracking.Schedule{newSchedule("a")})
 	wantCode(t, "apply over another project's schedule", err, errs.Conflict, src)
 }
 
-func equalChanges(a, b []schedule.Change) bool {
+func equalChanges(a, b []tracking.Change) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -340,15 +334,15 @@ func equalChanges(a, b []schedule.Change) bool {
 	return true
 }
 
-func TestRunByTag(t *testing.T) {
+func testRunByTag(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s := openStore(t)
-	info := mustCreateRun(t, s, tracking.NewRun{Tags: []tracking.Tag{{Key: schedule.FireTag, Value: "a@x"}}})
-	mustCreateRun(t, s, tracking.NewRun{Tags: []tracking.Tag{{Key: schedule.FireTag, Value: "a@y"}}})
-	id, status, err := s.RunByTag(ctx, schedule.FireTag, "a@x")
+	s := h.Open(t)
+	info := mustCreateRun(t, s, tracking.NewRun{Tags: []tracking.Tag{{Key: "mlrun.schedule.fire", Value: "a@x"}}})
+	mustCreateRun(t, s, tracking.NewRun{Tags: []tracking.Tag{{Key: "mlrun.schedule.fire", Value: "a@y"}}})
+	id, status, err := s.RunByTag(ctx, "mlrun.schedule.fire", "a@x")
 	if err != nil || id != info.ID || status != tracking.StatusRunning {
 		t.Fatalf("RunByTag = %s, %s, %v; want %s RUNNING", id, status, err, info.ID)
 	}
-	_, _, err = s.RunByTag(ctx, schedule.FireTag, "a@z")
+	_, _, err = s.RunByTag(ctx, "mlrun.schedule.fire", "a@z")
 	wantCode(t, "no such tag", err, errs.NotFound)
 }

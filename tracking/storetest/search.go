@@ -1,14 +1,16 @@
-package sqlite_test
+package storetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -22,9 +24,9 @@ import (
 //	r5  0      alice a     -          0.99  -     -     (deleted)
 //
 // r1 also has param lr=0.1. It returns the store and the run ids by name.
-func searchFixture(t *testing.T) (*sqlite.Store, map[string]string) {
+func searchFixture(t *testing.T, h *Harness) (tracking.Store, map[string]string) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := h.Open(t)
 	other, err := s.CreateExperiment(ctx, "other", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +83,9 @@ func names(runs []*tracking.Run) []string {
 	return out
 }
 
-func TestSearchFilters(t *testing.T) {
+func testSearchFilters(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, ids := searchFixture(t)
+	s, ids := searchFixture(t, h)
 	all := []string{"r4", "r3", "r2", "r1"}
 	none := []string{}
 	tests := []struct {
@@ -192,9 +194,9 @@ func TestSearchFilters(t *testing.T) {
 	}
 }
 
-func TestSearchOrderBy(t *testing.T) {
+func testSearchOrderBy(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, _ := searchFixture(t)
+	s, _ := searchFixture(t, h)
 	tests := []struct {
 		order []string
 		want  []string
@@ -228,9 +230,9 @@ func TestSearchOrderBy(t *testing.T) {
 	}
 }
 
-func TestSearchPaging(t *testing.T) {
+func testSearchPaging(t *testing.T, h *Harness) {
 	ctx := context.Background()
-	s, _ := searchFixture(t)
+	s, _ := searchFixture(t, h)
 	var got []string
 	var tokens []string
 	tok := ""
@@ -259,5 +261,119 @@ func TestSearchPaging(t *testing.T) {
 	runs, next, err := s.SearchRuns(ctx, tracking.SearchRuns{MaxResults: 4})
 	if err != nil || len(runs) != 4 || next != "" {
 		t.Fatalf("full page: %d runs, next %q, %v", len(runs), next, err)
+	}
+}
+
+// testSearchPagingAcrossMissingValues pages through searches ordered by a
+// metric or a param that some runs lack or hold as NaN, with every page
+// size from 1 to 7: the pages must join up into the order of one big page,
+// which must be the order computed here (values first, then NaN and missing
+// tied, by start_time DESC).
+func testSearchPagingAcrossMissingValues(t *testing.T, h *Harness) {
+	ctx := context.Background()
+	s := h.Open(t)
+	type run struct {
+		name  string
+		start int64
+		acc   float64 // -1: missing
+		model string  // "": missing
+	}
+	var runs []run
+	for i := range 17 {
+		r := run{name: "r" + strconv.Itoa(i), start: int64(1000 + 10*(i%6)), acc: float64(i%5) / 4, model: string(rune('a' + i%4))}
+		switch i % 7 {
+		case 2:
+			r.acc = math.NaN()
+		case 4:
+			r.acc, r.model = -1, ""
+		}
+		runs = append(runs, r)
+		var ps []tracking.Param
+		if r.model != "" {
+			ps = append(ps, tracking.Param{Key: "model", Value: r.model})
+		}
+		info := mustCreateRun(t, s, tracking.NewRun{Name: r.name, StartTime: r.start, Params: ps})
+		if r.acc != -1 {
+			mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: r.acc, Timestamp: 1}}, nil, nil)
+		}
+	}
+	for _, tt := range []struct {
+		filter, order string
+		has           func(r run) bool // the run has a value to sort by
+		less          func(a, b run) bool
+		keep          func(r run) bool // the run matches the filter
+	}{
+		{"", "metrics.acc DESC", func(r run) bool { return r.acc >= 0 }, func(a, b run) bool { return a.acc > b.acc }, nil},
+		{"", "metrics.acc", func(r run) bool { return r.acc >= 0 }, func(a, b run) bool { return a.acc < b.acc }, nil},
+		{"", "params.model DESC", func(r run) bool { return r.model != "" }, func(a, b run) bool { return a.model > b.model }, nil},
+		{"metrics.acc != 0.5", "metrics.acc DESC", func(r run) bool { return r.acc >= 0 }, func(a, b run) bool { return a.acc > b.acc },
+			func(r run) bool { return r.acc != -1 && r.acc != 0.5 }},
+		{"params.model != 'b'", "metrics.acc", func(r run) bool { return r.acc >= 0 }, func(a, b run) bool { return a.acc < b.acc },
+			func(r run) bool { return r.model != "" && r.model != "b" }},
+	} {
+		var want []run
+		for _, r := range runs {
+			if tt.keep == nil || tt.keep(r) {
+				want = append(want, r)
+			}
+		}
+		slices.SortStableFunc(want, func(a, b run) int {
+			switch ha, hb := tt.has(a), tt.has(b); {
+			case ha && !hb:
+				return -1
+			case hb && !ha:
+				return 1
+			case ha && tt.less(a, b):
+				return -1
+			case ha && tt.less(b, a):
+				return 1
+			}
+			if a.start != b.start {
+				return cmp.Compare(b.start, a.start)
+			}
+			return 0
+		})
+		q := tracking.SearchRuns{Filter: tt.filter, OrderBy: []string{tt.order}}
+		all, _, err := s.SearchRuns(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(want) {
+			t.Fatalf("%s %s: %d runs, want %d", tt.filter, tt.order, len(all), len(want))
+		}
+		// Equal sort keys leave the order to run_id: compare names only
+		// where the keys differ, by checking the sort keys in sequence.
+		for i, r := range all {
+			w := want[i]
+			byName := map[string]run{}
+			for _, x := range runs {
+				byName[x.name] = x
+			}
+			g := byName[r.Info.Name]
+			if tt.has(g) != tt.has(w) || (tt.has(g) && (tt.less(g, w) || tt.less(w, g))) || g.start != w.start {
+				t.Fatalf("%s %s: position %d is %s (%+v), want one like %s (%+v)", tt.filter, tt.order, i, r.Info.Name, g, w.name, w)
+			}
+		}
+		for size := 1; size <= 7; size++ {
+			var paged []string
+			q.MaxResults, q.PageToken = size, ""
+			for pages := 0; ; pages++ {
+				if pages > len(runs) {
+					t.Fatalf("%s %s: pages of %d never end", tt.filter, tt.order, size)
+				}
+				page, next, err := s.SearchRuns(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, names(page)...)
+				if next == "" {
+					break
+				}
+				q.PageToken = next
+			}
+			if !reflect.DeepEqual(paged, names(all)) {
+				t.Fatalf("%s %s: pages of %d = %v, want %v", tt.filter, tt.order, size, paged, names(all))
+			}
+		}
 	}
 }

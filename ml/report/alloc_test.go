@@ -1,0 +1,31 @@
+package report
+
+import (
+	"io"
+	"runtime"
+	"testing"
+)
+
+// TestPlotAllocatesOneImage bounds the memory one plot allocates: the
+// 700×450 RGBA image (1.26 MB) once, plus the PNG encoder's buffers and the
+// drawing (about 1.7 MB together), never a second copy of the image for the
+// drawing context (which made 4.2 MB).
+func TestPlotAllocatesOneImage(t *testing.T) {
+	series := []Series{{Name: "loss", Steps: []float64{0, 1, 2, 3}, Values: []float64{1, 0.5, 0.3, 0.2}}}
+	render := func() {
+		if err := WriteLearningCurvePNG(io.Discard, series, "Training", "loss"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	render() // warm up lazily built fonts and tables
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	render()
+	runtime.ReadMemStats(&after)
+	const image = 700 * 450 * 4
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("one plot allocates %.2f MB (its image is %.2f MB)", float64(got)/1e6, float64(image)/1e6)
+	if got > 3*image {
+		t.Fatalf("one plot allocates %d bytes, more than 3 times its %d-byte image", got, image)
+	}
+}

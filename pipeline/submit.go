@@ -1,0 +1,168 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/provenance"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// Submit creates the run of req as SCHEDULED, for an executor to execute
+// later (maybe on another machine) with a Request whose RunID names it.
+// Everything that describes the run is recorded now, as the submitter sees
+// it: params, seed, provenance tags, the dirty tree's code.diff and the
+// lockfiles as artifacts, and the hashes of path parameters' files (which
+// the executing side checks before it starts). The run has no owning host
+// or process until it is claimed. parentID, when set, makes it a sweep
+// trial; tags are added to the run's.
+func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[string]string) (*tracking.RunInfo, error) {
+	seed, params, all, err := runRecord(req, plan)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range tags {
+		all[k] = v
+	}
+	for _, p := range plan.EntryPoint.Params {
+		if p.Type != "path" {
+			continue
+		}
+		if v, ok := plan.Params.Values[p.Name].(string); ok {
+			if sum, err := provenance.HashFile(v); err == nil {
+				all["mlrun.dataset."+provenance.TagSafe(relTo(plan.Project.Dir, v))] = sum
+			}
+		}
+	}
+	sub := *r
+	sub.unowned = true
+	info, _, capture, err := sub.createRun(ctx, req, plan, seed, params, all)
+	if err != nil {
+		return nil, err
+	}
+	if r.capture == nil {
+		r.capture = capture // a sweep's trials share it
+	}
+	fail := func(err error) (*tracking.RunInfo, error) {
+		r.failRun(info.ID, "submission failed: "+errs.Message(err))
+		return nil, err
+	}
+	dir, err := artifactDirOf(info)
+	if err != nil {
+		return fail(err)
+	}
+	if err := capture.saveArtifacts(ctx, &runLogger{store: r.Store, runID: info.ID, artifactDir: dir}); err != nil {
+		return fail(err)
+	}
+	status := tracking.StatusScheduled
+	if err := r.Store.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &status}); err != nil {
+		return fail(fmt.Errorf("mark run %s SCHEDULED: %w", info.ID, err))
+	}
+	info.Status = status
+	return info, nil
+}
+
+// SubmitSweep creates a sweep's parent run and one SCHEDULED child run per
+// trial (see Submit), for an executor to run; tags are added to every
+// child. The parent stays SCHEDULED (no process owns it) until
+// EndSweepParent ends it. Every trial is checked before anything is
+// created.
+func (r *Runner) SubmitSweep(ctx context.Context, req SweepRequest, tags map[string]string) (*tracking.RunInfo, []*tracking.RunInfo, error) {
+	if len(req.Trials) == 0 {
+		return nil, nil, errs.Errorf(errs.Invalid, "the sweep has no trials")
+	}
+	plans := make([]*Plan, len(req.Trials))
+	for i, t := range req.Trials {
+		tr := req.Request
+		tr.Params = t.Params
+		plan, err := Prepare(tr, r.Kinds)
+		if err != nil {
+			return nil, nil, fmt.Errorf("trial %d: %w", i+1, err)
+		}
+		plans[i] = plan
+	}
+	if req.Seed == nil {
+		seed, err := runSeed(nil, plans[0].Params)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Seed = &seed
+	}
+	sub := *r
+	sub.unowned = true
+	sub.capture = nil
+	parentReq := req
+	parentReq.Tags = map[string]string{}
+	for k, v := range req.Tags {
+		parentReq.Tags[k] = v
+	}
+	for k, v := range tags {
+		parentReq.Tags[k] = v
+	}
+	parent, err := sub.createSweepParent(ctx, parentReq, plans[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	status := tracking.StatusScheduled
+	if err := r.Store.UpdateRun(ctx, parent.ID, tracking.RunUpdate{Status: &status}); err != nil {
+		return nil, nil, fmt.Errorf("mark sweep %s SCHEDULED: %w", parent.ID, err)
+	}
+	parent.Status = status
+	children := make([]*tracking.RunInfo, len(req.Trials))
+	for i, t := range req.Trials {
+		tr := req.Request
+		tr.Params = t.Params
+		tr.ParentRunID = parent.ID
+		tr.RunName = ""
+		if req.RunName != "" {
+			tr.RunName = fmt.Sprintf("%s-%d", req.RunName, t.Index+1)
+		}
+		ct := map[string]string{"mlrun.sweep.trial": fmt.Sprint(t.Index + 1)}
+		for k, v := range tags {
+			ct[k] = v
+		}
+		info, err := sub.Submit(ctx, tr, plans[i], ct)
+		if err != nil {
+			for _, c := range children[:i] {
+				r.failRun(c.ID, "submission of the sweep failed: "+errs.Message(err))
+			}
+			r.failRun(parent.ID, "submission failed: "+errs.Message(err))
+			return nil, nil, fmt.Errorf("trial %d: %w", i+1, err)
+		}
+		children[i] = info
+	}
+	return parent, children, nil
+}
+
+// EndSweepParent ends a sweep's parent once its trials have ended, as a
+// local sweep's: results holds one entry per trial (RunID, Status,
+// Objective). The error carries errs.Failed or errs.Killed as RunSweep's.
+func (r *Runner) EndSweepParent(ctx context.Context, req SweepRequest, parent *tracking.RunInfo, results []TrialResult) (*SweepOutcome, error) {
+	out := &SweepOutcome{ParentRunID: parent.ID, Results: results, Best: -1}
+	return out, r.endSweep(ctx, req, parent, out, nil)
+}
+
+// claimRun takes a SCHEDULED run for this process: RUNNING, with a
+// heartbeat. Its provenance artifacts were saved at submission.
+func (r *Runner) claimRun(ctx context.Context, runID string) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+	run, err := r.Store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if run.Info.Status != tracking.StatusScheduled {
+		return nil, nil, nil, errs.Errorf(errs.Invalid, "run %s is %s; only a SCHEDULED run can be executed", runID, run.Info.Status)
+	}
+	exp, err := r.Store.GetExperiment(ctx, run.Info.ExperimentID)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("experiment of run %s: %w", runID, err)
+	}
+	status := tracking.StatusRunning
+	if err := r.Store.UpdateRun(ctx, runID, tracking.RunUpdate{Status: &status}); err != nil {
+		return nil, nil, nil, fmt.Errorf("mark run %s RUNNING: %w", runID, err)
+	}
+	_ = r.Store.Heartbeat(ctx, runID)
+	info := run.Info
+	info.Status = status
+	return &info, exp, &provenanceCapture{tags: map[string]string{}}, nil
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The PostgreSQL store's benchmarks (postgres/bench_test.go), each against
+# raw pgx doing the same database work on the same schema, measured in
+# alternating pairs (internal/benchcmp). internal/pgtest starts a throwaway
+# server; without PostgreSQL installed the benchmarks are skipped.
+# MLRUN_BENCH_PG_SEARCH picks the search sizes (default: 10k, 100k and 1M runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+sizes=${MLRUN_BENCH_PG_SEARCH:-'Search10k$|Search100k$|Search1M$'}
+echo "== postgres store vs raw pgx: runs created/s, batched metric points/s, search filter+order (ms) at growing sizes"
+"$GO" test ./postgres -run '^$' -bench "CreateRun|LogBatch|$sizes" -benchtime 1x -timeout 60m -v 2>&1 |
+  grep -E 'figure\||^(ok|FAIL|---)|SKIP' | sed 's/^ *bench_test.go:[0-9]*: //'

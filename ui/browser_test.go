@@ -1,0 +1,468 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mlrun/mlrun/internal/testenv"
+)
+
+// findChromium returns the path of a Chromium binary, or "".
+func findChromium() string {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		return p
+	}
+	for _, n := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser is a headless Chromium whose console errors and uncaught
+// exceptions are collected: any of them fails the test.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string
+	shot string // directory of screenshots
+}
+
+// newBrowser starts headless Chromium (as root it needs --no-sandbox).
+func newBrowser(t *testing.T, width, height int) *browser {
+	t.Helper()
+	bin := findChromium()
+	if bin == "" {
+		testenv.Missing(t, "no chromium binary found (install it with .ci/install-chromium.sh)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	b := &browser{t: t, ctx: ctx}
+	b.shot = os.Getenv("MLRUN_SCREENSHOTS")
+	if b.shot == "" {
+		b.shot = t.TempDir()
+	}
+	if err := os.MkdirAll(b.shot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				b.mu.Lock()
+				b.errs = append(b.errs, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// do runs actions and fails the test on an error or a console error.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	b.checkConsole(what)
+}
+
+func (b *browser) checkConsole(what string) {
+	b.t.Helper()
+	time.Sleep(50 * time.Millisecond) // let the console events arrive
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errs) > 0 {
+		b.t.Fatalf("%s: the browser reported JavaScript or console errors:\n%s", what, strings.Join(b.errs, "\n"))
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b *browser) eval(js string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return s
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// screenshot saves a full-page PNG named name.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if _, err := png.Decode(bytes.NewReader(shot)); err != nil {
+		b.t.Fatalf("screenshot %s is not a PNG: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// element saves a PNG of one element, named name.png.
+func (b *browser) element(name, sel string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// irisStore makes a store with real runs in a git checkout of the iris
+// example: a registered run, a dirty-tree run, a sweep over C, a second
+// registered version, an SVC run; and a CSV logged as an artifact.
+func irisStore(t *testing.T) (*cli, string, map[string]string) {
+	t.Helper()
+	work := t.TempDir()
+	proj := filepath.Join(work, "iris")
+	copyDir(t, filepath.Join(repoRoot(t), "examples", "iris"), proj)
+	c := newCLI(t, filepath.Join(work, "mlruns"))
+	c.git(proj, "init", "-q", "-b", "main")
+	c.git(proj, "add", ".")
+	c.git(proj, "commit", "-q", "-m", "iris example")
+	ids := map[string]string{}
+	runID := regexp.MustCompile(`(?m)^mlrun: run ([0-9a-f]{32}) FINISHED`)
+	run := func(name string, args ...string) {
+		out := c.ok(proj, append([]string{"run", "."}, args...)...)
+		_ = out
+	}
+	run("first", "-P", "register_as=iris", "--run-name", "baseline", "--tag", "stage=dev")
+	// A dirty tree: the run records the diff.
+	if err := os.WriteFile(filepath.Join(proj, "NOTES.md"), []byte("# notes\ntrying C values\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.git(proj, "add", "NOTES.md")
+	run("sweep", "-P", "C=0.1,1,10", "--run-name", "c-sweep")
+	run("second", "-P", "register_as=iris", "-P", "C=0.5", "--run-name", "candidate", "--tag", "stage=candidate")
+	run("svc", "-e", "svc", "--run-name", "svc-linear")
+	_ = runID
+	list := c.ok(proj, "runs", "list", "-o", "json")
+	for _, name := range []string{"baseline", "c-sweep", "candidate", "svc-linear"} {
+		m := regexp.MustCompile(`"run_id": "([0-9a-f]{32})",\s*"run_name": "` + name + `"`).FindStringSubmatch(list)
+		if m == nil {
+			t.Fatalf("run %s not in mlrun runs list:\n%s", name, list)
+		}
+		ids[name] = m[1]
+	}
+	// A CSV artifact, logged as a user would.
+	csvPath := filepath.Join(work, "predictions.csv")
+	if err := os.WriteFile(csvPath, []byte("row,expected,predicted\n1,setosa,setosa\n2,versicolor,virginica\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.ok(proj, "log", "artifact", csvPath, "--run-id", ids["baseline"])
+	return c, proj, ids
+}
+
+// TestBrowser opens every page of the UI in headless Chromium on a store
+// made by real mlrun runs, and uses it as a person would.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	c, proj, ids := irisStore(t)
+	base := c.serveUI(proj)
+
+	// Experiments: the store is named, the Default experiment has its runs.
+	b.do("open experiments", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("experiments")))
+	if s := b.text("#store-label"); !strings.Contains(s, "mlruns") {
+		t.Errorf("the page does not name the store: %q", s)
+	}
+	// Create, rename, delete and restore an experiment.
+	b.do("create experiment",
+		chromedp.SendKeys(chromedp.ID("new-name"), "tuning"),
+		chromedp.Click(chromedp.CSS(`#create-h + form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("filter")))
+	if s := b.text("h1"); !strings.Contains(s, "tuning") {
+		t.Fatalf("after create, h1 = %q", s)
+	}
+	if s := b.text(".empty"); !strings.Contains(s, "mlrun ui --tracking-uri") {
+		t.Errorf("an empty experiment does not say how to point the UI elsewhere: %q", s)
+	}
+	b.do("rename experiment", chromedp.Navigate(base+"/"),
+		chromedp.Click(chromedp.Search(`//tr[td/a[text()="tuning"]]//summary`)),
+		chromedp.SetValue(chromedp.CSS(`tr details[open] input[name=name]`), "tuning-2"),
+		chromedp.Click(chromedp.CSS(`tr details[open] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//a[text()="tuning-2"]`)))
+	b.do("delete experiment",
+		chromedp.Click(chromedp.Search(`//tr[td/a[text()="tuning-2"]]//button[text()="Delete"]`)),
+		chromedp.WaitNotPresent(chromedp.Search(`//a[text()="tuning-2"]`)),
+		chromedp.Navigate(base+"/?view=deleted"),
+		chromedp.Click(chromedp.Search(`//tr[td/a[text()="tuning-2"]]//button[text()="Restore"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[not(contains(@class,"deleted"))]/td/a[text()="tuning-2"]`)))
+	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("experiments")))
+	b.screenshot("experiments")
+
+	// Runs table: every run, the sweep with its trials under it.
+	b.do("open runs", chromedp.Click(chromedp.Search(`//a[text()="Default"]`)), chromedp.WaitVisible(chromedp.ID("runs")))
+	rows := b.eval(`String(document.querySelectorAll("#runs tbody tr").length)`)
+	if rows != "7" { // baseline, sweep + 3 trials, candidate, svc
+		t.Errorf("runs table has %s rows, want 7", rows)
+	}
+	if n := b.eval(`String(document.querySelectorAll("#runs tr.trial").length)`); n != "3" {
+		t.Errorf("%s trials shown under the sweep, want 3", n)
+	}
+	if s := b.text(`tr[data-run="` + ids["c-sweep"] + `"] .badge.sweep`); !strings.Contains(s, "3") {
+		t.Errorf("sweep badge = %q", s)
+	}
+	// Sort by a metric column, descending then ascending.
+	b.do("sort by accuracy", chromedp.Click(chromedp.CSS(`th[data-col="metrics.accuracy"] a.sort`)),
+		chromedp.WaitVisible(chromedp.CSS(`th[data-col="metrics.accuracy"][aria-sort="descending"]`)))
+	if !strings.Contains(b.location(), "order=metrics.accuracy") {
+		t.Errorf("the sort is not in the URL: %s", b.location())
+	}
+	b.do("sort ascending", chromedp.Click(chromedp.CSS(`th[data-col="metrics.accuracy"] a.sort`)),
+		chromedp.WaitVisible(chromedp.CSS(`th[data-col="metrics.accuracy"][aria-sort="ascending"]`)))
+	// Filter by a param: only the C=0.5 run.
+	b.do("filter", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("filter")),
+		chromedp.SendKeys(chromedp.ID("filter"), "params.C = '0.5'"),
+		chromedp.Submit(chromedp.ID("filter")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-run="`+ids["candidate"]+`"]`)))
+	if rows := b.eval(`String(document.querySelectorAll("#runs tbody tr").length)`); rows != "1" {
+		t.Errorf("filter params.C = '0.5' shows %s rows, want 1", rows)
+	}
+	if !strings.Contains(b.location(), "filter=params.C") {
+		t.Errorf("the filter is not in the URL: %s", b.location())
+	}
+	// A bad filter: the error inline, the text kept in the box and the URL.
+	b.do("bad filter", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("filter")),
+		chromedp.SendKeys(chromedp.ID("filter"), "metrics.accuracy >> 1"),
+		chromedp.Submit(chromedp.ID("filter")),
+		chromedp.WaitVisible(chromedp.ID("filter-error")))
+	if s := b.text("#filter-error"); !strings.Contains(s, "position") {
+		t.Errorf("filter error = %q; want the position of the mistake", s)
+	}
+	if v, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("filter"))); v != "metrics.accuracy >> 1" {
+		t.Errorf("the bad filter was not kept in the box: %q", v)
+	}
+	// Column chooser: add the user tag "stage".
+	b.do("choose columns", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")),
+		chromedp.Click(chromedp.CSS("#chooser summary")),
+		chromedp.Click(chromedp.CSS(`#chooser input[value="tags.stage"]`)),
+		chromedp.Click(chromedp.ID("apply-columns")),
+		chromedp.WaitVisible(chromedp.CSS(`th[data-col="tags.stage"]`)))
+	if s := b.text(`tr[data-run="` + ids["candidate"] + `"] td[data-cell="tags.stage"]`); s != "candidate" {
+		t.Errorf("tag column shows %q for the candidate run", s)
+	}
+	b.do("runs page", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")))
+	b.screenshot("runs")
+
+	// Select two runs and compare them.
+	b.do("select and compare",
+		chromedp.Click(chromedp.CSS(`tr[data-run="`+ids["baseline"]+`"] input[name=run]`)),
+		chromedp.Click(chromedp.CSS(`tr[data-run="`+ids["candidate"]+`"] input[name=run]`)),
+		chromedp.WaitVisible(chromedp.Search(`//span[@id="selection-count" and text()="2 selected"]`)))
+	if loc := b.location(); !strings.Contains(loc, ids["baseline"]) || !strings.Contains(loc, ids["candidate"]) {
+		t.Errorf("the selection is not in the URL: %s", loc)
+	}
+	b.do("compare", chromedp.Click(chromedp.ID("compare-btn")),
+		chromedp.WaitVisible(chromedp.ID("compare-table")),
+		chromedp.WaitVisible(chromedp.CSS("#overlays .uplot")),
+		chromedp.WaitVisible(chromedp.CSS("#scatter .uplot")),
+		chromedp.WaitVisible(chromedp.CSS("#parallel svg path")))
+	if s := b.text(`#compare-table tr.differs th`); !strings.Contains(s, "C") {
+		t.Errorf("the differing param C is not marked: %q", s)
+	}
+	if n := b.eval(`String(document.querySelectorAll(".side figure img").length)`); n < "2" {
+		t.Errorf("same-name artifacts side by side: %s images", n)
+	}
+	b.do("scatter axes", chromedp.SetValue(chromedp.ID("sx"), "params.C"), chromedp.Evaluate[chromedp.Void](`document.getElementById("sx").dispatchEvent(new Event("change"))`))
+	b.screenshot("compare")
+	// Parallel coordinates of a sweep's trials.
+	b.do("sweep trials", chromedp.Navigate(base+"/compare?sweep="+ids["c-sweep"]),
+		chromedp.WaitVisible(chromedp.CSS("#parallel svg path")))
+
+	// Run page: charts, provenance, pipeline, previews.
+	run := base + "/runs/" + ids["candidate"]
+	b.do("run page", chromedp.Navigate(run), chromedp.WaitVisible(chromedp.ID("run-id")),
+		chromedp.WaitVisible(chromedp.CSS(`figure.chart[data-key="train_loss"][data-drawn-ms]`)))
+	if s := b.text("#run-id"); s != ids["candidate"] {
+		t.Errorf("run id shown = %q", s)
+	}
+	if s := b.text(".overview"); !strings.Contains(s, "mlrun serve runs:/"+ids["candidate"]+"/model") || !strings.Contains(s, "mlflow models serve -m runs:/") {
+		t.Errorf("no serve commands on the run page:\n%s", s)
+	}
+	if s := b.text("#pipeline"); !strings.Contains(s, "train") || !strings.Contains(s, "register") {
+		t.Errorf("pipeline timeline = %q", s)
+	}
+	if s := b.text("#provenance"); !strings.Contains(s, "dirty") || !strings.Contains(s, "150 rows x 4 features") || !strings.Contains(s, "random_state") {
+		t.Errorf("provenance does not lay out git state, dataset shape and seeds:\n%s", s)
+	}
+	b.screenshot("run")
+	b.do("log scale and time axis",
+		chromedp.Click(chromedp.ID("logy")),
+		chromedp.SetValue(chromedp.ID("x-axis"), "relative"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("x-axis").dispatchEvent(new Event("input"))`),
+		chromedp.WaitVisible(chromedp.CSS(`figure.chart[data-key="train_loss"] .uplot`)))
+	if loc := b.location(); !strings.Contains(loc, "log=1") || !strings.Contains(loc, "x=relative") {
+		t.Errorf("chart settings not in the URL: %s", loc)
+	}
+	// The sweep's run page: a sweep (parent) run before its trials.
+	b.do("sweep run page", chromedp.Navigate(base+"/runs/"+ids["c-sweep"]), chromedp.WaitVisible(chromedp.ID("trials")))
+	// Cached steps say where from.
+	b.do("cached trial", chromedp.Navigate(base+"/runs/"+ids["c-sweep"]),
+		chromedp.Click(chromedp.CSS("#trials tbody tr:last-child td:nth-child(2) a")),
+		chromedp.WaitVisible(chromedp.ID("pipeline")))
+
+	// Artifact previews.
+	base1 := base + "/runs/" + ids["baseline"]
+	b.do("png preview", chromedp.Navigate(base1+"?artifact=confusion_matrix.png"), chromedp.WaitVisible(chromedp.CSS("#preview img.art")))
+	if ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector("#preview img.art").naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil || !ok {
+		t.Errorf("the PNG preview did not load: %v", err)
+	}
+	b.element("artifact", "#artifacts")
+	b.do("html preview", chromedp.Navigate(base1+"?artifact=classification_report.html"), chromedp.WaitVisible(chromedp.CSS("#preview iframe[sandbox]")))
+	b.do("csv preview", chromedp.Navigate(base1+"?artifact=predictions.csv"), chromedp.WaitVisible(chromedp.CSS("#preview table.csv")))
+	if s := b.text("#preview table.csv"); !strings.Contains(s, "virginica") {
+		t.Errorf("CSV preview = %q", s)
+	}
+	b.do("json preview", chromedp.Navigate(base1+"?artifact=classification_report.json"), chromedp.WaitVisible(chromedp.CSS("#preview pre.text")))
+	b.do("model preview", chromedp.Navigate(base1+"?artifact=model"), chromedp.WaitVisible(chromedp.Search(`//h4[text()="Signature: inputs"]`)))
+	if s := b.text("#preview"); !strings.Contains(s, "sepal_length_cm") || !strings.Contains(s, "Input example") {
+		t.Errorf("MLmodel preview lacks signature or input example:\n%s", s)
+	}
+	cand := base + "/runs/" + ids["candidate"]
+	b.do("diff preview", chromedp.Navigate(cand), chromedp.Click(chromedp.ID("diff-link")), chromedp.WaitVisible(chromedp.CSS("#preview pre.diff .add")))
+	if s := b.text("#preview pre.diff"); !strings.Contains(s, "trying C values") {
+		t.Errorf("diff preview = %q", s)
+	}
+	b.element("diff", "#artifacts")
+
+	// Follow a link to the model, then from the model to its source run.
+	b.do("run to model", chromedp.Navigate(cand),
+		chromedp.Click(chromedp.Search(`//section[contains(@class,"overview")]//a[starts-with(text(),"iris v")]`)),
+		chromedp.WaitVisible(chromedp.ID("versions")))
+	b.do("model to run", chromedp.Click(chromedp.CSS(`#versions a.source-run`)), chromedp.WaitVisible(chromedp.ID("run-id")))
+	if s := b.text("#run-id"); s != ids["candidate"] {
+		t.Errorf("the newest version's source run link leads to %q, want %s", s, ids["candidate"])
+	}
+	// Move the alias champion from version 1 to version 2, confirming.
+	b.do("models list", chromedp.Navigate(base+"/models"), chromedp.WaitVisible(chromedp.ID("models")))
+	b.do("open model", chromedp.Click(chromedp.Search(`//a[text()="iris"]`)), chromedp.WaitVisible(chromedp.ID("alias-form")))
+	before := b.text("#aliases")
+	if !strings.Contains(before, "champion") {
+		t.Fatalf("aliases before: %q", before)
+	}
+	b.do("move alias",
+		chromedp.SetValue(chromedp.ID("alias"), "champion"),
+		chromedp.SetValue(chromedp.ID("alias-version"), "1"),
+		chromedp.Click(chromedp.ID("move-alias")),
+		chromedp.WaitVisible(chromedp.ID("confirm-yes")))
+	if q := b.text("#question"); !strings.Contains(q, "from version 2 to version 1") {
+		t.Errorf("confirmation question = %q", q)
+	}
+	b.do("confirm", chromedp.Click(chromedp.ID("confirm-yes")), chromedp.WaitVisible(chromedp.ID("aliases")))
+	if s := b.text("#aliases"); !strings.Contains(s, "version 1") {
+		t.Errorf("after moving, aliases = %q", s)
+	}
+	b.do("change stage", chromedp.SetValue(chromedp.ID("stage-1"), "Production"),
+		chromedp.Click(chromedp.Search(`//form[.//select[@id="stage-1"]]//button`)),
+		chromedp.WaitVisible(chromedp.ID("confirm-yes")),
+		chromedp.Click(chromedp.ID("confirm-yes")),
+		chromedp.WaitVisible(chromedp.Search(`//tr[td[text()="v1"]]//span[text()="Production"]`)))
+	b.screenshot("model")
+
+	// Narrow screen: the runs table still renders and scrolls on its own.
+	b.do("narrow", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")))
+	if w := b.eval(`String(document.documentElement.scrollWidth <= window.innerWidth + 1)`); w != "true" {
+		t.Errorf("the runs page overflows a 390px screen sideways")
+	}
+	b.screenshot("runs-narrow")
+	b.checkConsole("end")
+}
+
+// TestBrowserLive watches the runs table while a run starts and finishes:
+// the new run appears and its status and metric change without a reload.
+func TestBrowserLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not with -short")
+	}
+	b := newBrowser(t, 1280, 800)
+	work := t.TempDir()
+	proj := filepath.Join(work, "live")
+	must(t, os.MkdirAll(proj, 0o755))
+	must(t, os.WriteFile(filepath.Join(proj, "MLproject"), []byte(`name: live
+entry_points:
+  main:
+    command: "mlrun log metric progress 0.5 && sleep 3 && mlrun log metric progress 1"
+`), 0o644))
+	c := newCLI(t, filepath.Join(work, "mlruns"))
+	c.ok(proj, "run", ".", "--run-name", "earlier")
+	base := c.serveUI(proj)
+	b.do("open runs", chromedp.Navigate(base+"/experiments/0?col=metrics.progress"), chromedp.WaitVisible(chromedp.ID("runs")))
+	b.eval(`window.notReloaded = "yes"`)
+	cmd := exec.Command(c.bin, "run", ".", "--run-name", "watched")
+	cmd.Dir, cmd.Env = proj, c.env()
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	b.do("the new run appears, running",
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]//span[@data-status and text()="RUNNING"]`)))
+	b.do("it finishes in place",
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]//span[@data-status and text()="FINISHED"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[td/a[text()="watched"]]/td[@data-cell="metrics.progress" and text()="1"]`)))
+	if b.eval(`String(window.notReloaded)`) != "yes" {
+		t.Error("the page was reloaded")
+	}
+	must(t, cmd.Wait())
+}
