@@ -28,7 +28,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name string, tags map[stri
 		return nil, err
 	}
 	for k, v := range tags {
-		if err := validateKey("experiment tag", k); err != nil {
+		if err := tracking.ValidateKey("experiment tag", k); err != nil {
 			return nil, err
 		}
 		if n := utf8.RuneCountInString(v); n > maxExperimentTagValueLen {

@@ -99,7 +99,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 
 // SetExperimentTag sets a tag on an active experiment.
 func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) error {
-	if err := validateKey("experiment tag", key); err != nil {
+	if err := tracking.ValidateKey("experiment tag", key); err != nil {
 		return err
 	}
 	if k := utf8.RuneCountInString(value); k > maxExperimentTagValueLen {

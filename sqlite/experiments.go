@@ -28,7 +28,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name string, tags map[stri
 		return nil, err
 	}
 	for k, v := range tags {
-		if err := validateKey("experiment tag", k); err != nil {
+		if err := tracking.ValidateKey("experiment tag", k); err != nil {
 			return nil, err
 		}
 		if n := utf8.RuneCountInString(v); n > maxExperimentTagValueLen {
@@ -349,7 +349,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 
 // SetExperimentTag sets a tag on an active experiment.
 func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) error {
-	if err := validateKey("experiment tag", key); err != nil {
+	if err := tracking.ValidateKey("experiment tag", key); err != nil {
 		return err
 	}
 	if k := utf8.RuneCountInString(value); k > maxExperimentTagValueLen {

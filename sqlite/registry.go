@@ -558,7 +558,7 @@ func upsertModelTags(ctx context.Context, tx *sql.Tx, name string, tags map[stri
 // MLflow's registry limit.
 func validateRegistryTags(tags map[string]string) error {
 	for _, k := range sortedMapKeys(tags) {
-		if err := validateKey("model tag", k); err != nil {
+		if err := tracking.ValidateKey("model tag", k); err != nil {
 			return err
 		}
 		if n := utf8.RuneCountInString(tags[k]); n > maxRegistryTagValueLen {

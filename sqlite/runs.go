@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/internal/sqlstore"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -37,10 +38,10 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 	if err != nil {
 		return nil, errs.Errorf(errs.NotFound, "experiment %q does not exist", r.ExperimentID)
 	}
-	if err := validateParams(r.Params); err != nil {
+	if err := tracking.ValidateParams(r.Params); err != nil {
 		return nil, err
 	}
-	if err := validateTags(r.Tags); err != nil {
+	if err := tracking.ValidateTags(r.Tags); err != nil {
 		return nil, err
 	}
 	for _, t := range r.Tags {
@@ -54,14 +55,14 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		}
 	}
 	if r.Name == "" {
-		r.Name = randomRunName()
+		r.Name = tracking.RandomRunName()
 	}
 	if r.StartTime == 0 {
 		r.StartTime = nowMillis()
 	}
 
 	info := &tracking.RunInfo{
-		ID:             newRunID(),
+		ID:             tracking.NewRunID(),
 		Name:           r.Name,
 		ExperimentID:   r.ExperimentID,
 		UserID:         r.UserID,
@@ -183,7 +184,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) 
 		if *u.Name == "" {
 			return errs.Errorf(errs.Invalid, "the new name of run %s is empty", id)
 		}
-		if err := validateTags([]tracking.Tag{{Key: runNameTag, Value: *u.Name}}); err != nil {
+		if err := tracking.ValidateTags([]tracking.Tag{{Key: runNameTag, Value: *u.Name}}); err != nil {
 			return err
 		}
 	}
@@ -232,13 +233,13 @@ func (s *Store) setLifecycle(ctx context.Context, id, stage string, deletedTime 
 // LogBatch logs metrics, params and tags to an active run in one
 // transaction, and keeps the latest value of each metric up to date.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
-	if err := validateMetrics(metrics); err != nil {
+	if err := tracking.ValidateMetrics(metrics); err != nil {
 		return err
 	}
-	if err := validateParams(params); err != nil {
+	if err := tracking.ValidateParams(params); err != nil {
 		return err
 	}
-	if err := validateTags(tags); err != nil {
+	if err := tracking.ValidateTags(tags); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
@@ -268,14 +269,14 @@ func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []trac
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
 	for _, m := range metrics {
-		v, nan := storedValue(m.Value)
+		v, nan := sqlstore.StoredValue(m.Value)
 		if _, err := ins.ExecContext(ctx, runID, m.Key, m.Step, m.Timestamp, v, nan); err != nil {
 			return fmt.Errorf("log metric %q of run %s: %w", m.Key, runID, err)
 		}
 		if cur, ok := latest[m.Key]; !ok {
 			keys = append(keys, m.Key)
 			latest[m.Key] = m
-		} else if newerMetric(m, cur) {
+		} else if tracking.NewerMetric(m, cur) {
 			latest[m.Key] = m
 		}
 	}
@@ -295,7 +296,7 @@ func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []trac
 	defer up.Close()
 	for _, k := range keys {
 		m := latest[k]
-		v, nan := storedValue(m.Value)
+		v, nan := sqlstore.StoredValue(m.Value)
 		if _, err := up.ExecContext(ctx, runID, k, m.Step, m.Timestamp, v, nan); err != nil {
 			return fmt.Errorf("update latest value of metric %q of run %s: %w", k, runID, err)
 		}

@@ -1,4 +1,4 @@
-package postgres
+package tracking
 
 import (
 	"crypto/rand"
@@ -33,15 +33,15 @@ func randomUint(n int) int {
 	return int(binary.BigEndian.Uint64(b[:]) % uint64(n))
 }
 
-// newRunID returns a random 32-character lower-case hex run id.
-func newRunID() string {
+// NewRunID returns a random 32-character lower-case hex run id.
+func NewRunID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// randomRunName returns a name such as "brave-owl-417".
-func randomRunName() string {
+// RandomRunName returns a name such as "brave-owl-417".
+func RandomRunName() string {
 	return fmt.Sprintf("%s-%s-%d",
 		nameAdjectives[randomUint(len(nameAdjectives))],
 		nameNouns[randomUint(len(nameNouns))],

@@ -1,14 +1,12 @@
-package sqlite
+package tracking
 
 import (
-	"math"
 	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/mlrun/mlrun/errs"
-	"github.com/mlrun/mlrun/tracking"
 )
 
 // Limits on run data, as in MLflow.
@@ -18,11 +16,11 @@ const (
 	maxTagValueLen   = 8000
 )
 
-// validateKey checks a metric, param or tag key (what names the kind, e.g.
+// ValidateKey checks a metric, param or tag key (what names the kind, e.g.
 // "param") against MLflow's rules: letters, digits, '_', '-', '.', '/' and
 // space; at most 250 characters; unchanged by POSIX path normalisation (no
 // "..", no leading or trailing '/', no "//", no "./").
-func validateKey(what, key string) error {
+func ValidateKey(what, key string) error {
 	if key == "" {
 		return errs.Errorf(errs.Invalid, "a %s key is empty", what)
 	}
@@ -40,10 +38,10 @@ func validateKey(what, key string) error {
 	return nil
 }
 
-// validateParams checks params' keys and value lengths.
-func validateParams(params []tracking.Param) error {
+// ValidateParams checks params' keys and value lengths.
+func ValidateParams(params []Param) error {
 	for _, p := range params {
-		if err := validateKey("param", p.Key); err != nil {
+		if err := ValidateKey("param", p.Key); err != nil {
 			return err
 		}
 		if n := utf8.RuneCountInString(p.Value); n > maxParamValueLen {
@@ -53,10 +51,10 @@ func validateParams(params []tracking.Param) error {
 	return nil
 }
 
-// validateTags checks tags' keys and value lengths.
-func validateTags(tags []tracking.Tag) error {
+// ValidateTags checks tags' keys and value lengths.
+func ValidateTags(tags []Tag) error {
 	for _, t := range tags {
-		if err := validateKey("tag", t.Key); err != nil {
+		if err := ValidateKey("tag", t.Key); err != nil {
 			return err
 		}
 		if n := utf8.RuneCountInString(t.Value); n > maxTagValueLen {
@@ -66,15 +64,15 @@ func validateTags(tags []tracking.Tag) error {
 	return nil
 }
 
-// validateMetrics checks metrics' keys, checking each distinct key once.
+// ValidateMetrics checks metrics' keys, checking each distinct key once.
 // NaN and infinite values are allowed.
-func validateMetrics(metrics []tracking.Metric) error {
+func ValidateMetrics(metrics []Metric) error {
 	var last string
 	for i, m := range metrics {
 		if i > 0 && m.Key == last {
 			continue
 		}
-		if err := validateKey("metric", m.Key); err != nil {
+		if err := ValidateKey("metric", m.Key); err != nil {
 			return err
 		}
 		last = m.Key
@@ -82,20 +80,11 @@ func validateMetrics(metrics []tracking.Metric) error {
 	return nil
 }
 
-// storedValue returns how a metric value is stored: NaN, which SQLite cannot
-// hold, is value 0 with is_nan 1.
-func storedValue(v float64) (value float64, isNaN int) {
-	if math.IsNaN(v) {
-		return 0, 1
-	}
-	return v, 0
-}
-
-// newerMetric reports whether point a replaces b as the latest value of a
+// NewerMetric reports whether point a replaces b as the latest value of a
 // metric: MLflow's rule, the greater (step, timestamp, value). At equal step
 // and timestamp a NaN neither replaces nor is replaced (as Python's tuple
 // comparison behaves), so the earlier point stays.
-func newerMetric(a, b tracking.Metric) bool {
+func NewerMetric(a, b Metric) bool {
 	if a.Step != b.Step {
 		return a.Step > b.Step
 	}
