@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -130,7 +129,7 @@ func TestHTTPStoreKilledProcessIsReaped(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, tinyProject)
 	c := e.command(dir, "run", ".", "-e", "sleep")
-	var out bytes.Buffer
+	var out syncBuffer // written by the command's copy goroutine while we read it
 	c.Stdout, c.Stderr = &out, &out
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
