@@ -466,7 +466,7 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 		id, reason string
 		heartbeat  int64
 	}
-	var dead []candidate
+	var deadRuns []candidate
 	now := nowMillis()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT run_id, host, pid, heartbeat, start_time FROM runs WHERE status = 'RUNNING'`)
 	if err != nil {
@@ -480,26 +480,21 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 			rows.Close()
 			return nil, fmt.Errorf("list running runs: %w", err)
 		}
-		last := max(beat, start)
-		switch {
-		case alive != nil && h == host && pid > 0 && !alive(pid):
-			dead = append(dead, candidate{id, fmt.Sprintf("the process running it (pid %d on host %s) died", pid, h), beat})
-		case stale > 0 && pid > 0 && time.Duration(now-last)*time.Millisecond > stale:
-			gap := (time.Duration(now-last) * time.Millisecond).Round(time.Second)
-			dead = append(dead, candidate{id, fmt.Sprintf("no heartbeat for %s (pid %d on host %s)", gap, pid, h), beat})
+		if reason, dead := tracking.DeadOwner(host, h, pid, max(beat, start), now, alive, stale); dead {
+			deadRuns = append(deadRuns, candidate{id, reason, beat})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list running runs: %w", err)
 	}
-	if len(dead) == 0 {
+	if len(deadRuns) == 0 {
 		return nil, nil
 	}
 
 	var reaped []string
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		for _, c := range dead {
+		for _, c := range deadRuns {
 			res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'FAILED', end_time = ?
 				WHERE run_id = ? AND status = 'RUNNING' AND heartbeat = ?`, now, c.id, c.heartbeat)
 			if err != nil {
