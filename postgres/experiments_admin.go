@@ -27,12 +27,20 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 }
 
 // setExperimentLifecycle moves an experiment and all its runs to stage.
+//
+// It runs READ COMMITTED, because CreateRun does (one statement, no
+// snapshot-wide checks): CreateRun locks the experiment's row FOR SHARE, so
+// the first UPDATE here waits for every run creation under way in the
+// experiment to commit, and a creation that starts later waits for this
+// transaction and then sees the new stage. The second UPDATE, a new
+// statement, sees every run those creations committed. (SERIALIZABLE would
+// update the runs as of the transaction's first snapshot and miss them.)
 func (s *Store) setExperimentLifecycle(ctx context.Context, id, stage string) error {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
 		return errs.Errorf(errs.NotFound, "experiment %q does not exist", id)
 	}
-	return s.write(ctx, func(tx *txn) error {
+	return s.writeReadCommitted(ctx, func(tx *txn) error {
 		now := nowMillis()
 		res, err := tx.ExecContext(ctx, `UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?`, stage, now, n)
 		if err != nil {

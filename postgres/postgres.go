@@ -3,11 +3,15 @@
 //
 // The data model is MLflow's and the same as package sqlite's: the SQL of
 // the two adapters differs only where the databases do. Connections come
-// from pgx (github.com/jackc/pgx/v5) through database/sql's pool. Every
-// write transaction runs SERIALIZABLE, so read-then-write logic (version
-// numbers, leases, param immutability) behaves as if writers took turns,
-// and is retried when PostgreSQL reports a serialization failure, a
-// deadlock, or a unique violation caused by a concurrent insert. Reads run
+// from pgx (github.com/jackc/pgx/v5) through database/sql's pool, which
+// prepares and caches each statement per connection. Write transactions
+// run SERIALIZABLE, so read-then-write logic (version numbers, leases,
+// param immutability) behaves as if writers took turns, and are retried
+// when PostgreSQL reports a serialization failure, a deadlock, or a unique
+// violation caused by a concurrent insert. The hot writes, creating a run
+// and logging metrics, are instead one statement each, sent on its own (one
+// round trip, an implicit READ COMMITTED transaction); runs.go says why
+// that is as correct. Reads run
 // in REPEATABLE READ, read-only transactions, so each sees one snapshot.
 // Every value is a bound parameter; queries are written with '?' and
 // numbered ($1, $2, ...) before they are sent.
@@ -30,6 +34,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +60,10 @@ type Store struct {
 	artifactRoot string // artifact root URI
 	db           *pool  // read-write transactions
 	rdb          *pool  // the same pool; reads use read-only transactions
+	// locations caches experiments' artifact locations (int64 id → string),
+	// which never change once an experiment exists, so that CreateRun
+	// needs no query to compute a run's artifact URI.
+	locations sync.Map
 }
 
 var _ tracking.Store = (*Store)(nil)
@@ -263,10 +272,26 @@ func (s *Store) migrate(ctx context.Context, apply bool) error {
 // conflicted with a concurrent transaction, or when the connection broke
 // before anything was committed.
 func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
+	return retry(ctx, func() error { return s.writeOnce(ctx, sql.LevelSerializable, fn) })
+}
+
+// writeReadCommitted is write in a READ COMMITTED transaction: each
+// statement sees what was committed before it started. For writes whose
+// correctness rests on row locks rather than on one snapshot (see
+// setExperimentLifecycle).
+func (s *Store) writeReadCommitted(ctx context.Context, fn func(tx *txn) error) error {
+	return retry(ctx, func() error { return s.writeOnce(ctx, sql.LevelReadCommitted, fn) })
+}
+
+// retry runs attempt until it succeeds, fails for good, or has been run
+// maxAttempts times, pausing a short random time between runs. attempt is
+// a whole transaction or one statement sent on its own (an implicit
+// transaction), so a failed attempt left nothing behind.
+func retry(ctx context.Context, attempt func() error) error {
 	delay := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := s.writeOnce(ctx, fn)
-		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil || n == maxAttempts || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 		pause := delay/2 + rand.N(delay)
@@ -279,8 +304,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
 	}
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *txn) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+func (s *Store) writeOnce(ctx context.Context, level sql.IsolationLevel, fn func(tx *txn) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: level})
 	if err != nil {
 		return unavailable(s.dsn, "begin write transaction", err)
 	}

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/internal/sqlstore"
@@ -26,9 +29,18 @@ const runColumns = `r.run_id, r.name, r.experiment_id, r.user_id, r.status, r.st
 	r.artifact_uri, r.lifecycle_stage, r.host, r.pid, r.heartbeat`
 
 // CreateRun creates a RUNNING run in an active experiment (the Default one
-// when r.ExperimentID is empty), with its params and tags, in one
-// transaction. An empty name becomes the mlflow.runName tag's value if given,
-// else a random adjective-noun-NNN name; the tag always mirrors the name.
+// when r.ExperimentID is empty), with its params and tags. An empty name
+// becomes the mlflow.runName tag's value if given, else a random
+// adjective-noun-NNN name; the tag always mirrors the name.
+//
+// The run, its params and its tags are written by one statement (see
+// createRunSQL): one round trip, in the implicit READ COMMITTED transaction
+// of a statement sent on its own. That is as correct as a SERIALIZABLE
+// transaction here: the run's id is new, so nothing it writes can collide
+// with a concurrent writer, and the one thing it reads, the experiment's
+// stage, is read under a FOR SHARE row lock that setExperimentLifecycle's
+// UPDATE waits for (and that waits for it), so a run is never created
+// active in an experiment being deleted.
 func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.RunInfo, error) {
 	if r.ExperimentID == "" {
 		r.ExperimentID = tracking.DefaultExperimentID
@@ -59,6 +71,11 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 	if r.StartTime == 0 {
 		r.StartTime = nowMillis()
 	}
+	paramKeys, paramValues, err := newRunParams(r.Params)
+	if err != nil {
+		return nil, err
+	}
+	tagKeys, tagValues := lastTagValues(append([]tracking.Tag{{Key: runNameTag, Value: r.Name}}, r.Tags...))
 
 	info := &tracking.RunInfo{
 		ID:             tracking.NewRunID(),
@@ -72,38 +89,105 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		PID:            r.PID,
 		Heartbeat:      nowMillis(),
 	}
-	err = s.write(ctx, func(tx *txn) error {
-		var loc, stage string
-		err := tx.QueryRowContext(ctx, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?`, expID).Scan(&loc, &stage)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.Errorf(errs.NotFound, "experiment %q does not exist", r.ExperimentID)
-		}
-		if err != nil {
-			return fmt.Errorf("look up experiment %s: %w", r.ExperimentID, err)
-		}
-		if stage != tracking.LifecycleActive {
-			return errs.Errorf(errs.Invalid, "experiment %q is deleted, so no run can be created in it", r.ExperimentID)
-		}
-		if info.ArtifactURI, err = tracking.RunArtifactURI(loc, info.ID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_id, name, experiment_id, user_id, status, start_time,
-			artifact_uri, lifecycle_stage, host, pid, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			info.ID, info.Name, expID, info.UserID, string(info.Status), info.StartTime,
-			info.ArtifactURI, info.LifecycleStage, info.Host, info.PID, info.Heartbeat)
-		if err != nil {
-			return fmt.Errorf("create run in experiment %s: %w", r.ExperimentID, err)
-		}
-		if err := insertParams(ctx, tx, info.ID, r.Params); err != nil {
-			return err
-		}
-		tags := append([]tracking.Tag{{Key: runNameTag, Value: info.Name}}, r.Tags...)
-		return upsertTags(ctx, tx, info.ID, tags)
-	})
+	loc, err := s.experimentLocation(ctx, expID, r.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
+	if info.ArtifactURI, err = tracking.RunArtifactURI(loc, info.ID); err != nil {
+		return nil, err
+	}
+	var stage string
+	err = retry(ctx, func() error {
+		return s.db.QueryRowContext(ctx, createRunSQL,
+			expID, info.ID, info.Name, info.UserID, string(info.Status), info.StartTime,
+			info.ArtifactURI, info.LifecycleStage, info.Host, info.PID, info.Heartbeat,
+			paramKeys, paramValues, tagKeys, tagValues).Scan(&stage)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, errs.Errorf(errs.NotFound, "experiment %q does not exist", r.ExperimentID)
+	case err != nil:
+		return nil, fmt.Errorf("create run in experiment %s: %w", r.ExperimentID, err)
+	case stage != tracking.LifecycleActive:
+		return nil, errs.Errorf(errs.Invalid, "experiment %q is deleted, so no run can be created in it", r.ExperimentID)
+	}
 	return info, nil
+}
+
+// createRunSQL inserts a run (arguments 2-11 are its columns) with its
+// params (12, 13: keys and values) and tags (14, 15) into experiment 1 if
+// that is active, and returns the experiment's stage (no row: no such
+// experiment). The params, tags and runs' foreign keys are checked at the
+// end of the statement, after the run's row is in.
+const createRunSQL = `WITH e AS (
+	SELECT experiment_id, lifecycle_stage FROM experiments WHERE experiment_id = ? FOR SHARE
+), r AS (
+	INSERT INTO runs (experiment_id, run_id, name, user_id, status, start_time,
+		artifact_uri, lifecycle_stage, host, pid, heartbeat)
+	SELECT e.experiment_id, ?::text, ?::text, ?::text, ?::text, ?::bigint,
+		?::text, ?::text, ?::text, ?::bigint, ?::bigint
+	FROM e WHERE e.lifecycle_stage = 'active'
+	RETURNING run_id
+), p AS (
+	INSERT INTO params (run_id, key, value)
+	SELECT r.run_id, u.key, u.value FROM r, unnest(?::text[], ?::text[]) AS u(key, value)
+), t AS (
+	INSERT INTO tags (run_id, key, value)
+	SELECT r.run_id, u.key, u.value FROM r, unnest(?::text[], ?::text[]) AS u(key, value)
+)
+SELECT lifecycle_stage FROM e`
+
+// experimentLocation returns experiment n's artifact location, from the
+// cache when it is there; errs.NotFound if there is no such experiment.
+func (s *Store) experimentLocation(ctx context.Context, n int64, id string) (string, error) {
+	if loc, ok := s.locations.Load(n); ok {
+		return loc.(string), nil
+	}
+	var loc string
+	err := s.rdb.QueryRowContext(ctx, `SELECT artifact_location FROM experiments WHERE experiment_id = ?`, n).Scan(&loc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.Errorf(errs.NotFound, "experiment %q does not exist", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up experiment %s: %w", id, err)
+	}
+	s.locations.Store(n, loc)
+	return loc, nil
+}
+
+// newRunParams returns a new run's params as key and value columns, each
+// key once; a key given twice with different values is errs.Invalid, as
+// changing a logged param is.
+func newRunParams(params []tracking.Param) (keys, values []string, err error) {
+	seen := make(map[string]string, len(params))
+	for _, p := range params {
+		if old, ok := seen[p.Key]; ok {
+			if old != p.Value {
+				return nil, nil, errs.Errorf(errs.Invalid, "param %q is given with values %q and %q; params are immutable", p.Key, old, p.Value)
+			}
+			continue
+		}
+		seen[p.Key] = p.Value
+		keys = append(keys, p.Key)
+		values = append(values, p.Value)
+	}
+	return keys, values, nil
+}
+
+// lastTagValues returns tags as key and value columns, each key once with
+// its last value, as setting them one after the other would leave them.
+func lastTagValues(tags []tracking.Tag) (keys, values []string) {
+	at := make(map[string]int, len(tags))
+	for _, t := range tags {
+		if i, ok := at[t.Key]; ok {
+			values[i] = t.Value
+			continue
+		}
+		at[t.Key] = len(keys)
+		keys = append(keys, t.Key)
+		values = append(values, t.Value)
+	}
+	return keys, values
 }
 
 // GetRun returns a run with its params, latest metrics and tags, or
@@ -228,8 +312,18 @@ func (s *Store) setLifecycle(ctx context.Context, id, stage string, deletedTime 
 	return nil
 }
 
-// LogBatch logs metrics, params and tags to an active run in one
-// transaction, and keeps the latest value of each metric up to date.
+// LogBatch logs metrics, params and tags to an active run, all or none,
+// and keeps the latest value of each metric up to date.
+//
+// A batch without params that does not rename the run (the common case:
+// metric points, tags) is one statement, logBatchSQL, sent on its own in
+// an implicit READ COMMITTED transaction: its inserts of points are
+// idempotent (ON CONFLICT DO NOTHING), and its upserts of latest values and
+// tags lock each conflicting row and apply their rule to the newest
+// committed version of it, so concurrent batches are applied as if one
+// came after the other, without serialization failures to retry. Params,
+// whose immutability check reads before it writes, and renames go through
+// a SERIALIZABLE transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	if err := tracking.ValidateMetrics(metrics); err != nil {
 		return err
@@ -240,68 +334,131 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 	if err := tracking.ValidateTags(tags); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *txn) error {
-		if err := checkRunActive(ctx, tx, runID); err != nil {
-			return err
-		}
-		if err := insertMetrics(ctx, tx, runID, metrics); err != nil {
-			return err
-		}
-		if err := insertParams(ctx, tx, runID, params); err != nil {
-			return err
-		}
-		return upsertTags(ctx, tx, runID, tags)
+	renames := slices.ContainsFunc(tags, func(t tracking.Tag) bool { return t.Key == runNameTag })
+	if len(params) > 0 || renames {
+		return s.write(ctx, func(tx *txn) error {
+			if err := checkRunActive(ctx, tx, runID); err != nil {
+				return err
+			}
+			if err := insertMetrics(ctx, tx, runID, metrics); err != nil {
+				return err
+			}
+			if err := insertParams(ctx, tx, runID, params); err != nil {
+				return err
+			}
+			return upsertTags(ctx, tx, runID, tags)
+		})
+	}
+	pts, latest := metricColumns(metrics)
+	tagKeys, tagValues := lastTagValues(tags)
+	var stage string
+	err := retry(ctx, func() error {
+		return s.db.QueryRowContext(ctx, logBatchSQL, runID,
+			pts.keys, pts.steps, pts.timestamps, pts.values, pts.nans,
+			latest.keys, latest.steps, latest.timestamps, latest.values, latest.nans,
+			tagKeys, tagValues).Scan(&stage)
 	})
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, sql.ErrNoRows), errors.As(err, &pe) && pe.Code == "23503": // gone, or purged meanwhile
+		return errs.Errorf(errs.NotFound, "run %q does not exist", runID)
+	case err != nil:
+		return fmt.Errorf("log batch to run %s: %w", runID, err)
+	case stage != tracking.LifecycleActive:
+		return errs.Errorf(errs.Invalid, "run %s is deleted; restore it before changing it", runID)
+	}
+	return nil
 }
 
-// insertMetrics appends metric points and updates latest_metrics.
+// logBatchSQL logs to run 1, if it is active, metric points (arguments 2-6:
+// keys, steps, timestamps, values, NaN flags), the latest point of each of
+// their keys (7-11, one row per key) and tags (12, 13: keys and values, each
+// key once), and returns the run's stage (no row: no such run). The
+// latest-value rule is tracking.NewerMetric's, against the stored point.
+const logBatchSQL = `WITH r AS (
+	SELECT run_id, lifecycle_stage FROM runs WHERE run_id = ?
+), ok AS (
+	SELECT run_id FROM r WHERE lifecycle_stage = 'active'
+), m AS (
+	INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)
+	SELECT ok.run_id, u.* FROM ok, unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[]) AS u
+	ON CONFLICT DO NOTHING
+), l AS (
+	INSERT INTO latest_metrics AS cur (run_id, key, step, timestamp, value, is_nan)
+	SELECT ok.run_id, u.* FROM ok, unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[]) AS u
+	ON CONFLICT (run_id, key) DO UPDATE SET
+		step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
+	WHERE ` + newerLatest + `
+), t AS (
+	INSERT INTO tags (run_id, key, value)
+	SELECT ok.run_id, u.* FROM ok, unnest(?::text[], ?::text[]) AS u
+	ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value
+)
+SELECT lifecycle_stage FROM r`
+
+// newerLatest is tracking.NewerMetric in SQL: whether the proposed point
+// (excluded) replaces the stored latest one (cur).
+const newerLatest = `excluded.step > cur.step
+	OR (excluded.step = cur.step AND (excluded.timestamp > cur.timestamp
+		OR (excluded.timestamp = cur.timestamp AND excluded.is_nan = 0
+			AND cur.is_nan = 0 AND excluded.value >= cur.value)))`
+
+// metricCols holds metric points as columns, for unnest.
+type metricCols struct {
+	keys       []string
+	steps      []int64
+	timestamps []int64
+	values     []float64
+	nans       []int64
+}
+
+func (c *metricCols) add(m tracking.Metric) {
+	v, nan := sqlstore.StoredValue(m.Value)
+	c.keys = append(c.keys, m.Key)
+	c.steps = append(c.steps, m.Step)
+	c.timestamps = append(c.timestamps, m.Timestamp)
+	c.values = append(c.values, v)
+	c.nans = append(c.nans, int64(nan))
+}
+
+// metricColumns returns every point of metrics, and the latest point of
+// each key (in first-seen order, so that writes are deterministic).
+func metricColumns(metrics []tracking.Metric) (points, latest metricCols) {
+	newest := map[string]tracking.Metric{}
+	var keys []string
+	for _, m := range metrics {
+		points.add(m)
+		if cur, ok := newest[m.Key]; !ok {
+			keys = append(keys, m.Key)
+			newest[m.Key] = m
+		} else if tracking.NewerMetric(m, cur) {
+			newest[m.Key] = m
+		}
+	}
+	for _, k := range keys {
+		latest.add(newest[k])
+	}
+	return points, latest
+}
+
+// insertMetrics appends metric points and updates latest_metrics, in a
+// transaction, with one statement for each.
 func insertMetrics(ctx context.Context, tx *txn, runID string, metrics []tracking.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
-	// One statement for the whole batch: the points go as arrays.
-	keyCol := make([]string, len(metrics))
-	stepCol := make([]int64, len(metrics))
-	tsCol := make([]int64, len(metrics))
-	valCol := make([]float64, len(metrics))
-	nanCol := make([]int64, len(metrics))
-	latest := map[string]tracking.Metric{}
-	var keys []string // in first-seen order, so that writes are deterministic
-	for i, m := range metrics {
-		v, nan := sqlstore.StoredValue(m.Value)
-		keyCol[i], stepCol[i], tsCol[i], valCol[i], nanCol[i] = m.Key, m.Step, m.Timestamp, v, int64(nan)
-		if cur, ok := latest[m.Key]; !ok {
-			keys = append(keys, m.Key)
-			latest[m.Key] = m
-		} else if tracking.NewerMetric(m, cur) {
-			latest[m.Key] = m
-		}
-	}
+	pts, latest := metricColumns(metrics)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)
 		SELECT ?, * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[])
-		ON CONFLICT DO NOTHING`, runID, keyCol, stepCol, tsCol, valCol, nanCol); err != nil {
+		ON CONFLICT DO NOTHING`, runID, pts.keys, pts.steps, pts.timestamps, pts.values, pts.nans); err != nil {
 		return fmt.Errorf("log metrics of run %s: %w", runID, err)
 	}
-	// The upsert applies the same rule as newerMetric against the stored
-	// latest point.
-	up, err := tx.PrepareContext(ctx, `INSERT INTO latest_metrics (run_id, key, step, timestamp, value, is_nan)
-		VALUES (?, ?, ?, ?, ?, ?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics AS cur (run_id, key, step, timestamp, value, is_nan)
+		SELECT ?, * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::double precision[], ?::bigint[])
 		ON CONFLICT (run_id, key) DO UPDATE SET
 			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
-		WHERE excluded.step > latest_metrics.step
-		   OR (excluded.step = latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp
-		       OR (excluded.timestamp = latest_metrics.timestamp AND excluded.is_nan = 0
-		           AND latest_metrics.is_nan = 0 AND excluded.value >= latest_metrics.value)))`)
-	if err != nil {
-		return fmt.Errorf("prepare latest metric update: %w", err)
-	}
-	defer up.Close()
-	for _, k := range keys {
-		m := latest[k]
-		v, nan := sqlstore.StoredValue(m.Value)
-		if _, err := up.ExecContext(ctx, runID, k, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("update latest value of metric %q of run %s: %w", k, runID, err)
-		}
+		WHERE `+newerLatest, runID, latest.keys, latest.steps, latest.timestamps, latest.values, latest.nans); err != nil {
+		return fmt.Errorf("update latest metric values of run %s: %w", runID, err)
 	}
 	return nil
 }
