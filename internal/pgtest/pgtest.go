@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,4 +223,44 @@ func NewDatabase(t testing.TB) string {
 		conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
 	})
 	return s.DSN("mlrun_test") + "&search_path=" + name
+}
+
+// CPU returns the processor time (user and system) that the server's
+// processes have used so far: the postmaster and its live children (the
+// backends serving connections, and the background workers), read from
+// /proc. A backend that has exited no longer counts, so measure across
+// work done on connections that stay open. Linux only.
+func (s *Server) CPU() (time.Duration, error) {
+	pidFile, err := os.ReadFile(filepath.Join(s.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("read the server's pid: %w", err)
+	}
+	first, _, _ := strings.Cut(string(pidFile), "\n")
+	master := strings.TrimSpace(first)
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var ticks int64
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", p.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// The fields after the command name (in parentheses, which may
+		// hold spaces): state ppid ... utime (14th field) stime (15th).
+		i := strings.LastIndexByte(string(stat), ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 13 || (p.Name() != master && f[1] != master) {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	// /proc counts in USER_HZ ticks, 100 per second on Linux.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
