@@ -111,6 +111,14 @@ func TestLogBatchOneStatement(t *testing.T) {
 	if err != nil || len(hist) != 200 {
 		t.Fatalf("%d points of history, want 200 (%v)", len(hist), err)
 	}
+	// A batch sent again, with a point twice and a new one: one of each.
+	again := append(hist[:3:3], hist[0], tracking.Metric{Key: "loss", Value: 0.5, Step: 1000, Timestamp: 0})
+	if err := s.LogBatch(ctx, run.ID, again, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if hist, err = s.MetricHistory(ctx, run.ID, "loss"); err != nil || len(hist) != 201 {
+		t.Fatalf("%d points of history after a repeated batch, want 201 (%v)", len(hist), err)
+	}
 	tags := map[string]string{}
 	for _, tg := range got.Tags {
 		tags[tg.Key] = tg.Value
