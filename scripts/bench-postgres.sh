@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 sizes=${MLRUN_BENCH_PG_SEARCH:-'Search10k$|Search100k$|Search1M$'}
-echo "== postgres store vs raw pgx: runs created/s, batched metric points/s, search filter+order (ms) at growing sizes"
+echo "== postgres store vs raw pgx: runs created and batched metric points per wall-clock and per CPU (client+server) second, search filter+order (ms) at growing sizes"
 "$GO" test ./postgres -run '^$' -bench "CreateRun|LogBatch|$sizes" -benchtime 1x -timeout 60m -v 2>&1 |
   grep -E 'figure\||^(ok|FAIL|---)|SKIP' | sed 's/^ *bench_test.go:[0-9]*: //'
