@@ -480,54 +480,66 @@ func insertMetrics(ctx context.Context, tx *txn, runID string, metrics []trackin
 	return nil
 }
 
-// insertParams logs params, refusing to change a param's value.
+// insertParams logs params, refusing to change a param's value: it inserts
+// the new ones, then reads back every key's stored value to compare.
 func insertParams(ctx context.Context, tx *txn, runID string, params []tracking.Param) error {
 	if len(params) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("prepare param insert: %w", err)
+	keys := make([]string, len(params))
+	values := make([]string, len(params))
+	for i, p := range params {
+		keys[i], values[i] = p.Key, p.Value
 	}
-	defer ins.Close()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO params (run_id, key, value)
+		SELECT ?, * FROM unnest(?::text[], ?::text[]) ON CONFLICT (run_id, key) DO NOTHING`, runID, keys, values); err != nil {
+		return fmt.Errorf("log params of run %s: %w", runID, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT key, value FROM params WHERE run_id = ? AND key = ANY(?::text[])`, runID, keys)
+	if err != nil {
+		return fmt.Errorf("read params of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	stored := make(map[string]string, len(keys))
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return fmt.Errorf("read params of run %s: %w", runID, err)
+		}
+		stored[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read params of run %s: %w", runID, err)
+	}
 	for _, p := range params {
-		res, err := ins.ExecContext(ctx, runID, p.Key, p.Value)
-		if err != nil {
-			return fmt.Errorf("log param %q of run %s: %w", p.Key, runID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			continue
-		}
-		var old string
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run_id = ? AND key = ?`, runID, p.Key).Scan(&old); err != nil {
-			return fmt.Errorf("read param %q of run %s: %w", p.Key, runID, err)
-		}
-		if old != p.Value {
+		if old := stored[p.Key]; old != p.Value {
 			return errs.Errorf(errs.Invalid, "param %q of run %s was logged with value %q and cannot be changed to %q; params are immutable", p.Key, runID, old, p.Value)
 		}
 	}
 	return nil
 }
 
-// upsertTags sets tags; setting mlflow.runName renames the run.
+// upsertTags sets tags (the last value of a key given twice); setting
+// mlflow.runName to a non-empty value renames the run.
 func upsertTags(ctx context.Context, tx *txn, runID string, tags []tracking.Tag) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
-	if err != nil {
-		return fmt.Errorf("prepare tag update: %w", err)
+	keys, values := lastTagValues(tags)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tags (run_id, key, value)
+		SELECT ?, * FROM unnest(?::text[], ?::text[])
+		ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, keys, values); err != nil {
+		return fmt.Errorf("set tags of run %s: %w", runID, err)
 	}
-	defer up.Close()
+	name := ""
 	for _, t := range tags {
-		if _, err := up.ExecContext(ctx, runID, t.Key, t.Value); err != nil {
-			return fmt.Errorf("set tag %q of run %s: %w", t.Key, runID, err)
-		}
 		if t.Key == runNameTag && t.Value != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, t.Value, runID); err != nil {
-				return fmt.Errorf("rename run %s: %w", runID, err)
-			}
+			name = t.Value
+		}
+	}
+	if name != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_id = ?`, name, runID); err != nil {
+			return fmt.Errorf("rename run %s: %w", runID, err)
 		}
 	}
 	return nil

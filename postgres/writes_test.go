@@ -132,6 +132,12 @@ func TestLogBatchOneStatement(t *testing.T) {
 	if err := s.LogBatch(ctx, "0123456789abcdef0123456789abcdef", []tracking.Metric{{Key: "x", Step: 1}}, nil, nil); errs.Code(err) != errs.NotFound {
 		t.Fatalf("logging to a missing run: %v, want not found", err)
 	}
+	if err := s.LogBatch(ctx, run.ID, nil, []tracking.Param{{Key: "b", Value: "1"}, {Key: "b", Value: "1"}}, nil); err != nil {
+		t.Fatalf("a param given twice with one value: %v", err)
+	}
+	if err := s.LogBatch(ctx, run.ID, nil, []tracking.Param{{Key: "c", Value: "1"}, {Key: "c", Value: "2"}}, nil); errs.Code(err) != errs.Invalid {
+		t.Fatalf("a param logged twice with two values in one batch: %v, want invalid", err)
+	}
 	if err := s.DeleteRun(ctx, run.ID); err != nil {
 		t.Fatal(err)
 	}
