@@ -25,11 +25,12 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	artifactDir, err := artifactDirOf(info)
+	staging, err := r.stage(info)
 	if err != nil {
 		return err
 	}
-	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
+	defer staging.Close()
+	log := newRunLogger(r.Store, info.ID, staging)
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}
