@@ -120,7 +120,7 @@ type Plan struct {
 	opts     Options
 	repo     artifact.Repository // the original's artifacts
 	project  *project.Project    // loaded from Dir
-	tempRoot string           // the temporary worktree, removed by Close
+	tempRoot string              // the temporary worktree, removed by Close
 }
 
 // NewPlan reads run runID (a full id or a unique prefix) from st and
