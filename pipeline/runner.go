@@ -238,15 +238,19 @@ func (r *Runner) recordPanic(info *tracking.RunInfo, p *PanicError, stderr io.Wr
 // PanicArtifact is the artifact that holds the stack of a panic that ended a run.
 const PanicArtifact = "panic.txt"
 
+// schemes returns Artifacts, or those the store reaches.
+func (r *Runner) schemes() *artifact.Schemes {
+	if r.Artifacts != nil {
+		return r.Artifacts
+	}
+	return artifact.SchemesFor(r.Store)
+}
+
 // stage opens the run's artifact repository and returns the local
 // directory its artifacts are written to (see artifact.Stage); Close it
 // after the last Sync.
 func (r *Runner) stage(info *tracking.RunInfo) (*artifact.Staging, error) {
-	schemes := r.Artifacts
-	if schemes == nil {
-		schemes = artifact.SchemesFor(r.Store)
-	}
-	repo, err := schemes.Open(info.ArtifactURI)
+	repo, err := r.schemes().Open(info.ArtifactURI)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", info.ID, err)
 	}
