@@ -81,6 +81,7 @@ func (s Serve) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %w", env.Step, err)
 	}
+	defer src.Close() // a model downloaded from an mlrun server
 	stderr := env.Stderr
 	if stderr == nil {
 		stderr = io.Discard
