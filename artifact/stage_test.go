@@ -57,8 +57,8 @@ func (r *remote) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
 }
 
 func (r *remote) List(ctx context.Context, rel string) ([]artifact.File, error) { return nil, nil }
-func (r *remote) Delete(ctx context.Context, rel string) error                 { return nil }
-func (r *remote) Size(ctx context.Context, rel string) (int64, error)          { return 0, nil }
+func (r *remote) Delete(ctx context.Context, rel string) error                  { return nil }
+func (r *remote) Size(ctx context.Context, rel string) (int64, error)           { return 0, nil }
 
 // A local repository is its own staging directory: nothing is copied.
 func TestStageLocal(t *testing.T) {
