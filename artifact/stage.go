@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,8 +77,10 @@ type Staging struct {
 	// Dir is where the run's artifacts are written.
 	Dir string
 	// Repo is the run's repository.
-	Repo   Repository
-	temp   bool
+	Repo Repository
+	temp bool
+
+	mu     sync.Mutex // one Sync at a time
 	synced map[string]stamp
 }
 
@@ -112,6 +115,8 @@ func (s *Staging) Sync(ctx context.Context) error {
 	if !s.temp {
 		return nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("upload artifacts: %w", err)

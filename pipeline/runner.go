@@ -47,10 +47,9 @@ type Runner struct {
 	NoCache    bool
 	ModelSpecs func(name string) (ml.Spec, bool)
 	// Artifacts opens the runs' artifact URIs; nil: those Store reaches
-	// (artifact.SchemesFor). Runs
-	// whose repository is not a local directory (an mlrun server's
-	// mlflow-artifacts:/) are written to a temporary staging directory and
-	// uploaded after every step.
+	// (artifact.SchemesFor). Runs whose repository is not a local directory
+	// (an mlrun server's mlflow-artifacts:/) are written to a temporary
+	// staging directory and uploaded after every step.
 	Artifacts *artifact.Schemes
 
 	flight  *flightGroup       // shared by the trials of a sweep
