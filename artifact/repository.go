@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mlrun/mlrun/errs"
@@ -69,7 +70,16 @@ func (s *Schemes) Open(uri string) (Repository, error) {
 	}
 	open, ok := s.openers[scheme]
 	if !ok {
-		return nil, errs.Errorf(errs.Invalid, "artifact location %q has scheme %q, which this mlrun cannot store artifacts in (known: file)", uri, scheme)
+		known := make([]string, 0, len(s.openers))
+		for k := range s.openers {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		hint := ""
+		if scheme == "mlflow-artifacts" {
+			hint = "; mlflow-artifacts:/ locations are reached through the mlrun server that serves them: give its --tracking-uri http://host:port"
+		}
+		return nil, errs.Errorf(errs.Invalid, "artifact location %q has scheme %q, which this mlrun cannot store artifacts in (known: %s)%s", uri, scheme, strings.Join(known, ", "), hint)
 	}
 	return open(uri)
 }

@@ -3,6 +3,7 @@ package httpstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // artifactsAPI is the path of the server's artifact proxy, MLflow's
@@ -287,4 +289,95 @@ func (a *Artifacts) Size(ctx context.Context, rel string) (int64, error) {
 		n += f.Size
 	}
 	return n, nil
+}
+
+// probeArtifacts reports whether the server serves artifacts: its proxy
+// answers a listing of the root, or 503 when it runs with
+// --no-serve-artifacts.
+func (s *Store) probeArtifacts(ctx context.Context) (bool, error) {
+	resp, err := s.send(ctx, http.MethodGet, artifactsAPI, url.Values{"path": {""}}, nil, "")
+	if err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && strings.Contains(e.Message, "503") {
+			return false, nil
+		}
+		return false, fmt.Errorf("ask the tracking server %s whether it serves artifacts: %w", s.base, err)
+	}
+	resp.Body.Close()
+	return true, nil
+}
+
+// public turns an artifact location the server's store keeps (file://
+// below the server's artifact root) into the mlflow-artifacts:/ URI this
+// client reads and writes it through, when the server serves artifacts.
+// Other locations are returned unchanged: with --no-serve-artifacts the
+// client uses the file:// locations the server names, which must then be
+// on a file system this machine shares at the same path.
+func (s *Store) public(loc string) string {
+	if !s.serving {
+		return loc
+	}
+	out, _ := artifact.Rebase(loc, s.fileRoot, proxyRoot)
+	return out
+}
+
+// private is the inverse of public, for locations sent to the server
+// (a model version's source): the store keeps file:// URIs.
+func (s *Store) private(loc string) string {
+	if !s.serving {
+		return loc
+	}
+	out, _ := artifact.Rebase(loc, proxyRoot, s.fileRoot)
+	return out
+}
+
+// proxyRoot is the root of the artifact proxy's locations.
+const proxyRoot = "mlflow-artifacts:"
+
+// publicLocations rewrites, in place, the artifact locations inside a
+// decoded answer (see public).
+func (s *Store) publicLocations(out any) {
+	if !s.serving {
+		return
+	}
+	version := func(v *tracking.ModelVersion) {
+		if v != nil {
+			v.Source = s.public(v.Source)
+		}
+	}
+	model := func(m *tracking.RegisteredModel) {
+		if m != nil {
+			for _, v := range m.LatestVersions {
+				version(v)
+			}
+		}
+	}
+	switch x := out.(type) {
+	case *tracking.Experiment:
+		x.ArtifactLocation = s.public(x.ArtifactLocation)
+	case *[]*tracking.Experiment:
+		for _, e := range *x {
+			e.ArtifactLocation = s.public(e.ArtifactLocation)
+		}
+	case *tracking.RunInfo:
+		x.ArtifactURI = s.public(x.ArtifactURI)
+	case *tracking.Run:
+		x.Info.ArtifactURI = s.public(x.Info.ArtifactURI)
+	case *[]*tracking.Run:
+		for _, r := range *x {
+			r.Info.ArtifactURI = s.public(r.Info.ArtifactURI)
+		}
+	case *tracking.ModelVersion:
+		version(x)
+	case *[]*tracking.ModelVersion:
+		for _, v := range *x {
+			version(v)
+		}
+	case *tracking.RegisteredModel:
+		model(x)
+	case *[]*tracking.RegisteredModel:
+		for _, m := range *x {
+			model(m)
+		}
+	}
 }

@@ -3,13 +3,17 @@ package httpstore_test
 import (
 	"context"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -117,5 +121,89 @@ func TestArtifactsThroughProxy(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(serverDir, "0", run.ID, "artifacts", "model")); !os.IsNotExist(err) {
 		t.Fatalf("the server still has model/: %v", err)
+	}
+}
+
+// Runs, experiments and model versions seen through a server that serves
+// artifacts carry mlflow-artifacts:/ locations, which artifact.SchemesFor
+// the store opens through the proxy; the server's store keeps file://
+// URIs (also for a version source given as mlflow-artifacts:/).
+func TestArtifactLocationsThroughProxy(t *testing.T) {
+	ctx := context.Background()
+	b := startServer(t)
+	st := open(t, b.url)
+	if st.ArtifactRoot() != "mlflow-artifacts:/" {
+		t.Fatalf("ArtifactRoot = %q", st.ArtifactRoot())
+	}
+	run, err := st.CreateRun(ctx, tracking.NewRun{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "mlflow-artifacts:/0/" + run.ID + "/artifacts"
+	if run.ArtifactURI != want {
+		t.Fatalf("CreateRun: artifact URI %q, want %q", run.ArtifactURI, want)
+	}
+	got, err := st.GetRun(ctx, run.ID)
+	if err != nil || got.Info.ArtifactURI != want {
+		t.Fatalf("GetRun: %+v, %v", got, err)
+	}
+	runs, _, err := st.SearchRuns(ctx, tracking.SearchRuns{ExperimentIDs: []string{"0"}})
+	if err != nil || len(runs) != 1 || runs[0].Info.ArtifactURI != want {
+		t.Fatalf("SearchRuns: %v", err)
+	}
+	exp, err := st.GetExperiment(ctx, "0")
+	if err != nil || exp.ArtifactLocation != "mlflow-artifacts:/0" {
+		t.Fatalf("GetExperiment: %+v, %v", exp, err)
+	}
+	direct, err := b.db.GetRun(ctx, run.ID)
+	if err != nil || !strings.HasPrefix(direct.Info.ArtifactURI, "file:///") {
+		t.Fatalf("the server's store keeps %+v, %v", direct, err)
+	}
+
+	repo, err := artifact.SchemesFor(st).Open(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(t.TempDir(), "MLmodel")
+	os.WriteFile(model, []byte("flavors: {}\n"), 0o644)
+	if err := repo.Put(ctx, model, "model/MLmodel"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRegisteredModel(ctx, "m", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	mv, err := st.CreateModelVersion(ctx, "m", want+"/model", run.ID, "", nil)
+	if err != nil || mv.Source != want+"/model" {
+		t.Fatalf("CreateModelVersion: %+v, %v", mv, err)
+	}
+	stored, err := b.db.GetModelVersion(ctx, "m", 1)
+	if err != nil || stored.Source != direct.Info.ArtifactURI+"/model" {
+		t.Fatalf("the server's store keeps source %+v, %v; want %s/model", stored, err, direct.Info.ArtifactURI)
+	}
+}
+
+// Without the proxy (--no-serve-artifacts) the client sees the server's
+// file:// locations unchanged.
+func TestArtifactLocationsWithoutProxy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv, err := server.New(db, server.Options{ServeArtifacts: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	st := open(t, hs.URL)
+	if st.ArtifactRoot() != db.ArtifactRoot() {
+		t.Fatalf("ArtifactRoot = %q, want %q", st.ArtifactRoot(), db.ArtifactRoot())
+	}
+	run, err := st.CreateRun(ctx, tracking.NewRun{})
+	if err != nil || !strings.HasPrefix(run.ArtifactURI, db.ArtifactRoot()+"/0/") {
+		t.Fatalf("CreateRun: %+v, %v", run, err)
 	}
 }

@@ -52,7 +52,9 @@ type Store struct {
 	client   *http.Client
 	user     string
 	password string
-	root     string // the server's artifact root, read at Open
+	root     string // the artifact root clients see: mlflow-artifacts:/ when the server serves artifacts
+	fileRoot string // the server store's own artifact root (file://...)
+	serving  bool   // the server proxies artifacts
 }
 
 var _ tracking.Store = (*Store)(nil)
@@ -77,16 +79,21 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 5 * time.Minute}
 	}
-	if err := s.call(ctx, "ArtifactRoot", nil, &s.root); err != nil {
+	if err := s.call(ctx, "ArtifactRoot", nil, &s.fileRoot); err != nil {
 		return nil, fmt.Errorf("connect to the tracking server %s: %w", s.base, err)
 	}
+	if s.serving, err = s.probeArtifacts(ctx); err != nil {
+		return nil, err
+	}
+	s.root = s.public(s.fileRoot)
 	return s, nil
 }
 
 // String names the server.
 func (s *Store) String() string { return s.base }
 
-// ArtifactRoot is the server's artifact root.
+// ArtifactRoot is the server's artifact root: mlflow-artifacts:/ when the
+// server serves artifacts, else the file:// root it stores them in.
 func (s *Store) ArtifactRoot() string { return s.root }
 
 // Close releases idle connections.
@@ -188,6 +195,7 @@ func (s *Store) call(ctx context.Context, method string, args []any, out any) er
 	if err := json.Unmarshal(resp.Result, out); err != nil {
 		return errs.Errorf(errs.Internal, "the tracking server %s answered %s with an unexpected result: %v", s.base, method, err)
 	}
+	s.publicLocations(out)
 	return nil
 }
 

@@ -112,7 +112,11 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 	}
 	var runs []*tracking.Run
 	var token string
-	return runs, token, pair(raw, &runs, &token)
+	if err := pair(raw, &runs, &token); err != nil {
+		return nil, "", err
+	}
+	s.publicLocations(&runs)
+	return runs, token, nil
 }
 
 // CountRuns returns how many runs the store holds.
@@ -206,7 +210,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 
 // CreateModelVersion creates the next version of a model.
 func (s *Store) CreateModelVersion(ctx context.Context, name, source, runID, description string, tags map[string]string) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "CreateModelVersion", name, source, runID, description, tags)
+	return s.version(ctx, "CreateModelVersion", name, s.private(source), runID, description, tags)
 }
 
 // GetModelVersion returns a model version.

@@ -48,7 +48,8 @@ type cacheEntry struct {
 	Kind        string                  `json:"kind"`
 	Step        string                  `json:"step"`
 	RunID       string                  `json:"run_id"`
-	ArtifactDir string                  `json:"artifact_dir"` // the source run's artifacts
+	ArtifactDir string                  `json:"artifact_dir"`           // the source run's artifacts as it wrote them (its staging directory)
+	ArtifactURI string                  `json:"artifact_uri,omitempty"` // the source run's artifact location, read through its repository
 	Outputs     map[string]cachedOutput `json:"outputs"`
 	Metrics     map[string]float64      `json:"metrics"` // the step's result metrics
 	Params      map[string]string       `json:"params,omitempty"`
@@ -83,6 +84,10 @@ type stepCache struct {
 	// self replaces this run's id and artifact directory in string inputs,
 	// so that "this run's model" is the same input on every run.
 	self *strings.Replacer
+	// artifactURI is this run's artifact location; artifacts opens the
+	// source runs' locations.
+	artifactURI string
+	artifacts   *artifact.Schemes
 }
 
 // flightGroup lets concurrent trials of a sweep that need the same step
@@ -239,7 +244,7 @@ func (c *stepCache) lookup(ctx context.Context, key string) *cacheEntry {
 		return nil
 	}
 	var e cacheEntry
-	if json.Unmarshal(data, &e) != nil || e.Format != cacheFormat || !c.intact(&e) {
+	if json.Unmarshal(data, &e) != nil || e.Format != cacheFormat || !c.intact(ctx, &e) {
 		_ = c.store.DeleteStepCache(ctx, key)
 		return nil
 	}
@@ -248,9 +253,13 @@ func (c *stepCache) lookup(ctx context.Context, key string) *cacheEntry {
 
 // intact reports whether every file the entry points at is there with
 // the content it had.
-func (c *stepCache) intact(e *cacheEntry) bool {
+func (c *stepCache) intact(ctx context.Context, e *cacheEntry) bool {
+	repo, err := c.source(e)
+	if err != nil {
+		return false
+	}
 	for _, f := range e.Artifacts {
-		sum, err := provenance.HashFile(filepath.Join(e.ArtifactDir, filepath.FromSlash(f.Path)))
+		sum, err := artifact.HashFile(ctx, repo, f.Path)
 		if err != nil || sum != f.SHA256 {
 			return false
 		}
@@ -271,12 +280,16 @@ func (c *stepCache) intact(e *cacheEntry) bool {
 func (c *stepCache) replay(ctx context.Context, e *cacheEntry, env *steps.Env, artifactDir string) (*steps.Result, error) {
 	// What named the source run now names this one.
 	here := strings.NewReplacer(e.RunID, env.RunID, e.ArtifactDir, artifactDir)
+	repo, err := c.source(e)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range e.Artifacts {
 		dst, err := artifact.Join(artifactDir, filepath.FromSlash(f.Path))
 		if err != nil {
 			return nil, err
 		}
-		if err := artifact.Copy(filepath.Join(e.ArtifactDir, filepath.FromSlash(f.Path)), dst); err != nil {
+		if err := repo.Get(ctx, f.Path, dst); err != nil {
 			return nil, err
 		}
 	}
@@ -311,6 +324,15 @@ func (c *stepCache) replay(ctx context.Context, e *cacheEntry, env *steps.Env, a
 		res.Outputs[name] = rebase(v, here)
 	}
 	return res, nil
+}
+
+// source returns the repository of the entry's run: its artifact
+// location, or for an entry recorded before those were, its directory.
+func (c *stepCache) source(e *cacheEntry) (artifact.Repository, error) {
+	if e.ArtifactURI == "" {
+		return artifact.Local{Root: e.ArtifactDir}, nil
+	}
+	return c.artifacts.Open(e.ArtifactURI)
 }
 
 // rebaseStrings returns m with every value rewritten.
@@ -372,7 +394,7 @@ func (c *stepCache) decodeOutput(o cachedOutput, artifactDir string) (any, error
 // record stores an entry for a step that just succeeded; it gives up
 // quietly (the step simply is not cached) when an output cannot be kept.
 func (c *stepCache) record(ctx context.Context, key, kind, step, runID, artifactDir string, res *steps.Result, rec *recordingLogger) {
-	e := cacheEntry{Format: cacheFormat, Key: key, Kind: kind, Step: step, RunID: runID, ArtifactDir: artifactDir,
+	e := cacheEntry{Format: cacheFormat, Key: key, Kind: kind, Step: step, RunID: runID, ArtifactDir: artifactDir, ArtifactURI: c.artifactURI,
 		Outputs: map[string]cachedOutput{}, Metrics: map[string]float64{},
 		Params: rec.params, Points: rec.points, Tags: rec.tags, Datasets: rec.datasets}
 	if res != nil {

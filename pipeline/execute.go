@@ -25,11 +25,12 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	artifactDir, err := artifactDirOf(info)
+	staging, err := r.stage(info)
 	if err != nil {
 		return err
 	}
-	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
+	defer staging.Close()
+	log := newRunLogger(r.Store, info.ID, staging)
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}
@@ -123,7 +124,8 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 	if r.Cache != nil && !r.NoCache {
 		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version,
 			modelSpecs: r.ModelSpecs, flight: r.flight, digests: map[any]string{},
-			self: strings.NewReplacer(info.ID, "{run}", log.artifactDir, "{artifacts}")}
+			self:        strings.NewReplacer(info.ID, "{run}", log.artifactDir, "{artifacts}"),
+			artifactURI: info.ArtifactURI, artifacts: r.schemes()}
 		if cache.flight == nil {
 			cache.flight = newFlightGroup()
 		}
@@ -313,7 +315,11 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		return nil, "", err
 	}
 	rec.readChildLog(childLog)
-	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
+	// The entry points at the files in the run's repository: upload them
+	// first (a no-op for a local one), else the step is not cached.
+	if err := log.staging.Sync(ctx); err == nil {
+		cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
+	}
 	cache.remember(res, key)
 	return res, "", nil
 }

@@ -16,11 +16,14 @@ import (
 // runLogger records a step's output on its run; it implements
 // steps.Logger. Params, metrics and tags are buffered and written in one
 // transaction by flush, which the runner calls after every step: logging is
-// never the slow part of a run.
+// never the slow part of a run. Artifacts are written to the staging
+// directory artifactDir, which flush also publishes to the run's
+// repository (a no-op when that is the local directory itself).
 type runLogger struct {
 	store       tracking.Store
 	runID       string
 	artifactDir string
+	staging     *artifact.Staging
 
 	mu      sync.Mutex
 	params  []tracking.Param
@@ -62,10 +65,18 @@ func (l *runLogger) flush(ctx context.Context) error {
 	params, metrics, tags := l.params, l.metrics, l.tags
 	l.params, l.metrics, l.tags = nil, nil, nil
 	l.mu.Unlock()
-	if len(params)+len(metrics)+len(tags) == 0 {
-		return nil
+	if len(params)+len(metrics)+len(tags) > 0 {
+		if err := l.store.LogBatch(ctx, l.runID, metrics, params, tags); err != nil {
+			return err
+		}
 	}
-	return l.store.LogBatch(ctx, l.runID, metrics, params, tags)
+	return l.staging.Sync(ctx)
+}
+
+// newRunLogger returns the logger of a run whose artifacts are staged in
+// staging.
+func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging) *runLogger {
+	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging}
 }
 
 // LogArtifact implements steps.Logger.

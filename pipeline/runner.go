@@ -46,6 +46,11 @@ type Runner struct {
 	CacheDir   string
 	NoCache    bool
 	ModelSpecs func(name string) (ml.Spec, bool)
+	// Artifacts opens the runs' artifact URIs; nil: those Store reaches
+	// (artifact.SchemesFor). Runs whose repository is not a local directory
+	// (an mlrun server's mlflow-artifacts:/) are written to a temporary
+	// staging directory and uploaded after every step.
+	Artifacts *artifact.Schemes
 
 	flight  *flightGroup       // shared by the trials of a sweep
 	capture *provenanceCapture // the sweep's, reused by its trials
@@ -213,9 +218,14 @@ func runRecord(req Request, plan *Plan) (int64, []tracking.Param, map[string]str
 // recordPanic writes the panic's message and stack to the run's artifacts
 // as panic.txt, for a bug report, and says so on stderr.
 func (r *Runner) recordPanic(info *tracking.RunInfo, p *PanicError, stderr io.Writer) {
-	dir, err := artifactDirOf(info)
+	ctx := context.Background()
+	staging, err := r.stage(info)
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, PanicArtifact), fmt.Appendf(nil, "mlrun %s: %v\n\n%s", r.Version, p, p.Stack), 0o644)
+		err = os.WriteFile(filepath.Join(staging.Dir, PanicArtifact), fmt.Appendf(nil, "mlrun %s: %v\n\n%s", r.Version, p, p.Stack), 0o644)
+		if err == nil {
+			err = staging.Sync(ctx)
+		}
+		staging.Close()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mlrun: could not save the stack of the panic: %v\n", err)
@@ -227,16 +237,23 @@ func (r *Runner) recordPanic(info *tracking.RunInfo, p *PanicError, stderr io.Wr
 // PanicArtifact is the artifact that holds the stack of a panic that ended a run.
 const PanicArtifact = "panic.txt"
 
-// artifactDirOf returns the run's artifact directory, created.
-func artifactDirOf(info *tracking.RunInfo) (string, error) {
-	dir, err := artifact.DirFromURI(info.ArtifactURI)
+// schemes returns Artifacts, or those the store reaches.
+func (r *Runner) schemes() *artifact.Schemes {
+	if r.Artifacts != nil {
+		return r.Artifacts
+	}
+	return artifact.SchemesFor(r.Store)
+}
+
+// stage opens the run's artifact repository and returns the local
+// directory its artifacts are written to (see artifact.Stage); Close it
+// after the last Sync.
+func (r *Runner) stage(info *tracking.RunInfo) (*artifact.Staging, error) {
+	repo, err := r.schemes().Open(info.ArtifactURI)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("run %s: %w", info.ID, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create artifact directory: %w", err)
-	}
-	return dir, nil
+	return artifact.Stage(repo)
 }
 
 // createRun captures the project's provenance (or reuses the sweep's) and

@@ -48,11 +48,15 @@ func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[s
 		r.failRun(info.ID, "submission failed: "+errs.Message(err))
 		return nil, err
 	}
-	dir, err := artifactDirOf(info)
+	staging, err := r.stage(info)
 	if err != nil {
 		return fail(err)
 	}
-	if err := capture.saveArtifacts(ctx, &runLogger{store: r.Store, runID: info.ID, artifactDir: dir}); err != nil {
+	defer staging.Close()
+	if err := capture.saveArtifacts(ctx, newRunLogger(r.Store, info.ID, staging)); err != nil {
+		return fail(err)
+	}
+	if err := staging.Sync(ctx); err != nil {
 		return fail(err)
 	}
 	status := tracking.StatusScheduled

@@ -234,13 +234,17 @@ func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *
 		return nil, err
 	}
 	r.capture = capture
-	dir, err := artifactDirOf(info)
+	staging, err := r.stage(info)
 	if err != nil {
 		return nil, err
 	}
-	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: dir}
+	defer staging.Close()
+	log := newRunLogger(r.Store, info.ID, staging)
 	spec, _ := json.MarshalIndent(map[string]any{"sweep": req.Sweep, "trials": req.Trials}, "", "  ")
 	if err := log.WriteArtifact(ctx, "sweep.json", spec); err != nil {
+		return nil, err
+	}
+	if err := staging.Sync(ctx); err != nil {
 		return nil, err
 	}
 	if r.Stderr != nil {

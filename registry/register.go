@@ -2,8 +2,7 @@ package registry
 
 import (
 	"context"
-	"strings"
-
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -26,7 +25,9 @@ type Request struct {
 // model directory and its run id the run that produced it (for a models:/
 // URI, the source and run of the version it names). It returns the
 // version with its alias and stage.
-func Register(ctx context.Context, st tracking.Store, req Request) (*tracking.ModelVersion, error) {
+//
+// schemes opens the artifact locations (nil: artifact.SchemesFor(st)).
+func Register(ctx context.Context, st tracking.Store, schemes *artifact.Schemes, req Request) (*tracking.ModelVersion, error) {
 	if err := tracking.ValidateModelName(req.Name); err != nil {
 		return nil, err
 	}
@@ -46,13 +47,14 @@ func Register(ctx context.Context, st tracking.Store, req Request) (*tracking.Mo
 	if req.ArchiveExisting && !stage.Active() {
 		return nil, errs.Errorf(errs.Invalid, "archiving existing versions only applies to stage Staging or Production, not %q", req.Stage)
 	}
-	_, from, err := Resolve(ctx, st, req.ModelURI)
+	model, err := Resolve(ctx, st, schemes, req.ModelURI)
 	if err != nil {
 		return nil, err
 	}
-	var source, runID string
-	if from != nil {
-		source, runID = from.Source, from.RunID
+	model.Close() // it exists and is a model: that was all to check
+	source, runID := model.Source, ""
+	if model.Version != nil {
+		runID = model.Version.RunID
 	} else {
 		u, err := tracking.ParseModelURI(req.ModelURI)
 		if err != nil {
@@ -63,10 +65,6 @@ func Register(ctx context.Context, st tracking.Store, req Request) (*tracking.Mo
 			return nil, err
 		}
 		runID = run.Info.ID
-		source = strings.TrimSuffix(run.Info.ArtifactURI, "/")
-		if u.Path != "" {
-			source += "/" + u.Path
-		}
 	}
 
 	mv, err := st.CreateModelVersion(ctx, req.Name, source, runID, req.Description, req.Tags)

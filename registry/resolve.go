@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
@@ -19,42 +20,99 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// Resolve returns the local model directory that uri names, and for a
-// models:/ URI the version it resolved to (nil for runs:/). A runs:/ path
-// goes through artifact.Join, so it cannot leave the run's artifacts; the
-// run id may be a unique prefix. The directory must exist and hold an
-// MLmodel file, else errs.NotFound.
-func Resolve(ctx context.Context, st tracking.Store, uri string) (dir string, version *tracking.ModelVersion, err error) {
+// Model is a resolved model URI: a local directory holding the model.
+type Model struct {
+	// Dir is the model directory on this machine: the repository's own
+	// directory for a file:// location, else a download.
+	Dir string
+	// Version is the version a models:/ URI resolved to; nil for runs:/.
+	Version *tracking.ModelVersion
+	// Source is the artifact location of the model directory.
+	Source  string
+	release func()
+}
+
+// Close removes the model's download, if it was downloaded.
+func (m *Model) Close() {
+	if m != nil && m.release != nil {
+		m.release()
+		m.release = nil
+	}
+}
+
+// location is where a model URI points: a path in a repository.
+type location struct {
+	repo    artifact.Repository
+	rel     string
+	source  string
+	version *tracking.ModelVersion
+	what    string // names the model in messages
+}
+
+// Resolve returns the model that uri names, in a local directory: a
+// runs:/ path is opened in the run's artifact repository, a models:/
+// version's source in its own, both through schemes (nil: artifact.SchemesFor(st))
+// and downloaded when the repository is not local. Paths cannot leave
+// the run's artifacts; the run id may be a unique prefix. The directory
+// must hold an MLmodel file, else errs.NotFound. Close the model when done.
+func Resolve(ctx context.Context, st tracking.Store, schemes *artifact.Schemes, uri string) (*Model, error) {
+	loc, err := locate(ctx, st, schemes, uri)
+	if err != nil {
+		return nil, err
+	}
+	return fetch(ctx, loc)
+}
+
+// fetch makes the model at loc available locally and checks it.
+func fetch(ctx context.Context, loc *location) (*Model, error) {
+	dir, release, err := artifact.LocalCopy(ctx, loc.repo, loc.rel)
+	if errs.Code(err) == errs.NotFound {
+		return nil, errs.Errorf(errs.NotFound, "model %s: %s does not exist", loc.what, loc.source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", loc.what, err)
+	}
+	if err := checkModelDir(dir, loc.what); err != nil {
+		release()
+		return nil, err
+	}
+	return &Model{Dir: dir, Version: loc.version, Source: loc.source, release: release}, nil
+}
+
+// locate finds the repository and path a model URI names.
+func locate(ctx context.Context, st tracking.Store, schemes *artifact.Schemes, uri string) (*location, error) {
+	if schemes == nil {
+		schemes = artifact.SchemesFor(st)
+	}
 	u, err := tracking.ParseModelURI(uri)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if u.Kind == tracking.URIRun {
 		run, err := runOf(ctx, st, u.RunID)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		dir, err := runModelDir(run, u.Path)
+		repo, err := schemes.Open(run.Info.ArtifactURI)
 		if err != nil {
-			return "", nil, err
+			return nil, fmt.Errorf("model %s: %w", uri, err)
 		}
-		if err := checkModelDir(dir, uri); err != nil {
-			return "", nil, err
+		source, err := artifact.JoinPath(run.Info.ArtifactURI, u.Path)
+		if err != nil {
+			return nil, err
 		}
-		return dir, nil, nil
+		return &location{repo: repo, rel: u.Path, source: source, what: uri}, nil
 	}
 	mv, err := lookupVersion(ctx, st, u)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	dir, err = artifact.DirFromURI(mv.Source)
+	what := fmt.Sprintf("%s (version %d of %q)", uri, mv.Version, mv.Name)
+	repo, err := schemes.Open(mv.Source)
 	if err != nil {
-		return "", nil, fmt.Errorf("version %d of %q: %w", mv.Version, mv.Name, err)
+		return nil, fmt.Errorf("version %d of %q: %w", mv.Version, mv.Name, err)
 	}
-	if err := checkModelDir(dir, fmt.Sprintf("%s (version %d of %q)", uri, mv.Version, mv.Name)); err != nil {
-		return "", nil, err
-	}
-	return dir, mv, nil
+	return &location{repo: repo, source: mv.Source, version: mv, what: what}, nil
 }
 
 // lookupVersion finds the version a models:/ URI names.
@@ -81,16 +139,6 @@ func runOf(ctx context.Context, st tracking.Store, idOrPrefix string) (*tracking
 	return st.GetRun(ctx, id)
 }
 
-// runModelDir returns the directory of the artifact path inside the run's
-// artifacts.
-func runModelDir(run *tracking.Run, path string) (string, error) {
-	root, err := artifact.DirFromURI(run.Info.ArtifactURI)
-	if err != nil {
-		return "", err
-	}
-	return artifact.Join(root, filepath.FromSlash(path))
-}
-
 // checkModelDir returns errs.NotFound unless dir is a directory holding an
 // MLmodel file; what names the model for the message.
 func checkModelDir(dir, what string) error {
@@ -109,33 +157,63 @@ func checkModelDir(dir, what string) error {
 
 // Source is a serving.Source for a model URI: each Resolve looks the URI up
 // again, so a server started on models:/iris@champion follows the alias
-// when it moves, and one on models:/iris/Production follows the stage.
+// when it moves, and one on models:/iris/Production follows the stage. A
+// model in a remote repository is downloaded again only when the URI
+// names another model.
 type Source struct {
-	store tracking.Store
-	uri   string
+	store   tracking.Store
+	schemes *artifact.Schemes
+	uri     string
+
+	mu    sync.Mutex
+	token string
+	model *Model
 }
 
 // NewSource returns the Source of uri, or errs.Invalid if uri is not a
-// model URI.
-func NewSource(st tracking.Store, uri string) (*Source, error) {
+// model URI; schemes opens the artifact locations (nil: those st reaches,
+// artifact.SchemesFor).
+func NewSource(st tracking.Store, schemes *artifact.Schemes, uri string) (*Source, error) {
 	if _, err := tracking.ParseModelURI(uri); err != nil {
 		return nil, err
 	}
-	return &Source{store: st, uri: uri}, nil
+	return &Source{store: st, schemes: schemes, uri: uri}, nil
 }
 
 // Resolve returns the model directory the URI names now, and a token that
 // changes when it names another model: "<name>/<version>" for a models:/
-// URI, the directory itself for runs:/.
+// URI, the model's artifact location for runs:/.
 func (s *Source) Resolve(ctx context.Context) (dir, token string, err error) {
-	dir, mv, err := Resolve(ctx, s.store, s.uri)
+	loc, err := locate(ctx, s.store, s.schemes, s.uri)
 	if err != nil {
 		return "", "", err
 	}
-	if mv == nil {
-		return dir, dir, nil
+	token = loc.source
+	if loc.version != nil {
+		token = loc.version.Name + "/" + strconv.Itoa(loc.version.Version)
 	}
-	return dir, mv.Name + "/" + strconv.Itoa(mv.Version), nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.model != nil && s.token == token {
+		if _, err := os.Stat(s.model.Dir); err == nil {
+			return s.model.Dir, token, nil
+		}
+	}
+	m, err := fetch(ctx, loc)
+	if err != nil {
+		return "", "", err
+	}
+	s.model.Close()
+	s.model, s.token = m, token
+	return m.Dir, token, nil
+}
+
+// Close removes the last download, if any.
+func (s *Source) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.model.Close()
+	s.model = nil
 }
 
 // String returns the model URI.

@@ -60,33 +60,44 @@ func wantCode(t *testing.T, what string, err error, code string, contains ...str
 	}
 }
 
+// resolve calls registry.Resolve with file:// artifacts and returns the
+// model's directory and version.
+func resolve(ctx context.Context, s tracking.Store, uri string) (string, *tracking.ModelVersion, error) {
+	m, err := registry.Resolve(ctx, s, nil, uri)
+	if err != nil {
+		return "", nil, err
+	}
+	m.Close()
+	return m.Dir, m.Version, nil
+}
+
 func TestResolveRunURIs(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	run, dir := newRunWithModel(t, s, "model", "m1")
 	nestedRun, nested := newRunWithModel(t, s, "models/best", "m2")
-	if got, _, err := registry.Resolve(ctx, s, "runs:/"+nestedRun.ID+"/models/best"); err != nil || got != nested {
+	if got, _, err := resolve(ctx, s, "runs:/"+nestedRun.ID+"/models/best"); err != nil || got != nested {
 		t.Fatalf("nested path: %q, %v; want %q", got, err, nested)
 	}
 
 	for _, uri := range []string{"runs:/" + run.ID + "/model", "runs:/" + run.ID[:8] + "/model", "runs:/" + run.ID + "/model/"} {
-		got, mv, err := registry.Resolve(ctx, s, uri)
+		got, mv, err := resolve(ctx, s, uri)
 		if err != nil || got != dir || mv != nil {
 			t.Fatalf("Resolve(%s) = %q, %v, %v; want %q", uri, got, mv, err, dir)
 		}
 	}
-	_, _, err := registry.Resolve(ctx, s, "runs:/"+run.ID+"/../../x")
+	_, _, err := resolve(ctx, s, "runs:/"+run.ID+"/../../x")
 	wantCode(t, "escaping path", err, errs.Invalid, "'..'")
-	_, _, err = registry.Resolve(ctx, s, "runs:/"+run.ID+"/nothing")
+	_, _, err = resolve(ctx, s, "runs:/"+run.ID+"/nothing")
 	wantCode(t, "missing directory", err, errs.NotFound, "does not exist")
 	if err := os.MkdirAll(filepath.Join(dir, "..", "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = registry.Resolve(ctx, s, "runs:/"+run.ID+"/empty")
+	_, _, err = resolve(ctx, s, "runs:/"+run.ID+"/empty")
 	wantCode(t, "directory without MLmodel", err, errs.NotFound, "has no MLmodel file")
-	_, _, err = registry.Resolve(ctx, s, "runs:/ffffffffffff/model")
+	_, _, err = resolve(ctx, s, "runs:/ffffffffffff/model")
 	wantCode(t, "unknown run", err, errs.NotFound, "ffffffffffff")
-	_, _, err = registry.Resolve(ctx, s, "model")
+	_, _, err = resolve(ctx, s, "model")
 	wantCode(t, "not a URI", err, errs.Invalid, `"model"`, "runs:/<run-id>/<path>")
 }
 
@@ -96,7 +107,7 @@ func TestResolveModelURIs(t *testing.T) {
 	var dirs []string
 	for i, marker := range []string{"v1", "v2", "v3"} {
 		run, dir := newRunWithModel(t, s, "model", marker)
-		mv, err := registry.Register(ctx, s, registry.Request{Name: "iris", ModelURI: "runs:/" + run.ID + "/model"})
+		mv, err := registry.Register(ctx, s, nil, registry.Request{Name: "iris", ModelURI: "runs:/" + run.ID + "/model"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +131,7 @@ func TestResolveModelURIs(t *testing.T) {
 		"models:/iris/None":       3,
 		"models:/iris/latest":     3,
 	} {
-		dir, mv, err := registry.Resolve(ctx, s, uri)
+		dir, mv, err := resolve(ctx, s, uri)
 		if err != nil || mv == nil || mv.Version != want || dir != dirs[want-1] {
 			t.Fatalf("Resolve(%s) = %q, %+v, %v; want version %d in %s", uri, dir, mv, err, want, dirs[want-1])
 		}
@@ -133,14 +144,14 @@ func TestResolveModelURIs(t *testing.T) {
 		"models:/other@a":       `registered model "other" does not exist`,
 		"models:/other/Staging": `registered model "other" does not exist`,
 	} {
-		_, _, err := registry.Resolve(ctx, s, uri)
+		_, _, err := resolve(ctx, s, uri)
 		wantCode(t, uri, err, errs.NotFound, want)
 	}
 	// A version whose directory was removed is reported, not served.
 	if err := os.RemoveAll(dirs[2]); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := registry.Resolve(ctx, s, "models:/iris/3")
+	_, _, err := resolve(ctx, s, "models:/iris/3")
 	wantCode(t, "removed directory", err, errs.NotFound, "models:/iris/3", "version 3", "does not exist")
 }
 
@@ -152,7 +163,7 @@ func TestSourceFollowsAlias(t *testing.T) {
 	var dirs []string
 	for range 2 {
 		run, dir := newRunWithModel(t, s, "model", "m")
-		if _, err := registry.Register(ctx, s, registry.Request{Name: "iris", ModelURI: "runs:/" + run.ID + "/model", Alias: "champion"}); err != nil {
+		if _, err := registry.Register(ctx, s, nil, registry.Request{Name: "iris", ModelURI: "runs:/" + run.ID + "/model", Alias: "champion"}); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, dir)
@@ -160,7 +171,7 @@ func TestSourceFollowsAlias(t *testing.T) {
 	if err := s.SetAlias(ctx, "iris", "champion", 1); err != nil {
 		t.Fatal(err)
 	}
-	src, err := registry.NewSource(s, "models:/iris@champion")
+	src, err := registry.NewSource(s, nil, "models:/iris@champion")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,17 +190,17 @@ func TestSourceFollowsAlias(t *testing.T) {
 		t.Fatalf("after moving the alias: Resolve = %q, %q, %v", dir, token, err)
 	}
 
-	// runs:/ sources: the token is the directory.
+	// runs:/ sources: the token is the model's artifact location.
 	run, runDir := newRunWithModel(t, s, "model", "m")
-	rs, err := registry.NewSource(s, "runs:/"+run.ID+"/model")
+	rs, err := registry.NewSource(s, nil, "runs:/"+run.ID+"/model")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir, token, err = rs.Resolve(ctx)
-	if err != nil || dir != runDir || token != runDir {
+	if err != nil || dir != runDir || token != run.ArtifactURI+"/model" {
 		t.Fatalf("runs:/ Resolve = %q, %q, %v", dir, token, err)
 	}
-	_, err = registry.NewSource(s, "models:/iris")
+	_, err = registry.NewSource(s, nil, "models:/iris")
 	wantCode(t, "bad source URI", err, errs.Invalid, "models:/iris")
 }
 
@@ -212,14 +223,14 @@ func TestRegister(t *testing.T) {
 		{registry.Request{Name: "iris", ModelURI: "runs:/" + run.ID + "/other"}, errs.NotFound, "does not exist"},
 		{registry.Request{Name: "iris", ModelURI: "file:///tmp/model"}, errs.Invalid, "is not a model URI"},
 	} {
-		_, err := registry.Register(ctx, s, tc.req)
+		_, err := registry.Register(ctx, s, nil, tc.req)
 		wantCode(t, "register "+tc.req.Name+" "+tc.req.ModelURI, err, tc.code, tc.contains)
 	}
 	if list, _ := s.ListRegisteredModels(ctx); len(list) != 0 {
 		t.Fatalf("failed registrations left %d models", len(list))
 	}
 
-	mv, err := registry.Register(ctx, s, registry.Request{Name: "iris", ModelURI: uri, Alias: "champion", Stage: "staging",
+	mv, err := registry.Register(ctx, s, nil, registry.Request{Name: "iris", ModelURI: uri, Alias: "champion", Stage: "staging",
 		Description: "first", Tags: map[string]string{"k": "v"}})
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +241,7 @@ func TestRegister(t *testing.T) {
 	}
 	// Registering a registered version under another name copies its
 	// source and run.
-	copyMV, err := registry.Register(ctx, s, registry.Request{Name: "iris-prod", ModelURI: "models:/iris@champion", Stage: "Production", ArchiveExisting: true})
+	copyMV, err := registry.Register(ctx, s, nil, registry.Request{Name: "iris-prod", ModelURI: "models:/iris@champion", Stage: "Production", ArchiveExisting: true})
 	if err != nil {
 		t.Fatal(err)
 	}

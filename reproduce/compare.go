@@ -3,15 +3,13 @@ package reproduce
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
-	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -71,11 +69,12 @@ func Compare(ctx context.Context, st tracking.Store, originalID, reproducedID st
 	v.Rows = append(v.Rows, compareText(WhatParam, paramMap(orig), paramMap(repro))...)
 	v.Rows = append(v.Rows, compareMetrics(orig, repro, tolerance)...)
 	v.Rows = append(v.Rows, compareText(WhatDataset, datasetMap(orig), datasetMap(repro))...)
-	origModels, err := modelFiles(orig)
+	schemes := artifact.SchemesFor(st)
+	origModels, err := modelFiles(ctx, schemes, orig)
 	if err != nil {
 		return nil, err
 	}
-	reproModels, err := modelFiles(repro)
+	reproModels, err := modelFiles(ctx, schemes, repro)
 	if err != nil {
 		return nil, err
 	}
@@ -174,51 +173,44 @@ func datasetMap(r *tracking.Run) map[string]string {
 
 // modelFiles returns the sha256 of every file inside the run's model
 // directories (those holding an MLmodel file), by artifact path, leaving
-// out each model's MLmodel file.
-func modelFiles(r *tracking.Run) (map[string]string, error) {
-	root, err := artifact.DirFromURI(r.Info.ArtifactURI)
+// out each model's MLmodel file. The files are read through the run's
+// artifact repository.
+func modelFiles(ctx context.Context, schemes *artifact.Schemes, r *tracking.Run) (map[string]string, error) {
+	repo, err := schemes.Open(r.Info.ArtifactURI)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("run %s: %w", r.Info.ID, err)
 	}
-	var modelDirs []string
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) && path == root {
-				return filepath.SkipAll
-			}
-			return err
-		}
-		if !d.IsDir() && d.Name() == "MLmodel" {
-			modelDirs = append(modelDirs, filepath.Dir(path))
-		}
-		return nil
-	})
+	files, err := repo.List(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("find the models of run %s: %w", r.Info.ID, err)
 	}
+	var modelDirs []string
+	for _, f := range files {
+		if !f.IsDir && path.Base(f.Path) == "MLmodel" {
+			modelDirs = append(modelDirs, path.Dir(f.Path))
+		}
+	}
+	inModel := func(p string) bool {
+		for _, dir := range modelDirs {
+			if p == path.Join(dir, "MLmodel") {
+				continue
+			}
+			if dir == "." || strings.HasPrefix(p, dir+"/") {
+				return true
+			}
+		}
+		return false
+	}
 	out := map[string]string{}
-	for _, dir := range modelDirs {
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.Type().IsRegular() || path == filepath.Join(dir, "MLmodel") {
-				return nil
-			}
-			rel, err := filepath.Rel(root, path)
-			if err != nil {
-				return err
-			}
-			sum, err := provenance.HashFile(path)
-			if err != nil {
-				return err
-			}
-			out[filepath.ToSlash(rel)] = sum
-			return nil
-		})
+	for _, f := range files {
+		if f.IsDir || !inModel(f.Path) {
+			continue
+		}
+		sum, err := artifact.HashFile(ctx, repo, f.Path)
 		if err != nil {
 			return nil, fmt.Errorf("hash the model files of run %s: %w", r.Info.ID, err)
 		}
+		out[f.Path] = sum
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -64,12 +65,12 @@ const (
 )
 
 // findDrift fills p.Drift.
-func (p *Plan) findDrift() error {
+func (p *Plan) findDrift(ctx context.Context) error {
 	data, err := p.datasetDrift()
 	if err != nil {
 		return err
 	}
-	locks, err := p.lockfileDrift()
+	locks, err := p.lockfileDrift(ctx)
 	if err != nil {
 		return err
 	}
@@ -123,8 +124,8 @@ func hashIfPresent(path string) (string, error) {
 // lockfileDrift compares the recorded lockfiles with those in the recorded
 // project directory now (changed, gone and new ones), and the recorded
 // mlrun build with the running one.
-func (p *Plan) lockfileDrift() ([]Drift, error) {
-	recorded, err := p.recordedLockfiles()
+func (p *Plan) lockfileDrift(ctx context.Context) ([]Drift, error) {
+	recorded, err := p.recordedLockfiles(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -180,17 +181,13 @@ func buildDrift(recorded provenance.Lockfile) []Drift {
 // those tags, the primary one's from mlrun.lockfile.sha256 and the others'
 // from the copies saved as artifacts (lockfiles/<path>); "" when none of
 // these is there.
-func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
+func (p *Plan) recordedLockfiles(ctx context.Context) ([]provenance.Lockfile, error) {
 	run := p.Original
 	primary, _ := run.Tag(provenance.TagLockfile)
 	primarySum, _ := run.Tag(provenance.TagLockfileSHA256)
 	paths := []string{primary}
 	if all, ok := run.Tag(provenance.TagLockfiles); ok && all != "" {
 		paths = strings.Split(all, ",")
-	}
-	artDir, err := artifact.DirFromURI(run.Info.ArtifactURI)
-	if err != nil {
-		return nil, err
 	}
 	var out []provenance.Lockfile
 	for _, path := range paths {
@@ -203,10 +200,12 @@ func (p *Plan) recordedLockfiles() ([]provenance.Lockfile, error) {
 			l.SHA256 = sum
 		} else if path == primary {
 			l.SHA256 = primarySum
-		} else if saved, err := artifact.Join(filepath.Join(artDir, "lockfiles"), path); err == nil {
-			if l.SHA256, err = hashIfPresent(saved); err != nil {
+		} else if filepath.IsLocal(path) {
+			sum, err := artifact.HashFile(ctx, p.repo, "lockfiles/"+filepath.ToSlash(path))
+			if err != nil && errs.Code(err) != errs.NotFound {
 				return nil, fmt.Errorf("hash the saved lockfile %s: %w", path, err)
 			}
+			l.SHA256 = sum
 		}
 		out = append(out, l)
 	}

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/pipeline"
 	"github.com/mlrun/mlrun/project"
@@ -92,6 +93,9 @@ type Options struct {
 	// worktree even when the recorded checkout matches it, so that later
 	// edits there cannot change the run.
 	AlwaysWorktree bool
+	// Artifacts opens the recorded run's artifacts (code.diff, saved
+	// lockfiles); nil: those the store reaches (artifact.SchemesFor).
+	Artifacts *artifact.Schemes
 }
 
 // Plan is how a run will be reproduced. Close it to remove its temporary
@@ -114,8 +118,9 @@ type Plan struct {
 	Drift []Drift
 
 	opts     Options
-	project  *project.Project // loaded from Dir
-	tempRoot string           // the temporary worktree, removed by Close
+	repo     artifact.Repository // the original's artifacts
+	project  *project.Project    // loaded from Dir
+	tempRoot string              // the temporary worktree, removed by Close
 }
 
 // NewPlan reads run runID (a full id or a unique prefix) from st and
@@ -136,6 +141,13 @@ func NewPlan(ctx context.Context, st tracking.Store, runID string, opts Options)
 		return nil, err
 	}
 	p := &Plan{Original: run, opts: opts}
+	schemes := opts.Artifacts
+	if schemes == nil {
+		schemes = artifact.SchemesFor(st)
+	}
+	if p.repo, err = schemes.Open(run.Info.ArtifactURI); err != nil {
+		return nil, fmt.Errorf("run %s: %w", run.Info.ID, err)
+	}
 	if err := p.prepare(ctx, st); err != nil {
 		p.Close() // nothing is left behind
 		return nil, err
@@ -161,7 +173,7 @@ func (p *Plan) prepare(ctx context.Context, st tracking.Store) error {
 		return fmt.Errorf("run %s: %w", id, err)
 	}
 	p.Params = recordedParams(p.Original, ep)
-	return p.findDrift()
+	return p.findDrift(ctx)
 }
 
 // readRecord reads what the run recorded about itself.

@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,7 +67,7 @@ func (p *Plan) checkout(ctx context.Context) error {
 	}
 	var diff []byte
 	if p.dirty() {
-		if diff, err = p.recordedDiff(recordedDiffSum); err != nil {
+		if diff, err = p.recordedDiff(ctx, recordedDiffSum); err != nil {
 			return err
 		}
 	}
@@ -105,16 +104,12 @@ func storeIgnores(root, storeDir string) []string {
 }
 
 // recordedDiff reads the run's code.diff artifact and checks its hash.
-func (p *Plan) recordedDiff(wantSum string) ([]byte, error) {
+func (p *Plan) recordedDiff(ctx context.Context, wantSum string) ([]byte, error) {
 	id := p.Original.Info.ID
-	dir, err := artifact.DirFromURI(p.Original.Info.ArtifactURI)
-	if err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, "code.diff")
-	diff, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, errs.Errorf(errs.Invalid, "run %s ran on a tree with uncommitted changes, but its code.diff artifact (%s) is missing, so those changes cannot be restored", id, path)
+	diff, err := artifact.ReadFile(ctx, p.repo, "code.diff")
+	if errs.Code(err) == errs.NotFound {
+		where, _ := artifact.JoinPath(p.Original.Info.ArtifactURI, "code.diff")
+		return nil, errs.Errorf(errs.Invalid, "run %s ran on a tree with uncommitted changes, but its code.diff artifact (%s) is missing, so those changes cannot be restored", id, where)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the code.diff of run %s: %w", id, err)

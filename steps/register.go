@@ -119,7 +119,7 @@ func (r Register) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 	req.Stage, _ = in["stage"].(string)
 	req.Description, _ = in["description"].(string)
 	req.Tags = tags
-	mv, err := registry.Register(ctx, st, req)
+	mv, err := registry.Register(ctx, st, nil, req)
 	if err != nil {
 		if errs.Code(err) == errs.Internal {
 			return nil, fmt.Errorf("step %s: register %s: %w", env.Step, uri, err)

@@ -77,10 +77,11 @@ func (s Serve) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	}
 	host, _ := in["host"].(string)
 	port, _ := in["port"].(int)
-	src, err := registry.NewSource(st, uri)
+	src, err := registry.NewSource(st, nil, uri)
 	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %w", env.Step, err)
 	}
+	defer src.Close() // a model downloaded from an mlrun server
 	stderr := env.Stderr
 	if stderr == nil {
 		stderr = io.Discard

@@ -13,13 +13,16 @@
 //
 // Artifacts go under an artifact root: --artifacts-destination (a directory
 // or a file:// URI) when given, else <store dir>/artifacts for SQLite and
-// ./mlruns/artifacts for a database server.
+// ./mlruns/artifacts for a database server. An mlrun server (http://) names
+// its runs' artifact locations itself; the client keeps its local files in
+// <user cache dir>/mlrun/<host>_<port>.
 package storeuri
 
 import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -145,6 +148,17 @@ func (r *Registry) Parse(uri, artifactsDestination string) (*Location, error) {
 			return nil, errs.Errorf(errs.Invalid, "tracking URI %q is not a valid URI: %v", uri, err)
 		}
 		loc.URI = uri
+		if artifactsDestination == "" && (scheme == "http" || scheme == "https") {
+			// An mlrun server names where artifacts go; what this machine
+			// keeps (step-cache data sets, scheduler logs) goes to the
+			// user's cache directory, not into the working directory.
+			dir, err := clientDir(uri)
+			if err != nil {
+				return nil, err
+			}
+			loc.Dir = dir
+			artifactsDestination = filepath.Join(dir, "artifacts")
+		}
 		if artifactsDestination == "" {
 			artifactsDestination = filepath.Join(DefaultURI, "artifacts")
 		}
@@ -160,6 +174,26 @@ func (r *Registry) Parse(uri, artifactsDestination string) (*Location, error) {
 		}
 	}
 	return loc, nil
+}
+
+// clientDir is the local directory of an http(s) tracking URI's client:
+// <user cache dir>/mlrun/<host>_<port>.
+func clientDir(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", errs.Errorf(errs.Invalid, "tracking URI %q is not a valid URI: %v", uri, err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, u.Host)
+	return filepath.Join(cache, "mlrun", name), nil
 }
 
 // Open opens the store at loc.

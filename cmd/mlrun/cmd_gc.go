@@ -36,7 +36,7 @@ the meantime is kept.`,
 				o.OlderThan = d
 			}
 			return a.withStore(c, func(st tracking.Store) error {
-				items, err := gc.Collect(c.Context(), st, artifact.NewSchemes(), o)
+				items, err := gc.Collect(c.Context(), st, artifact.SchemesFor(st), o)
 				if a.output == "json" && err == nil {
 					return a.printJSON(map[string]any{"runs": items})
 				}

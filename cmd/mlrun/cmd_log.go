@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -122,19 +123,15 @@ func (a *app) logCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				root, err := artifact.DirFromURI(run.Info.ArtifactURI)
+				repo, err := artifact.SchemesFor(st).Open(run.Info.ArtifactURI)
 				if err != nil {
 					return err
 				}
-				rel := filepath.Join(dstDir, filepath.Base(filepath.Clean(args[0])))
-				dst, err := artifact.Join(root, rel)
-				if err != nil {
+				rel := path.Join(filepath.ToSlash(dstDir), filepath.Base(filepath.Clean(args[0])))
+				if err := repo.Put(c.Context(), args[0], rel); err != nil {
 					return err
 				}
-				if err := artifact.Copy(args[0], dst); err != nil {
-					return err
-				}
-				if err := recordForStep(steps.ChildRecord{Type: "artifact", Path: filepath.ToSlash(rel)}); err != nil {
+				if err := recordForStep(steps.ChildRecord{Type: "artifact", Path: rel}); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "logged %s to run %s\n", args[0], id)

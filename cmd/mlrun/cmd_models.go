@@ -227,7 +227,7 @@ func (a *app) registerModel(c *cobra.Command, st tracking.Store, target string, 
 		}
 		uri = "runs:/" + run.Info.ID + "/" + strings.TrimSuffix(filepath.ToSlash(o.path), "/")
 	}
-	mv, err := registry.Register(ctx, st, registry.Request{
+	mv, err := registry.Register(ctx, st, artifact.SchemesFor(st), registry.Request{
 		Name: name, ModelURI: uri, Alias: o.alias, Stage: o.stage, Description: o.description,
 	})
 	if err != nil {
@@ -491,11 +491,12 @@ func (a *app) exportModel(c *cobra.Command, st tracking.Store, target string, o 
 	} else if c.Flags().Changed("path") {
 		return errs.Errorf(errs.Invalid, "--path applies to a run id, not to the model URI %q", target)
 	}
-	dir, _, err := registry.Resolve(ctx, st, uri)
+	model, err := registry.Resolve(ctx, st, artifact.SchemesFor(st), uri)
 	if err != nil {
 		return err
 	}
-	m, err := modelfile.Load(dir, catalog.Builtin().Lookup)
+	defer model.Close()
+	m, err := modelfile.Load(model.Dir, catalog.Builtin().Lookup)
 	if err != nil {
 		return err
 	}

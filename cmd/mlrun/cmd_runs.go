@@ -138,8 +138,8 @@ func (a *app) runsShowCommand() *cobra.Command {
 					return err
 				}
 				var files []artifact.File
-				if dir, err := artifact.DirFromURI(run.Info.ArtifactURI); err == nil {
-					if files, err = artifact.List(dir); err != nil {
+				if repo, err := artifact.SchemesFor(st).Open(run.Info.ArtifactURI); err == nil {
+					if files, err = repo.List(ctx, ""); err != nil {
 						return err
 					}
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml/catalog"
 	"github.com/mlrun/mlrun/ml/onnx/onnxrt"
@@ -77,11 +78,12 @@ func (a *app) serve(c *cobra.Command, uri string, o serveOptions) error {
 		return err
 	}
 	defer st.Close()
-	src, err := registry.NewSource(st, uri)
+	src, err := registry.NewSource(st, artifact.SchemesFor(st), uri)
 	if err != nil {
 		return err
 	}
-	if dir, _, err := registry.Resolve(ctx, st, uri); err == nil && writtenByMLflow(dir) {
+	defer src.Close() // a model downloaded from an mlrun server
+	if dir, _, err := src.Resolve(ctx); err == nil && writtenByMLflow(dir) {
 		return a.serveWithMLflow(c, dir, uri, o)
 	}
 	srv, err := serving.New(ctx, src, serving.Options{
