@@ -182,15 +182,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return errs.Errorf(errs.Invalid, "cannot listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(s.handler, s.log)
 	s.log.Info("serving", "model", s.src.String(), "url", "http://"+ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -223,6 +215,20 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("shut down the server on %s: requests still running after %s: %w", addr, s.o.ShutdownTimeout, err)
 	}
 	return nil
+}
+
+// newHTTPServer returns the HTTP server Serve runs h in: its timeouts and
+// header limit. (BenchmarkServe runs its hello-world anchor in one too.)
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // poll calls Reload every ReloadEvery until ctx is done.
@@ -386,7 +392,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 	if s.beforePredict != nil {
 		s.beforePredict()
 	}
-	p, err := mdl.predict(frame)
+	p, err := mdl.predict(frame, proba)
 	if err != nil {
 		s.writePredictError(w, err)
 		return
