@@ -3,8 +3,8 @@ package serving
 import (
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -116,9 +116,9 @@ func TestFastFrameTakesEveryFormat(t *testing.T) {
 	}
 	for _, body := range []string{
 		`{"data": [[1,2,3,4]], "data": [[5,6,7,8]]}`, // duplicate key: encoding/json keeps the last
-		`{"d\u0061ta": [[1,2,3,4]]}`,                  // escaped key
-		`{"data": [[1,2,3,4]]`,                        // syntax error
-		`{"data": [[1,2,3]]}`,                         // wrong width
+		`{"d\u0061ta": [[1,2,3,4]]}`,                 // escaped key
+		`{"data": [[1,2,3,4]]`,                       // syntax error
+		`{"data": [[1,2,3]]}`,                        // wrong width
 		`{"data": [[1,2,3,4]], "params": {"predict_proba": 1}}`,
 		`{"dataframe_records": [{"sepal_length_cm": 5.1}]}`,
 	} {
