@@ -403,9 +403,13 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 		s.writePredictError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	// A shared, never modified value: Header.Set would allocate one per request.
+	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
 }
+
+// jsonContentType is the Content-Type header value of scoring answers.
+var jsonContentType = []string{"application/json"}
 
 // tooLarge is the 413 error.
 func (s *Server) tooLarge() *apiError {
