@@ -200,8 +200,8 @@ func TestHandlerAllocations(t *testing.T) {
 		t.Fatalf("status %d", w.status)
 	}
 	t.Logf("%.0f allocations per classic request in the handler", allocs)
-	if allocs > 60 {
-		t.Fatalf("%.0f allocations per request, want at most 60", allocs)
+	if allocs > 20 {
+		t.Fatalf("%.0f allocations per request, want at most 20", allocs)
 	}
 }
 

@@ -365,7 +365,7 @@ func count(l []byte) int {
 }
 
 // iter walks the members of a valid JSON object or the elements of a
-// valid JSON list (as checked by valueEnd).
+// valid JSON list (as checked by valueEnd: it does not check again).
 type iter struct {
 	b []byte
 	i int
@@ -392,9 +392,39 @@ func (it *iter) next() (key, val []byte, more bool) {
 		i = skipSpace(b, end)
 		i = skipSpace(b, i+1) // the colon
 	}
-	end := valueEnd(b, i, 0)
+	end := skipValid(b, i)
 	it.i = end
 	return key, b[i:end], true
+}
+
+// skipValid returns the index just past the value that starts at b[i], in
+// a text valueEnd has accepted: it only matches brackets and quotes.
+func skipValid(b []byte, i int) int {
+	switch b[i] {
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			case '"':
+				i = stringEnd(b, i) - 1
+			}
+		}
+	case '"':
+		return stringEnd(b, i)
+	}
+	for ; i < len(b); i++ { // a number or a literal
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
