@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/modelfile"
 )
 
@@ -389,10 +391,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if s.beforePredict != nil {
-		s.beforePredict()
-	}
-	p, err := mdl.predict(frame, proba)
+	p, err := s.predict(mdl, frame, proba)
 	if err != nil {
 		s.writePredictError(w, err)
 		return
@@ -410,6 +409,23 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 
 // jsonContentType is the Content-Type header value of scoring answers.
 var jsonContentType = []string{"application/json"}
+
+// predict runs the model on frame. A panic in it (a bug in an estimator,
+// in the request's goroutine or in one of the estimator's own) becomes an
+// error, logged with its stack, so that the client gets a 500 and the server
+// goes on serving.
+func (s *Server) predict(mdl *model, frame *dataset.Frame, proba bool) (p *modelfile.Prediction, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("prediction panicked", "model", s.src.String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	if s.beforePredict != nil {
+		s.beforePredict()
+	}
+	return mdl.predict(frame, proba)
+}
 
 // tooLarge is the 413 error.
 func (s *Server) tooLarge() *apiError {
