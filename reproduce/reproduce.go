@@ -17,6 +17,7 @@ package reproduce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -305,7 +306,11 @@ func (p *Plan) Run(ctx context.Context, r *pipeline.Runner) (*Result, error) {
 	runner.NoCache = true
 	out, err := runner.RunPlan(ctx, req, plan)
 	if err != nil {
-		if out != nil && out.RunID != "" && errs.Code(err) == errs.Failed {
+		// Once the new run exists, its failure is a failed run (exit 1),
+		// even when a step found bad input (a broken data file, say); an
+		// interruption and a panic (a bug, exit 70) keep their codes.
+		var panicked *pipeline.PanicError
+		if out != nil && out.RunID != "" && errs.Code(err) != errs.Killed && !errors.As(err, &panicked) {
 			return nil, errs.Errorf(errs.Failed, "the re-run %s of run %s failed: %w", out.RunID, id, err)
 		}
 		return nil, err

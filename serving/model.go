@@ -26,6 +26,8 @@ type model struct {
 	// holds the frame column kind of each.
 	inputs []modelfile.ColumnSpec
 	kinds  []dataset.ColumnKind
+	// numeric counts the numeric inputs.
+	numeric int
 	// categories holds, for each categorical input the model refuses
 	// unknown categories of, the categories seen in training (nil for other
 	// columns), and known the same list for messages.
@@ -73,6 +75,7 @@ func loadModel(dir, token, uri, serverVersion string, specs func(string) (ml.Spe
 		switch c.Type {
 		case "double":
 			mdl.kinds[i] = dataset.Numeric
+			mdl.numeric++
 		case "string":
 			mdl.kinds[i] = dataset.Categorical
 		default:
@@ -229,10 +232,20 @@ func (mdl *model) encodeMetadata(uri, serverVersion string, sig modelfile.Signat
 // signature order, ready to be filled.
 func (mdl *model) newFrame(n int) *dataset.Frame {
 	f := &dataset.Frame{Columns: make([]dataset.Column, len(mdl.inputs)), NRows: n}
+	// The numeric columns share one allocation (capped, so that appending
+	// to one cannot overwrite the next).
+	var nums []float64
+	if mdl.numeric > 0 && n > 0 {
+		nums = make([]float64, mdl.numeric*n)
+	}
 	for i, c := range mdl.inputs {
 		col := dataset.Column{Name: c.Name, Kind: mdl.kinds[i]}
 		if col.Kind == dataset.Numeric {
-			col.Num = make([]float64, n)
+			if n == 0 {
+				col.Num = make([]float64, 0)
+			} else {
+				col.Num, nums = nums[:n:n], nums[n:]
+			}
 		} else {
 			col.Str = make([]string, n)
 		}

@@ -132,10 +132,14 @@ func (b *onnxBackend) predictBatch(f *dataset.Frame) (*modelfile.Prediction, err
 }
 
 // predict returns the model's predictions for f, from model.json or from
-// the ONNX model.
-func (mdl *model) predict(f *dataset.Frame) (*modelfile.Prediction, error) {
+// the ONNX model; the class probabilities only when withProba (ONNX
+// models give them anyway).
+func (mdl *model) predict(f *dataset.Frame, withProba bool) (*modelfile.Prediction, error) {
 	if mdl.onnx != nil {
 		return mdl.onnx.predict(f)
+	}
+	if !withProba {
+		return mdl.m.PredictLabels(f)
 	}
 	return mdl.m.Predict(f)
 }

@@ -99,8 +99,20 @@ func queryProba(r *http.Request) (bool, *apiError) {
 }
 
 // frameFromJSON turns a JSON scoring body into a frame of the model's
-// input columns, and reports whether probabilities were asked for.
+// input columns, and reports whether probabilities were asked for. Bodies
+// the fast decoder (fastjson.go) reads are decoded there; everything else,
+// including every bad request, goes through encoding/json below, which
+// words the errors.
 func (mdl *model) frameFromJSON(body []byte) (*dataset.Frame, bool, *apiError) {
+	if f, proba, ok := mdl.fastFrame(body); ok {
+		return f, proba, nil
+	}
+	return mdl.stdFrame(body)
+}
+
+// stdFrame is frameFromJSON with encoding/json: slower, but it is the
+// reference for what a body means and it words every error.
+func (mdl *model) stdFrame(body []byte) (*dataset.Frame, bool, *apiError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, false, badRequest(`the request body is empty; send a JSON object such as {"dataframe_split": {"columns": [...], "data": [[...]]}}`)
 	}

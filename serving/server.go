@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/modelfile"
 )
 
@@ -182,15 +184,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return errs.Errorf(errs.Invalid, "cannot listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(s.handler, s.log)
 	s.log.Info("serving", "model", s.src.String(), "url", "http://"+ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -223,6 +217,20 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("shut down the server on %s: requests still running after %s: %w", addr, s.o.ShutdownTimeout, err)
 	}
 	return nil
+}
+
+// newHTTPServer returns the HTTP server Serve runs h in: its timeouts and
+// header limit. (BenchmarkServe runs its hello-world anchor in one too.)
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // poll calls Reload every ReloadEvery until ctx is done.
@@ -383,10 +391,7 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if s.beforePredict != nil {
-		s.beforePredict()
-	}
-	p, err := mdl.predict(frame)
+	p, err := s.predict(mdl, frame, proba)
 	if err != nil {
 		s.writePredictError(w, err)
 		return
@@ -397,8 +402,29 @@ func (s *Server) invocations(w http.ResponseWriter, r *http.Request) {
 		s.writePredictError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	// A shared, never modified value: Header.Set would allocate one per request.
+	w.Header()["Content-Type"] = jsonContentType
 	w.Write(out)
+}
+
+// jsonContentType is the Content-Type header value of scoring answers.
+var jsonContentType = []string{"application/json"}
+
+// predict runs the model on frame. A panic in it (a bug in an estimator,
+// in the request's goroutine or in one of the estimator's own) becomes an
+// error, logged with its stack, so that the client gets a 500 and the server
+// goes on serving.
+func (s *Server) predict(mdl *model, frame *dataset.Frame, proba bool) (p *modelfile.Prediction, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("prediction panicked", "model", s.src.String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	if s.beforePredict != nil {
+		s.beforePredict()
+	}
+	return mdl.predict(frame, proba)
 }
 
 // tooLarge is the 413 error.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -539,5 +540,33 @@ func TestModelWithoutProbabilities(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || meta.Probabilities == nil || *meta.Probabilities {
 		t.Errorf("metadata probabilities = %v (%v), want false", meta.Probabilities, err)
+	}
+}
+
+// A panic while the model predicts (a bug in an estimator, on the request's
+// goroutine or handed back from one of the estimator's own) answers a 500
+// with MLflow's JSON error naming it, and the server goes on serving.
+func TestAPanicInPredictIsA500(t *testing.T) {
+	dir, _ := irisModel(t)
+	s, url := newTestServer(t, dir, Options{})
+	var panicking atomic.Bool
+	panicking.Store(true)
+	s.beforePredict = func() {
+		if panicking.Load() {
+			panic("boom in the estimator")
+		}
+	}
+	status, body := post(t, url+"/invocations", "application/json", `{"data": [[5.1, 3.5, 1.4, 0.2]]}`)
+	var e struct {
+		Code    string `json:"error_code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &e); status != http.StatusInternalServerError || err != nil ||
+		e.Code != "INTERNAL_ERROR" || !strings.Contains(e.Message, "boom in the estimator") {
+		t.Fatalf("status %d, body %s; want a 500 INTERNAL_ERROR naming the panic", status, body)
+	}
+	panicking.Store(false)
+	if status, body := post(t, url+"/invocations", "application/json", `{"data": [[5.1, 3.5, 1.4, 0.2]]}`); status != 200 {
+		t.Errorf("after the panic: status %d, %s", status, body)
 	}
 }

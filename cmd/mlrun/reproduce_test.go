@@ -449,3 +449,30 @@ func readText(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// A re-run that fails on bad input once the new run exists (here a data
+// file broken since, re-run with --allow-drift) is a failed run: exit 1,
+// the new run FAILED with the cause. Bad input found before any run exists
+// (the drift itself, without --allow-drift) stays exit 2.
+func TestReproduceAReRunThatFailsOnBadDataExits1(t *testing.T) {
+	e, _ := reproEnv(t)
+	dir := irisRepo(t, false)
+	e.ok(dir, "run", ".")
+	orig := e.newest()
+	editFile(t, dir, "data/iris.csv", "\n5.1,3.5,1.4,0.2,0", "\n5.1,oops,1.4,0.2,0")
+
+	if r := e.run(dir, "reproduce", orig.Info.ID); r.code != 2 || len(e.runs()) != 1 {
+		t.Fatalf("without --allow-drift: exit %d with %d runs, want 2 and no new run\n%s", r.code, len(e.runs()), r.stderr)
+	}
+	r := e.run(dir, "reproduce", orig.Info.ID, "--allow-drift")
+	repro := e.newest()
+	if repro.Info.ID == orig.Info.ID {
+		t.Fatalf("no new run (exit %d): %s", r.code, r.stderr)
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "the re-run "+repro.Info.ID) || !strings.Contains(r.stderr, "oops") {
+		t.Errorf("exit %d, stderr %q; want 1, naming the new run and the bad value", r.code, r.stderr)
+	}
+	if repro.Info.Status != tracking.StatusFailed || !strings.Contains(tagOf(repro, "mlrun.error"), "oops") {
+		t.Errorf("new run %s, mlrun.error %q; want FAILED with the cause", repro.Info.Status, tagOf(repro, "mlrun.error"))
+	}
+}

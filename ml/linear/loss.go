@@ -3,8 +3,8 @@ package linear
 import (
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/mlrun/mlrun/ml/internal/parallel"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -77,23 +77,11 @@ func (l *logLoss) eval(w, grad []float64) float64 {
 	l.unpack(w)
 	chunks := len(l.partial)
 	workers := min(runtime.GOMAXPROCS(0), chunks)
-	if workers <= 1 {
-		for c := 0; c < chunks; c++ {
+	parallel.Do(workers, func(first int) {
+		for c := first; c < chunks; c += max(workers, 1) {
 			l.chunk(c)
 		}
-	} else {
-		var wg sync.WaitGroup
-		for wk := 0; wk < workers; wk++ {
-			wg.Add(1)
-			go func(first int) {
-				defer wg.Done()
-				for c := first; c < chunks; c += workers {
-					l.chunk(c)
-				}
-			}(wk)
-		}
-		wg.Wait()
-	}
+	})
 
 	// Sum the chunks in order: gradient by class (k×p, then k intercepts).
 	k, p := l.k, l.p

@@ -148,7 +148,15 @@ func (m *Model) Signature() Signature {
 // Predict applies the preprocessing and the estimator to the raw frame f.
 // A frame without a needed column, or with a category the model has not
 // seen (unless the pipeline ignores unknown categories), is an Invalid error.
-func (m *Model) Predict(f *dataset.Frame) (*Prediction, error) {
+func (m *Model) Predict(f *dataset.Frame) (*Prediction, error) { return m.predict(f, true) }
+
+// PredictLabels is Predict without the class probabilities (Proba stays
+// nil), for callers that do not show them: a classifier then does not
+// compute them.
+func (m *Model) PredictLabels(f *dataset.Frame) (*Prediction, error) { return m.predict(f, false) }
+
+// predict is Predict, with the probabilities only when withProba.
+func (m *Model) predict(f *dataset.Frame, withProba bool) (*Prediction, error) {
 	X, err := m.Preprocess.Transform(f)
 	if err != nil {
 		return nil, err
@@ -172,7 +180,7 @@ func (m *Model) Predict(f *dataset.Frame) (*Prediction, error) {
 		}
 		p.Labels[i] = m.Target.Classes[k]
 	}
-	if c, ok := m.Estimator.(ml.Classifier); ok && m.HasProbabilities() {
+	if c, ok := m.Estimator.(ml.Classifier); ok && withProba && m.HasProbabilities() {
 		P := c.PredictProba(X)
 		if P == nil {
 			return nil, fmt.Errorf("estimator %s gave no probabilities", m.EstimatorName)

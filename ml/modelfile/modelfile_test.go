@@ -562,3 +562,22 @@ func TestSaveWithONNX(t *testing.T) {
 		t.Errorf("model_size_bytes %d with ONNX, %d without", m.SizeBytes, m2.SizeBytes)
 	}
 }
+
+// PredictLabels gives Predict's labels and classes without probabilities.
+func TestPredictLabelsSkipsProbabilities(t *testing.T) {
+	m, f := fitModel(t)
+	full, err := m.Predict(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, err := m.PredictLabels(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Proba) != f.NRows || labels.Proba != nil {
+		t.Fatalf("Predict gave %d probability rows, PredictLabels %d; want %d and none", len(full.Proba), len(labels.Proba), f.NRows)
+	}
+	if !reflect.DeepEqual(full.Labels, labels.Labels) || !reflect.DeepEqual(full.Classes, labels.Classes) {
+		t.Fatalf("PredictLabels %v %v, Predict %v %v", labels.Labels, labels.Classes, full.Labels, full.Classes)
+	}
+}

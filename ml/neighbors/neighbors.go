@@ -19,10 +19,10 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/parallel"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -303,23 +303,17 @@ func forEachQuery(s Settings, t *TrainingSet, X *mat.Dense, f func(i int, nb []n
 	}
 	blocks := (n + queryBlock - 1) / queryBlock
 	workers := min(runtime.GOMAXPROCS(0), blocks)
-	var wg sync.WaitGroup
-	for wk := 0; wk < workers; wk++ {
-		wg.Add(1)
-		go func(first int) {
-			defer wg.Done()
-			nb := make([]neighbour, 0, s.NNeighbors)
-			w := make([]float64, s.NNeighbors)
-			for b := first; b < blocks; b += workers {
-				for i := b * queryBlock; i < min(n, (b+1)*queryBlock); i++ {
-					nb = nearest(s, t, X.RawRowView(i)[:p], nb[:0])
-					weigh(s.Weights, nb, w)
-					f(i, nb, w)
-				}
+	parallel.Do(workers, func(first int) {
+		nb := make([]neighbour, 0, s.NNeighbors)
+		w := make([]float64, s.NNeighbors)
+		for b := first; b < blocks; b += workers {
+			for i := b * queryBlock; i < min(n, (b+1)*queryBlock); i++ {
+				nb = nearest(s, t, X.RawRowView(i)[:p], nb[:0])
+				weigh(s.Weights, nb, w)
+				f(i, nb, w)
 			}
-		}(wk)
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // nearest returns the k nearest training rows to x, nearest first, ties by

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/mlrun/mlrun/ml"
+	"github.com/mlrun/mlrun/ml/internal/parallel"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -89,17 +90,25 @@ func (m *RandomForest) Fit(ctx context.Context, X *mat.Dense, y []float64, progr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := newBuilder(d, cfg)
+			var b *builder
 			var w []float64
-			if m.Bootstrap || classWeights != nil {
-				w = make([]float64, d.n)
-			}
 			for i := range jobs {
-				tw := treeWeights(w, m.Bootstrap, seeds[i], classWeights)
-				t, err := b.grow(ctx, tw, splitterSeed(seeds[i]))
-				if err == nil {
-					trees[i] = t
-				}
+				// A panic growing a tree comes back as an error here and
+				// is raised again in Fit's goroutine (parallel.Repanic).
+				err := parallel.Catch(func() error {
+					if b == nil {
+						b = newBuilder(d, cfg)
+						if m.Bootstrap || classWeights != nil {
+							w = make([]float64, d.n)
+						}
+					}
+					tw := treeWeights(w, m.Bootstrap, seeds[i], classWeights)
+					t, err := b.grow(ctx, tw, splitterSeed(seeds[i]))
+					if err == nil {
+						trees[i] = t
+					}
+					return err
+				})
 				select {
 				case done <- err:
 				case <-ctx.Done():
@@ -136,6 +145,7 @@ func (m *RandomForest) Fit(ctx context.Context, X *mat.Dense, y []float64, progr
 	}
 	cancel()
 	wg.Wait()
+	parallel.Repanic(firstErr)
 	if firstErr != nil {
 		return fmt.Errorf("random_forest fit: %w", firstErr)
 	}
