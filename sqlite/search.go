@@ -120,7 +120,7 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 			more = true
 			runs = runs[:limit]
 		}
-		return loadRunData(ctx, tx, runs)
+		return loadPageData(ctx, tx, runs)
 	})
 	if err != nil {
 		return nil, "", err
