@@ -27,6 +27,7 @@ var attributeColumns = map[string]string{
 	tracking.AttrArtifactURI: "r.artifact_uri",
 	tracking.AttrStartTime:   "r.start_time",
 	tracking.AttrEndTime:     "r.end_time",
+	tracking.AttrDuration:    "(r.end_time - r.start_time)", // NULL while the run is not over
 }
 
 // dataTables maps the kinds stored in their own tables to those tables.
@@ -147,7 +148,8 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 		}
 		if o.Kind == tracking.KindAttribute {
 			col := attributeColumns[o.Key]
-			if o.Key == tracking.AttrEndTime {
+			if o.Key == tracking.AttrEndTime || o.Key == tracking.AttrDuration {
+				// Runs not over (no end time) sort last either way.
 				orderBy = append(orderBy, col+" IS NULL")
 			}
 			orderBy = append(orderBy, col+dir)

@@ -27,6 +27,10 @@ const (
 	AttrArtifactURI = "artifact_uri"
 	AttrStartTime   = "start_time"
 	AttrEndTime     = "end_time"
+	// AttrDuration is end_time - start_time in milliseconds, an mlrun
+	// extension of MLflow's syntax; runs without an end time have none
+	// (they match no comparison and sort last, as for end_time).
+	AttrDuration = "duration"
 )
 
 // attributeAliases maps every accepted attribute spelling (lower-cased) to
@@ -41,6 +45,7 @@ var attributeAliases = map[string]string{
 	"start_time":   AttrStartTime,
 	"created":      AttrStartTime,
 	"end_time":     AttrEndTime,
+	"duration":     AttrDuration,
 }
 
 // prefixKinds maps every accepted identifier prefix (lower-cased) to a kind.
@@ -70,7 +75,7 @@ type Filter struct {
 // Kind is KindMetric, KindParam, KindTag or KindAttribute; for attributes Key
 // is one of the Attr* names. Op is one of "=", "!=", ">", ">=", "<", "<=",
 // "LIKE", "ILIKE", "IN", "NOT IN". The value is in Num for metrics and the
-// numeric attributes start_time and end_time, in List for IN and NOT IN, and
+// numeric attributes start_time, end_time and duration, in List for IN and NOT IN, and
 // in Str otherwise.
 type Clause struct {
 	Kind string
@@ -82,7 +87,7 @@ type Clause struct {
 }
 
 // Numeric reports whether the clause compares numbers (metrics, start_time,
-// end_time) rather than strings.
+// end_time, duration) rather than strings.
 func (c Clause) Numeric() bool {
 	return isNumericIdent(c.Kind, c.Key)
 }
@@ -99,7 +104,7 @@ var numericOps = map[string]bool{"=": true, "!=": true, ">": true, ">=": true, "
 
 // isNumericIdent reports whether values of the identifier are numbers.
 func isNumericIdent(kind, key string) bool {
-	return kind == KindMetric || (kind == KindAttribute && (key == AttrStartTime || key == AttrEndTime))
+	return kind == KindMetric || (kind == KindAttribute && (key == AttrStartTime || key == AttrEndTime || key == AttrDuration))
 }
 
 // ParseFilter parses a filter in MLflow's search_runs syntax, such as
@@ -135,8 +140,8 @@ func ParseFilter(s string) (*Filter, error) {
 }
 
 // ParseOrderBy parses one order_by item: an identifier such as
-// "metrics.acc", "params.lr", "tags.x" or "start_time", optionally followed by
-// ASC (the default) or DESC.
+// "metrics.acc", "params.lr", "tags.x", "start_time" or "duration" (an mlrun
+// extension), optionally followed by ASC (the default) or DESC.
 func ParseOrderBy(s string) (OrderBy, error) {
 	p := &parser{src: s, what: "order_by"}
 	p.skipSpace()
@@ -286,7 +291,7 @@ func (p *parser) identifier() (kind, key string, err error) {
 		// A bare name is an attribute.
 		attr, ok := attributeAliases[strings.ToLower(first)]
 		if !ok {
-			return "", "", p.errorf(start, "where a run attribute (run_id, run_name, status, user_id, artifact_uri, start_time, end_time) or a prefixed name such as metrics.%s was expected", first)
+			return "", "", p.errorf(start, "where a run attribute (run_id, run_name, status, user_id, artifact_uri, start_time, end_time, duration) or a prefixed name such as metrics.%s was expected", first)
 		}
 		return KindAttribute, attr, nil
 	}
@@ -318,7 +323,7 @@ func (p *parser) identifier() (kind, key string, err error) {
 	if kind == KindAttribute {
 		attr, ok := attributeAliases[strings.ToLower(key)]
 		if !ok {
-			return "", "", p.errorf(keyStart, "where a run attribute (run_id, run_name, status, user_id, artifact_uri, start_time, end_time) was expected")
+			return "", "", p.errorf(keyStart, "where a run attribute (run_id, run_name, status, user_id, artifact_uri, start_time, end_time, duration) was expected")
 		}
 		key = attr
 	}

@@ -230,6 +230,51 @@ func testSearchOrderBy(t *testing.T, h *Harness) {
 	}
 }
 
+// testSearchDuration orders and filters by duration (end_time -
+// start_time), mlrun's extension of MLflow's syntax: runs not over sort
+// last either way and match no comparison; ties are broken by start_time
+// DESC as for the other keys.
+func testSearchDuration(t *testing.T, h *Harness) {
+	ctx := context.Background()
+	s := h.Open(t)
+	for _, r := range []struct {
+		name       string
+		start, end int64 // end 0: not over
+	}{{"a", 1000, 1300}, {"b", 2000, 2500}, {"c", 3000, 3300}, {"d", 4000, 0}, {"e", 5000, 5100}, {"f", 6000, 0}} {
+		info := mustCreateRun(t, s, tracking.NewRun{Name: r.name, StartTime: r.start})
+		if r.end != 0 {
+			st, end := tracking.StatusFinished, r.end
+			if err := s.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &st, EndTime: &end}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		filter string
+		order  []string
+		want   []string
+	}{
+		{"", []string{"duration"}, []string{"e", "c", "a", "b", "f", "d"}},
+		{"", []string{"attributes.duration DESC"}, []string{"b", "c", "a", "e", "f", "d"}},
+		{"", []string{"duration", "start_time"}, []string{"e", "a", "c", "b", "d", "f"}},
+		{"", []string{"end_time"}, []string{"a", "b", "c", "e", "f", "d"}}, // not the same order
+		{"duration >= 300", nil, []string{"c", "b", "a"}},
+		{"duration < 300 and status = 'FINISHED'", []string{"duration DESC"}, []string{"e"}},
+		{"duration != 300", []string{"duration"}, []string{"e", "b"}}, // runs not over never match
+	} {
+		runs, _, err := s.SearchRuns(ctx, tracking.SearchRuns{Filter: tt.filter, OrderBy: tt.order})
+		if err != nil {
+			t.Errorf("filter %q order %v: %v", tt.filter, tt.order, err)
+			continue
+		}
+		if got := names(runs); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("filter %q order %v = %v, want %v", tt.filter, tt.order, got, tt.want)
+		}
+	}
+	_, _, err := s.SearchRuns(ctx, tracking.SearchRuns{Filter: "duration > 'x'"})
+	wantCode(t, "SearchRuns(duration > 'x')", err, errs.Invalid)
+}
+
 func testSearchPaging(t *testing.T, h *Harness) {
 	ctx := context.Background()
 	s, _ := searchFixture(t, h)

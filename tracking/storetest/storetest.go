@@ -63,6 +63,7 @@ func Run(t *testing.T, h *Harness) {
 		{"CountRuns", testCountRuns},
 		{"SearchFilters", testSearchFilters},
 		{"SearchOrderBy", testSearchOrderBy},
+		{"SearchDuration", testSearchDuration},
 		{"SearchPaging", testSearchPaging},
 		{"SearchPagingAcrossMissingValues", testSearchPagingAcrossMissingValues},
 		{"RegisteredModelsAndVersions", testRegisteredModelsAndVersions},
