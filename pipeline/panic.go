@@ -24,9 +24,18 @@ func (e *PanicError) Error() string { return fmt.Sprintf("%s panicked: %v", e.Wh
 // steps, runs and sweep trials all use it.
 func recoverPanic(errp *error, where string) {
 	if p := recover(); p != nil {
-		*errp = &PanicError{Where: where, Value: p, Stack: debug.Stack()}
+		stack := debug.Stack()
+		if s, ok := p.(stacker); ok {
+			stack = append(append(s.PanicStack(), "\nre-raised in:\n"...), stack...)
+		}
+		*errp = &PanicError{Where: where, Value: p, Stack: stack}
 	}
 }
+
+// stacker is a panic value that carries the stack of the goroutine where
+// the panic began: an estimator's worker panic, re-raised in the goroutine
+// that waited for the workers, is one.
+type stacker interface{ PanicStack() []byte }
 
 // asPanic returns the *PanicError in err's chain, or nil.
 func asPanic(err error) *PanicError {

@@ -64,6 +64,9 @@ entry_points:
 	if err != nil || !bytes.Contains(stack, []byte("ml/tree.(*RandomForest).Fit")) {
 		t.Errorf("panic.txt %v does not show where the forest's workers were waited for:\n%s", err, stack)
 	}
+	if !bytes.Contains(stack, []byte("ml/internal/parallel.testPanic")) {
+		t.Errorf("panic.txt does not show the worker's own stack, where the panic began:\n%s", stack)
+	}
 
 	// Without the variable, the same binary trains the forest.
 	c = exec.Command(bin, "run", ".")

@@ -24,6 +24,10 @@ type Panic struct {
 // Error returns the panic's message, as panic printed it (fmt's %v).
 func (p *Panic) Error() string { return fmt.Sprint(p.Value) }
 
+// PanicStack returns the worker's stack, so that whoever recovers the
+// re-raised panic (pipeline's step recovery) can record where it began.
+func (p *Panic) PanicStack() []byte { return p.Stack }
+
 // Unwrap returns the panic's value when it is an error (a runtime.Error,
 // say), so that errors.As sees through the Panic.
 func (p *Panic) Unwrap() error {
