@@ -89,7 +89,7 @@ var fixedColumns = []struct {
 	{column{tracking.KindAttribute, tracking.AttrRunName, "Name"}, "attributes.run_name"},
 	{column{tracking.KindAttribute, tracking.AttrStatus, "Status"}, "attributes.status"},
 	{column{tracking.KindAttribute, tracking.AttrStartTime, "Started"}, "attributes.start_time"},
-	{column{tracking.KindAttribute, tracking.AttrEndTime, "Duration"}, ""}, // not a search attribute
+	{column{tracking.KindAttribute, tracking.AttrEndTime, "Duration"}, "attributes.duration"}, // end_time - start_time, an order key of the store
 	{column{tracking.KindAttribute, tracking.AttrUserID, "User"}, "attributes.user_id"},
 	{column{tracking.KindTag, tagSourceName, "Source"}, "tags." + tagSourceName},
 	{column{tracking.KindTag, tagGitCommit, "Commit"}, "tags." + tagGitCommit},
@@ -238,6 +238,9 @@ type availableCol struct {
 func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	exp, err := h.opt.Store.GetExperiment(ctx, r.PathValue("id"))
+	if err == nil {
+		err = h.needExperiment(r, exp.ID, permRead)
+	}
 	if err != nil {
 		h.fail(w, r, err, 0)
 		return
@@ -497,9 +500,15 @@ func (h *Handler) runsLifecycle(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errs.Errorf(errs.Invalid, "action %q is not delete or restore", action), 0)
 		return
 	}
-	// Every run must exist before any changes, so that a bad id changes nothing.
+	// Every run must exist, and the user may delete and restore it (MANAGE
+	// on its experiment, as the REST API asks), before any changes, so that
+	// a bad id or a refused run changes nothing.
 	for _, id := range ids {
-		if _, err := h.opt.Store.GetRun(r.Context(), id); err != nil {
+		run, err := h.opt.Store.GetRun(r.Context(), id)
+		if err == nil {
+			err = h.needRun(r, run, permManage)
+		}
+		if err != nil {
 			h.fail(w, r, err, 0)
 			return
 		}
@@ -526,7 +535,24 @@ func (h *Handler) runsLifecycle(w http.ResponseWriter, r *http.Request) {
 // speed benchmarks use it): the same query as the page, as JSON.
 func (h *Handler) runsJSON(w http.ResponseWriter, r *http.Request) {
 	q := parseRunsQuery(r.URL.Query())
-	runs, next, err := h.opt.Store.SearchRuns(r.Context(), q.search(r.URL.Query().Get("experiment_id")))
+	search := q.search(r.URL.Query().Get("experiment_id"))
+	var err error
+	if len(search.ExperimentIDs) == 1 {
+		err = h.needExperiment(r, search.ExperimentIDs[0], permRead)
+	} else if ids, rerr := h.readableExperiments(r, tracking.All); rerr != nil {
+		err = rerr
+	} else if ids != nil {
+		if len(ids) == 0 {
+			writeJSON(w, map[string]any{"runs": []any{}, "next_page_token": ""})
+			return
+		}
+		search.ExperimentIDs = ids
+	}
+	if err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
+	runs, next, err := h.opt.Store.SearchRuns(r.Context(), search)
 	if err != nil {
 		h.fail(w, r, err, 0)
 		return
