@@ -177,6 +177,10 @@ func (q runsQuery) search(expID string) tracking.SearchRuns {
 	}
 	if c, ok := parseColumn(q.Order); ok {
 		s.OrderBy = []string{c.orderBy(q.Desc)}
+	} else if q.Order == "attributes.start_time" && q.Desc {
+		// The store's own order (newest first, then run id), left
+		// implicit: on SQLite, naming it explicitly costs a 100,000-run
+		// table some 20 times as much.
 	} else if strings.HasPrefix(q.Order, "attributes.") {
 		dir := " ASC"
 		if q.Desc {
@@ -247,12 +251,26 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := parseRunsQuery(r.URL.Query())
 	d := runsData{Experiment: exp, Query: q, PageSize: q.PageSize, Self: r.URL.RequestURI()}
-	if a, ok := h.admin(); ok {
-		if stats, err := a.ExperimentStats(ctx); err == nil {
-			d.Stats, d.HasStats = stats[exp.ID], true
-		}
+	// The counts and the page are independent reads: one waits for the
+	// slower of the two, not for both (counting a 100,000-run store takes
+	// longer than finding a page of it).
+	type statsResult struct {
+		stats tracking.ExperimentStats
+		ok    bool
 	}
+	statsDone := make(chan statsResult, 1)
+	go func() {
+		var res statsResult
+		if a, ok := h.admin(); ok {
+			if stats, err := a.ExperimentStats(ctx); err == nil {
+				res = statsResult{stats[exp.ID], true}
+			}
+		}
+		statsDone <- res
+	}()
 	runs, next, err := h.opt.Store.SearchRuns(ctx, q.search(exp.ID))
+	res := <-statsDone
+	d.Stats, d.HasStats = res.stats, res.ok
 	if err != nil {
 		if errs.Code(err) != errs.Invalid {
 			h.fail(w, r, err, 0)
