@@ -228,6 +228,7 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	wantStore := "mlruns"
 	if strings.HasPrefix(c.store, "postgres") {
 		wantStore = "postgres://"
+		b.shot = t.TempDir() // the README shows the SQLite run's screenshots
 	}
 
 	// Experiments: the store is named, the Default experiment has its runs.
