@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/tracking"
 	"github.com/mlrun/mlrun/ui"
 )
 
@@ -81,6 +82,18 @@ func TestAuthPermissionsOnWrites(t *testing.T) {
 
 	if code, body := do("reader", "GET", "/models", nil); code != 200 || !strings.Contains(body, `href="/models/m"`) || strings.Contains(body, `href="/models/hidden"`) {
 		t.Errorf("the reader's models list: %d, m shown and hidden not expected", code)
+	}
+	// A short run id of a run the reader may not read is not expanded.
+	secret, err := f.st.CreateExperiment(ctx, "secret", nil)
+	must(t, err)
+	api("/api/2.0/mlflow/experiments/permissions/create", `{"experiment_id": "`+secret.ID+`", "username": "reader", "permission": "NO_PERMISSIONS"}`)
+	hidden, err := f.st.CreateRun(ctx, tracking.NewRun{ExperimentID: secret.ID, Name: "hidden-run"})
+	must(t, err)
+	if code, body := do("reader", "GET", "/runs/"+hidden.ID[:8], nil); code == http.StatusSeeOther || strings.Contains(body, hidden.ID) {
+		t.Errorf("the reader's GET /runs/<short id> of a secret run: %d, revealing its full id", code)
+	}
+	if code, _ := do("admin", "GET", "/runs/"+hidden.ID[:8], nil); code != http.StatusSeeOther {
+		t.Errorf("the admin's GET /runs/<short id>: %d, want a redirect", code)
 	}
 	if code, _ := do("reader", "GET", "/models/hidden", nil); code != 403 {
 		t.Errorf("the reader's GET /models/hidden: %d, want 403", code)

@@ -109,8 +109,11 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) {
 	run, err := h.opt.Store.GetRun(ctx, id)
 	if errs.Code(err) == errs.NotFound && len(id) >= 4 && len(id) < 32 {
 		if full, rerr := h.opt.Store.ResolveRunID(ctx, id); rerr == nil {
-			redirect(w, r, "/runs/"+full)
-			return
+			// A run the user may not read keeps its full id to itself.
+			if fr, gerr := h.opt.Store.GetRun(ctx, full); gerr == nil && h.canExperiment(r, fr.Info.ExperimentID, permRead) {
+				redirect(w, r, "/runs/"+full)
+				return
+			}
 		}
 	}
 	if err == nil {
