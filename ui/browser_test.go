@@ -263,6 +263,8 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 
 	// Runs table: every run, the sweep with its trials under it.
 	b.do("open runs", chromedp.Click(chromedp.Search(`//a[text()="Default"]`)), chromedp.WaitVisible(chromedp.ID("runs")))
+	// The run counts arrive once the table is painted.
+	b.do("run counts", chromedp.WaitVisible(chromedp.Search(`//span[@id="exp-stats" and contains(text(), "7 runs")]`)))
 	rows := b.eval(`String(document.querySelectorAll("#runs tbody tr").length)`)
 	if rows != "7" { // baseline, sweep + 3 trials, candidate, svc
 		t.Errorf("runs table has %s rows, want 7", rows)

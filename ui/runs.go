@@ -217,8 +217,6 @@ type headerCell struct {
 // runsData is the runs page.
 type runsData struct {
 	Experiment  *tracking.Experiment
-	Stats       tracking.ExperimentStats
-	HasStats    bool
 	Query       runsQuery
 	QueryString string
 	Header      []headerCell
@@ -250,27 +248,11 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := parseRunsQuery(r.URL.Query())
+	// The run counts are not read here: counting a 100,000-run store costs
+	// more than finding a page of it, so the page's script asks for them
+	// (experimentStats) once the table is on screen.
 	d := runsData{Experiment: exp, Query: q, PageSize: q.PageSize, Self: r.URL.RequestURI()}
-	// The counts and the page are independent reads: one waits for the
-	// slower of the two, not for both (counting a 100,000-run store takes
-	// longer than finding a page of it).
-	type statsResult struct {
-		stats tracking.ExperimentStats
-		ok    bool
-	}
-	statsDone := make(chan statsResult, 1)
-	go func() {
-		var res statsResult
-		if a, ok := h.admin(); ok {
-			if stats, err := a.ExperimentStats(ctx); err == nil {
-				res = statsResult{stats[exp.ID], true}
-			}
-		}
-		statsDone <- res
-	}()
 	runs, next, err := h.opt.Store.SearchRuns(ctx, q.search(exp.ID))
-	res := <-statsDone
-	d.Stats, d.HasStats = res.stats, res.ok
 	if err != nil {
 		if errs.Code(err) != errs.Invalid {
 			h.fail(w, r, err, 0)
@@ -547,6 +529,27 @@ func (h *Handler) runsLifecycle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	redirect(w, r, r.PostFormValue("back"))
+}
+
+// experimentStats answers an experiment's run counts, which the runs page
+// shows once its table is painted: {"runs", "deleted", "running"}.
+func (h *Handler) experimentStats(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("experiment")
+	if id == "" {
+		h.fail(w, r, errs.Errorf(errs.Invalid, "the experiment parameter is required"), 0)
+		return
+	}
+	if err := h.needExperiment(r, id, permRead); err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
+	stats, err := h.opt.Store.ExperimentStats(r.Context())
+	if err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
+	s := stats[id]
+	writeJSON(w, map[string]int{"runs": s.Runs, "deleted": s.DeletedRuns, "running": s.Running})
 }
 
 // runsJSON answers the runs table's data (the live-update poller and the

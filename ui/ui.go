@@ -118,6 +118,7 @@ func New(opt Options) (*Handler, error) {
 	h.mux.HandleFunc("POST /models/{name}/stage", h.changeStage)
 	h.mux.HandleFunc("GET /ui/api/metric-history", h.metricHistory)
 	h.mux.HandleFunc("GET /ui/api/runs", h.runsJSON)
+	h.mux.HandleFunc("GET /ui/api/experiment-stats", h.experimentStats)
 	h.mux.HandleFunc("GET /ui/api/events", h.events)
 	return h, nil
 }
