@@ -74,7 +74,9 @@ MLRUN_SOAK_SECONDS=60 "$GO" test -count=1 -run 'TestConcurrentClientsLoseNothing
 echo "== serving an ONNX model through ONNX Runtime vs the native Go model" >&2
 gobench ./serving 'ServeONNX' 1x
 echo "== web UI on 100,000 runs: runs table page vs the store's SearchRuns (same query); first paint vs a one-line page; a 100,000-point chart (headless Chromium)" >&2
-gobench ./ui 'RunsTable100k|SearchRuns100k|FirstPaint100k|MetricChart100k' 5x
+gobench ./ui 'RunsTable100k$|SearchRuns100k|MetricChart100k' 5x
+bench ./ui 'RunsTable100kVsAPI|FirstPaint100k' # figures: page vs store and vs /ajax-api runs/search; first paint vs a one-line page
+if /usr/bin/python3 -c 'import sys; sys.path[:0] = ["/opt/mlflow-2.12.2/src", "/opt/mlflow-2.12.2/shim"]; import mlflow' 2>/dev/null; then MLRUN_BENCH_MLFLOW=1 bench ./ui 'MLflowReferenceRunsSearch'; fi
 
 # Fit time against scikit-learn on the same data, alternating a Go fit
 # (one benchmark iteration) and a scikit-learn fit.

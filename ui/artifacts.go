@@ -79,6 +79,9 @@ func cleanArtifactPath(p string) (string, error) {
 // as an attachment.
 func (h *Handler) artifactRaw(w http.ResponseWriter, r *http.Request) {
 	run, err := h.opt.Store.GetRun(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = h.needRun(r, run, permRead)
+	}
 	if err != nil {
 		h.fail(w, r, err, 0)
 		return

@@ -1,8 +1,10 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -11,12 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mlrun/mlrun/internal/benchcmp"
+	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 	"github.com/mlrun/mlrun/ui"
@@ -24,7 +29,8 @@ import (
 
 // The speed benchmarks of issue 12, run by scripts/bench.sh:
 //
-//	go test -run '^$' -bench 'RunsTable|SearchRuns100k|MetricChart|FirstPaint' -benchtime 20x ./ui
+//	go test -run '^$' -bench 'RunsTable100k$|SearchRuns100k|MetricChart' -benchtime 20x ./ui
+//	go test -run '^$' -bench 'RunsTable100kVsAPI|FirstPaint' -benchtime 1x ./ui  # figures
 //
 // On a store of 100,000 runs (5 params, 3 metrics, 3 tags each): the runs
 // table page as the server answers it (default order; sorted by a metric;
@@ -199,7 +205,97 @@ var benchQueries = []struct {
 }{
 	{"Default", "", "", true},
 	{"SortMetric", "", "metrics.acc", true},
+	{"SortParam", "", "params.lr", true},
+	{"SortTag", "", "tags.team", true},
+	{"Filter", "params.model = 'a'", "", true},
 	{"FilterSort", "metrics.acc > 0.5 and params.model = 'a'", "metrics.acc", true},
+}
+
+// benchPairs is how many pairs a figure measures (MLRUN_BENCH_PAIRS,
+// default 5); run its benchmark with -benchtime 1x.
+func benchPairs() int {
+	if n, err := strconv.Atoi(os.Getenv("MLRUN_BENCH_PAIRS")); err == nil && n > 0 {
+		return n
+	}
+	return 5
+}
+
+// mlflowOrder is a bench query's order_by as MLflow's REST API takes it.
+func mlflowOrder(order string) []string {
+	if order == "" {
+		return nil
+	}
+	prefix, key, _ := strings.Cut(order, ".")
+	return []string{prefix + ".`" + key + "` DESC"}
+}
+
+// BenchmarkRunsTable100kVsAPI puts each runs table page (50 rows of HTML,
+// the server's whole answer, in process) beside two anchors measured in
+// turn in the same run: the store's SearchRuns for the same query (the
+// page's cost outside the store), and the same view through the server's
+// /ajax-api/2.0/mlflow/runs/search, the request MLflow's own UI makes for
+// its runs table.
+func BenchmarkRunsTable100kVsAPI(b *testing.B) {
+	st, _ := bigStore(b)
+	h := benchHandler(b)
+	api, err := server.New(st, server.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	apiHandler := api.Handler()
+	ctx := context.Background()
+	const reps = 3
+	mean := func(f func()) float64 {
+		start := time.Now()
+		for range reps {
+			f()
+		}
+		return float64(time.Since(start).Microseconds()) / 1000 / reps
+	}
+	for _, q := range benchQueries {
+		v := url.Values{}
+		if q.filter != "" {
+			v.Set("filter", q.filter)
+		}
+		if q.order != "" {
+			v.Set("order", q.order)
+		}
+		path := "/experiments/0?" + v.Encode()
+		search := tracking.SearchRuns{ExperimentIDs: []string{"0"}, Filter: q.filter, MaxResults: 50, OrderBy: mlflowOrder(q.order)}
+		body, _ := json.Marshal(map[string]any{"experiment_ids": []string{"0"}, "filter": q.filter, "max_results": 50, "order_by": mlflowOrder(q.order), "run_view_type": "ACTIVE_ONLY"})
+		b.Run(q.name, func(b *testing.B) {
+			page := func() float64 { return mean(func() { serve(b, h, path) }) }
+			store := func() float64 {
+				return mean(func() {
+					if _, _, err := st.SearchRuns(ctx, search); err != nil {
+						b.Fatal(err)
+					}
+				})
+			}
+			ajax := func() float64 {
+				return mean(func() {
+					rec := httptest.NewRecorder()
+					req := httptest.NewRequest("POST", "/ajax-api/2.0/mlflow/runs/search", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					apiHandler.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Fatalf("runs/search: %d %s", rec.Code, rec.Body.String())
+					}
+				})
+			}
+			page()
+			ajax() // warm
+			goal := 100.0
+			if q.name == "Default" {
+				goal = 50
+			}
+			pairs := benchPairs()
+			o, a := benchcmp.Alternate(pairs, page, store)
+			benchcmp.Figure{Name: "UI runs table 100k " + q.name + " (ms, server)", Anchor: "store SearchRuns, same query", Max: goal}.Report(b, o, a)
+			o, a = benchcmp.Alternate(pairs, page, ajax)
+			benchcmp.Figure{Name: "UI runs table 100k " + q.name + " (ms, server)", Anchor: "MLflow REST /ajax-api runs/search, same view"}.Report(b, o, a)
+		})
+	}
 }
 
 // BenchmarkRunsTable100k is the runs table page (50 rows, HTML) as the
@@ -270,13 +366,10 @@ func BenchmarkFirstPaint100k(b *testing.B) {
 		return ms
 	}
 	fcp(srv.URL + "/experiments/0") // warm the caches
-	var table, anchor float64
-	for i := 0; i < b.N; i++ {
-		table += fcp(srv.URL + "/experiments/0")
-		anchor += fcp(plain.URL)
-	}
-	b.ReportMetric(table/float64(b.N), "ms-first-paint")
-	b.ReportMetric(anchor/float64(b.N), "ms-first-paint-anchor")
+	o, a := benchcmp.Alternate(benchPairs(), func() float64 { return fcp(srv.URL + "/experiments/0") }, func() float64 { return fcp(plain.URL) })
+	st := benchcmp.Figure{Name: "UI runs table 100k first contentful paint (ms)", Anchor: "one-line page, same browser", Max: 300}.Report(b, o, a)
+	b.ReportMetric(st.Ours, "ms-first-paint")
+	b.ReportMetric(st.Anchor, "ms-first-paint-anchor")
 }
 
 // BenchmarkMetricChart100k draws a 100,000-point metric history with the

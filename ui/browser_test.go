@@ -164,15 +164,15 @@ func (b *browser) element(name, sel string) {
 	}
 }
 
-// irisStore makes a store with real runs in a git checkout of the iris
-// example: a registered run, a dirty-tree run, a sweep over C, a second
-// registered version, an SVC run; and a CSV logged as an artifact.
-func irisStore(t *testing.T) (*cli, string, map[string]string) {
+// irisStore makes a store (by open) with real runs in a git checkout of
+// the iris example: a registered run, a dirty-tree run, a sweep over C, a
+// second registered version, an SVC run; and a CSV logged as an artifact.
+func irisStore(t *testing.T, open func(*testing.T, string) *cli) (*cli, string, map[string]string) {
 	t.Helper()
 	work := t.TempDir()
 	proj := filepath.Join(work, "iris")
 	copyDir(t, filepath.Join(repoRoot(t), "examples", "iris"), proj)
-	c := newCLI(t, filepath.Join(work, "mlruns"))
+	c := open(t, work)
 	c.git(proj, "init", "-q", "-b", "main")
 	c.git(proj, "add", ".")
 	c.git(proj, "commit", "-q", "-m", "iris example")
@@ -210,19 +210,31 @@ func irisStore(t *testing.T) (*cli, string, map[string]string) {
 }
 
 // TestBrowser opens every page of the UI in headless Chromium on a store
-// made by real mlrun runs, and uses it as a person would.
+// made by real mlrun runs, and uses it as a person would: on SQLite and on
+// PostgreSQL.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not with -short")
 	}
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testBrowser(t, kind.open) })
+	}
+}
+
+func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	b := newBrowser(t, 1280, 900)
-	c, proj, ids := irisStore(t)
+	c, proj, ids := irisStore(t, open)
 	base := c.serveUI(proj)
+	wantStore := "mlruns"
+	if strings.HasPrefix(c.store, "postgres") {
+		wantStore = "postgres://"
+		b.shot = t.TempDir() // the README shows the SQLite run's screenshots
+	}
 
 	// Experiments: the store is named, the Default experiment has its runs.
 	b.do("open experiments", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("experiments")))
-	if s := b.text("#store-label"); !strings.Contains(s, "mlruns") {
-		t.Errorf("the page does not name the store: %q", s)
+	if s := b.text("#store-label"); !strings.Contains(s, wantStore) {
+		t.Errorf("the page does not name the store %s: %q", wantStore, s)
 	}
 	// Create, rename, delete and restore an experiment.
 	b.do("create experiment",
@@ -251,6 +263,8 @@ func TestBrowser(t *testing.T) {
 
 	// Runs table: every run, the sweep with its trials under it.
 	b.do("open runs", chromedp.Click(chromedp.Search(`//a[text()="Default"]`)), chromedp.WaitVisible(chromedp.ID("runs")))
+	// The run counts arrive once the table is painted.
+	b.do("run counts", chromedp.WaitVisible(chromedp.Search(`//span[@id="exp-stats" and contains(text(), "7 runs")]`)))
 	rows := b.eval(`String(document.querySelectorAll("#runs tbody tr").length)`)
 	if rows != "7" { // baseline, sweep + 3 trials, candidate, svc
 		t.Errorf("runs table has %s rows, want 7", rows)
@@ -428,11 +442,18 @@ func TestBrowser(t *testing.T) {
 }
 
 // TestBrowserLive watches the runs table while a run starts and finishes:
-// the new run appears and its status and metric change without a reload.
+// the new run appears and its status and metric change without a reload;
+// on SQLite and on PostgreSQL.
 func TestBrowserLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not with -short")
 	}
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testBrowserLive(t, kind.open) })
+	}
+}
+
+func testBrowserLive(t *testing.T, open func(*testing.T, string) *cli) {
 	b := newBrowser(t, 1280, 800)
 	work := t.TempDir()
 	proj := filepath.Join(work, "live")
@@ -442,7 +463,7 @@ entry_points:
   main:
     command: "mlrun log metric progress 0.5 && sleep 3 && mlrun log metric progress 1"
 `), 0o644))
-	c := newCLI(t, filepath.Join(work, "mlruns"))
+	c := open(t, work)
 	c.ok(proj, "run", ".", "--run-name", "earlier")
 	base := c.serveUI(proj)
 	b.do("open runs", chromedp.Navigate(base+"/experiments/0?col=metrics.progress"), chromedp.WaitVisible(chromedp.ID("runs")))

@@ -64,6 +64,9 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 	var runs []*tracking.Run
 	if sw := q.Get("sweep"); sw != "" {
 		parent, err := h.opt.Store.GetRun(ctx, sw)
+		if err == nil {
+			err = h.needRun(r, parent, permRead)
+		}
 		if err != nil {
 			h.fail(w, r, err, 0)
 			return
@@ -87,6 +90,9 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		run, err := h.opt.Store.GetRun(ctx, id)
+		if err == nil {
+			err = h.needRun(r, run, permRead)
+		}
 		if err != nil {
 			h.fail(w, r, err, 0)
 			return

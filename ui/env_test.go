@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlrun/mlrun/internal/pgtest"
 )
 
 // The browser tests drive the real thing users run: the mlrun binary, built
@@ -59,11 +61,28 @@ func mlrunBinary(t testing.TB) string {
 type cli struct {
 	t     testing.TB
 	bin   string
-	store string
+	store string   // MLRUN_TRACKING_URI
+	extra []string // more environment, e.g. MLRUN_ARTIFACTS_DESTINATION
 }
 
 func newCLI(t testing.TB, store string) *cli {
 	return &cli{t: t, bin: mlrunBinary(t), store: store}
+}
+
+// storeKinds are the stores every browser test runs on, each made fresh
+// for one test in work: a SQLite file, and a schema of its own on the
+// throwaway PostgreSQL server (artifacts in a shared directory, as a team
+// would have them), which skips, or fails in CI, when PostgreSQL is absent.
+var storeKinds = []struct {
+	name string
+	open func(t *testing.T, work string) *cli
+}{
+	{"sqlite", func(t *testing.T, work string) *cli { return newCLI(t, filepath.Join(work, "mlruns")) }},
+	{"postgres", func(t *testing.T, work string) *cli {
+		c := newCLI(t, pgtest.NewDatabase(t))
+		c.extra = []string{"MLRUN_ARTIFACTS_DESTINATION=file://" + filepath.Join(work, "team-artifacts")}
+		return c
+	}},
 }
 
 func (c *cli) env() []string {
@@ -73,6 +92,7 @@ func (c *cli) env() []string {
 			out = append(out, kv)
 		}
 	}
+	out = append(out, c.extra...)
 	return append(out, "PATH="+filepath.Dir(c.bin)+string(os.PathListSeparator)+os.Getenv("PATH"), "MLRUN_TRACKING_URI="+c.store, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
 }
@@ -104,17 +124,32 @@ func (c *cli) git(dir string, args ...string) {
 // process is stopped when the test ends.
 func (c *cli) serveUI(dir string) string {
 	c.t.Helper()
+	return c.serve(dir, nil, "ui", "--port", "0")
+}
+
+// serve starts mlrun with args (ui or server, on port 0), with env added
+// to its environment, and returns the base URL it prints; the process is
+// stopped when the test ends.
+func (c *cli) serve(dir string, env []string, args ...string) string {
+	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, c.bin, "ui", "--port", "0")
-	cmd.Dir, cmd.Env = dir, c.env()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Dir, cmd.Env = dir, append(c.env(), env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	var serverOut *io.PipeReader
+	if args[0] == "server" { // it says where on stderr
+		pr, pw := io.Pipe()
+		serverOut = pr
+		cmd.Stderr = io.MultiWriter(stderr, pw)
+		c.t.Cleanup(func() { pw.Close() })
+	}
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -122,25 +157,48 @@ func (c *cli) serveUI(dir string) string {
 		cancel()
 		cmd.Wait()
 	})
-	re := regexp.MustCompile(`^mlrun ui: (http://127\.0\.0\.1:\d+)$`)
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
+	// mlrun ui says where on stdout; mlrun server, on stderr.
+	re := regexp.MustCompile(`^mlrun (?:ui|server): (?:listening on )?(http://127\.0\.0\.1:\d+)`)
+	found := make(chan string, 2)
+	scan := func(r io.Reader) {
+		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 				break
 			}
 		}
-		io.Copy(io.Discard, stdout)
-	}()
+		io.Copy(io.Discard, r)
+	}
+	go scan(stdout)
+	if serverOut != nil {
+		go scan(serverOut)
+	}
 	select {
 	case u := <-found:
 		return u
-	case <-time.After(30 * time.Second):
+	case <-time.After(90 * time.Second):
 		c.t.Fatalf("mlrun ui did not say where it serves; stderr:\n%s", stderr.String())
 	}
 	return ""
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // copyDir copies a directory tree of regular files.
@@ -169,6 +227,7 @@ func copyDir(t testing.TB, src, dst string) {
 // TestMain removes what the package's tests and benchmarks built once.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Stop()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

@@ -44,6 +44,10 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	exp := r.URL.Query().Get("experiment")
+	if exp != "" && !h.canExperiment(r, exp, permRead) {
+		h.fail(w, r, h.denied(r, permRead, "experiment "+exp), 0)
+		return
+	}
 	newest := func() string {
 		if exp == "" {
 			return ""
@@ -74,7 +78,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, id := range ids {
 			run, err := h.opt.Store.GetRun(ctx, id)
-			if err != nil {
+			if err != nil || !h.canExperiment(r, run.Info.ExperimentID, permRead) {
 				continue
 			}
 			ev := runEvent{ID: id, Status: string(run.Info.Status), EndTime: run.Info.EndTime,

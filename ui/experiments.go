@@ -61,6 +61,9 @@ func (h *Handler) showExperiments(w http.ResponseWriter, r *http.Request, formEr
 		d.HasStats = true
 	}
 	for _, e := range exps {
+		if !h.canExperiment(r, e.ID, permRead) {
+			continue
+		}
 		row := experimentRow{Experiment: e, Deleted: e.LifecycleStage == tracking.LifecycleDeleted}
 		if stats != nil {
 			row.Stats, row.HasStats = stats[e.ID], true
@@ -91,6 +94,13 @@ func (h *Handler) createExperiment(w http.ResponseWriter, r *http.Request) {
 		h.showExperiments(w, r, errs.Message(err), name, errs.HTTPStatus(errs.Code(err)))
 		return
 	}
+	if h.opt.Access != nil {
+		// As the REST API does: whoever creates an experiment manages it.
+		if err := h.opt.Access.ExperimentCreated(r, e.ID); err != nil {
+			h.fail(w, r, err, 0)
+			return
+		}
+	}
 	redirect(w, r, "/experiments/"+e.ID)
 }
 
@@ -101,6 +111,14 @@ func (h *Handler) experimentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	// The permissions the REST API asks: EDIT to rename, MANAGE to delete or restore.
+	need := map[string]string{"rename": permEdit, "delete": permManage, "restore": permManage}[r.PathValue("action")]
+	if need != "" {
+		if err := h.needExperiment(r, id, need); err != nil {
+			h.fail(w, r, err, 0)
+			return
+		}
+	}
 	var err error
 	switch r.PathValue("action") {
 	case "rename":

@@ -62,6 +62,7 @@ func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, 0)
 		return
 	}
+	ms = slices.DeleteFunc(ms, func(m *tracking.RegisteredModel) bool { return !h.canModel(r, m.Name, permRead) })
 	h.render(w, r, "models", page{Title: "Models", Nav: "models", Data: modelsData{Models: ms}, PageScript: "app.js"})
 }
 
@@ -75,6 +76,10 @@ func (h *Handler) showModel(w http.ResponseWriter, r *http.Request, formErr stri
 	}
 	ctx := r.Context()
 	name := r.PathValue("name")
+	if err := h.needModel(r, name, permRead); err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
 	m, err := h.opt.Registry.GetRegisteredModel(ctx, name)
 	if err != nil {
 		h.fail(w, r, err, 0)
@@ -90,7 +95,7 @@ func (h *Handler) showModel(w http.ResponseWriter, r *http.Request, formErr stri
 		v := vs[i]
 		row := versionRow{ModelVersion: v, URI: "models:/" + name + "/" + strconv.Itoa(v.Version)}
 		if v.RunID != "" {
-			if run, err := h.opt.Store.GetRun(ctx, v.RunID); err == nil {
+			if run, err := h.opt.Store.GetRun(ctx, v.RunID); err == nil && h.canExperiment(r, run.Info.ExperimentID, permRead) {
 				row.RunName = run.Info.Name
 			}
 		}
@@ -111,6 +116,10 @@ func (h *Handler) moveAlias(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	name := r.PathValue("name")
+	if err := h.needModel(r, name, permEdit); err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
 	alias := strings.TrimSpace(r.PostFormValue("alias"))
 	version, err := tracking.ParseVersion(r.PostFormValue("version"))
 	if err == nil {
@@ -153,6 +162,10 @@ func (h *Handler) changeStage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	name := r.PathValue("name")
+	if err := h.needModel(r, name, permEdit); err != nil {
+		h.fail(w, r, err, 0)
+		return
+	}
 	version, err := tracking.ParseVersion(r.PostFormValue("version"))
 	var stage tracking.Stage
 	if err == nil {

@@ -109,9 +109,15 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) {
 	run, err := h.opt.Store.GetRun(ctx, id)
 	if errs.Code(err) == errs.NotFound && len(id) >= 4 && len(id) < 32 {
 		if full, rerr := h.opt.Store.ResolveRunID(ctx, id); rerr == nil {
-			redirect(w, r, "/runs/"+full)
-			return
+			// A run the user may not read keeps its full id to itself.
+			if fr, gerr := h.opt.Store.GetRun(ctx, full); gerr == nil && h.canExperiment(r, fr.Info.ExperimentID, permRead) {
+				redirect(w, r, "/runs/"+full)
+				return
+			}
 		}
+	}
+	if err == nil {
+		err = h.needRun(r, run, permRead)
 	}
 	if err != nil {
 		h.fail(w, r, err, 0)
@@ -179,6 +185,9 @@ func (h *Handler) versionsOfRun(r *http.Request, runID string) []*tracking.Model
 	}
 	var out []*tracking.ModelVersion
 	for _, m := range models {
+		if !h.canModel(r, m.Name, permRead) {
+			continue
+		}
 		vs, err := h.opt.Registry.ListModelVersions(r.Context(), m.Name)
 		if err != nil {
 			continue
@@ -205,6 +214,9 @@ func (h *Handler) reproductions(r *http.Request, run *tracking.Run) []reproducti
 	}
 	var out []reproduction
 	for _, rr := range runs {
+		if !h.canExperiment(r, rr.Info.ExperimentID, permRead) {
+			continue
+		}
 		rep := reproduction{Run: rr}
 		rep.Mode, _ = rr.Tag(tagReproduceMode)
 		rep.Drift, _ = rr.Tag(tagDrift)
@@ -371,6 +383,14 @@ func (h *Handler) metricHistory(w http.ResponseWriter, r *http.Request) {
 	runID, key := q.Get("run_id"), q.Get("metric_key")
 	if runID == "" || key == "" {
 		h.fail(w, r, errs.Errorf(errs.Invalid, "run_id and metric_key are required"), 0)
+		return
+	}
+	run, err := h.opt.Store.GetRun(r.Context(), runID)
+	if err == nil {
+		err = h.needRun(r, run, permRead)
+	}
+	if err != nil {
+		h.fail(w, r, err, 0)
 		return
 	}
 	ms, err := h.opt.Store.MetricHistory(r.Context(), runID, key)

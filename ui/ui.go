@@ -19,7 +19,6 @@ package ui
 import (
 	"embed"
 	"fmt"
-	"github.com/mlrun/mlrun/artifact"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -51,6 +51,9 @@ type Options struct {
 	StoreLabel string
 	// PollInterval is how often live updates look at the store; 0 is 1s.
 	PollInterval time.Duration
+	// Access, when set, limits each user to what its permissions allow
+	// (mlrun server --auth); nil lets every request see and change all.
+	Access Access
 }
 
 // Handler serves the UI. Build it with New.
@@ -115,6 +118,7 @@ func New(opt Options) (*Handler, error) {
 	h.mux.HandleFunc("POST /models/{name}/stage", h.changeStage)
 	h.mux.HandleFunc("GET /ui/api/metric-history", h.metricHistory)
 	h.mux.HandleFunc("GET /ui/api/runs", h.runsJSON)
+	h.mux.HandleFunc("GET /ui/api/experiment-stats", h.experimentStats)
 	h.mux.HandleFunc("GET /ui/api/events", h.events)
 	return h, nil
 }
@@ -140,6 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type page struct {
 	Title      string
 	Store      string
+	User       string // who is signed in (mlrun server --auth), else ""
 	HasModels  bool
 	Nav        string // "experiments" or "models": the current section
 	Data       any
@@ -179,6 +184,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, p 
 
 func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, name string, p page, status int) {
 	p.Store = h.opt.StoreLabel
+	p.User = h.user(r)
 	p.HasModels = h.opt.Registry != nil
 	var b strings.Builder
 	if err := h.pages[name].ExecuteTemplate(&b, "layout.html", p); err != nil {
@@ -193,6 +199,9 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, name stri
 
 // fail renders an error page; status 0 derives it from the error's code.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, status int) {
+	if errs.Code(err) == permissionDenied {
+		status = http.StatusForbidden
+	}
 	if status == 0 {
 		status = errs.HTTPStatus(errs.Code(err))
 	}

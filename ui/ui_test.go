@@ -253,9 +253,9 @@ func TestRunsTableFilterSortPage(t *testing.T) {
 	if !strings.Contains(body, `<td class="num">5</td><td class="num">5</td>`) {
 		t.Errorf("the experiments page does not count 5 active runs, 5 running")
 	}
-	_, body, _ = f.get("/experiments/0")
-	if !strings.Contains(body, "5 runs, 1 deleted") {
-		t.Errorf("the runs page does not count runs")
+	_, body, _ = f.get("/ui/api/experiment-stats?experiment=0")
+	if !strings.Contains(body, `{"deleted":1,"running":5,"runs":5}`) {
+		t.Errorf("the runs page's counts: %s", body)
 	}
 	_, body, _ = f.get("/experiments/0?filter=" + url.QueryEscape("params.C = '1'") + "&col=metrics.acc")
 	if n := strings.Count(body, `<tr data-run=`); n != 2 {
@@ -502,5 +502,42 @@ func TestDeleteAndRestoreSelectedRuns(t *testing.T) {
 	resp, _ = f.post("/runs/lifecycle", url.Values{"action": {"delete"}, "run": {keep.ID}}, "cross-site")
 	if r, _ := f.st.GetRun(ctx, keep.ID); resp.StatusCode != 403 || r.Info.LifecycleStage != tracking.LifecycleActive {
 		t.Errorf("a cross-site delete: %d", resp.StatusCode)
+	}
+}
+
+// TestRunsTableSortsByDuration: the Duration column sorts on the server by
+// the store's order key attributes.duration (end_time - start_time), both
+// ways, and its header says how it is sorted.
+func TestRunsTableSortsByDuration(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// Started in the order a, b, c; lasting 3 s, 1 s, 2 s.
+	for i, secs := range []int64{3, 1, 2} {
+		start := int64(1_700_000_000_000 + i*60_000)
+		info, err := f.st.CreateRun(ctx, tracking.NewRun{ExperimentID: "0", Name: "run-" + string(rune('a'+i)), StartTime: start})
+		must(t, err)
+		done, end := tracking.StatusFinished, start+secs*1000
+		must(t, f.st.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &done, EndTime: &end}))
+	}
+	_, body, _ := f.get("/experiments/0")
+	if !regexp.MustCompile(`<th scope="col" data-col="attributes.end_time"[^>]*>\s*<a href="/experiments/0\?[^"]*order=attributes.duration[^"]*" class="sort">Duration</a>`).MatchString(body) {
+		t.Fatalf("the Duration header is not a sort link on attributes.duration")
+	}
+	for _, c := range []struct{ dir, want string }{{"asc", "run-b,run-c,run-a"}, {"desc", "run-a,run-c,run-b"}} {
+		code, body, _ := f.get("/experiments/0?order=attributes.duration&dir=" + c.dir)
+		if code != 200 || strings.Contains(body, `id="filter-error"`) {
+			t.Fatalf("sort by duration %s: %d\n%s", c.dir, code, regexp.MustCompile(`(?s)id="filter-error"[^<]*<`).FindString(body))
+		}
+		var got []string
+		for _, m := range regexp.MustCompile(`>(run-[a-c])</a>`).FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("by duration %s: %v, want %s", c.dir, got, c.want)
+		}
+		want := map[string]string{"asc": "ascending", "desc": "descending"}[c.dir]
+		if !regexp.MustCompile(`data-col="attributes.end_time" aria-sort="` + want + `"`).MatchString(body) {
+			t.Errorf("by duration %s: the Duration header is not marked %s", c.dir, want)
+		}
 	}
 }

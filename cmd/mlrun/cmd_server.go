@@ -161,7 +161,11 @@ func (a *app) runServer(c *cobra.Command, o serverOptions, uiOnly bool) error {
 		defer au.Close()
 		opts.Auth = au
 	}
-	if opts.UI, err = ui.New(ui.Options{Store: st, Registry: st, ArtifactRoot: artifacts, StoreLabel: loc.String()}); err != nil {
+	uiOpts := ui.Options{Store: st, Registry: st, ArtifactRoot: artifacts, StoreLabel: loc.String()}
+	if opts.Auth != nil {
+		uiOpts.Access = opts.Auth // the pages ask for login and keep to each user's permissions
+	}
+	if opts.UI, err = ui.New(uiOpts); err != nil {
 		return err
 	}
 	srv, err := server.New(st, opts)

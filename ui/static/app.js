@@ -26,6 +26,25 @@
     b.textContent = "Selected: press Ctrl+C";
   }
 
+  // Runs page: the experiment's run counts, asked for once the table is
+  // painted (counting a large store takes longer than a page of it).
+  const stats = document.getElementById("exp-stats");
+  if (stats) {
+    fetch("/ui/api/experiment-stats?experiment=" + encodeURIComponent(stats.getAttribute("data-experiment")), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        let t = " · " + s.runs + " runs" + (s.deleted ? ", " + s.deleted + " deleted" : "");
+        stats.textContent = t;
+        if (s.running) {
+          stats.appendChild(document.createTextNode(" · "));
+          const b = document.createElement("strong");
+          b.textContent = s.running + " running";
+          stats.appendChild(b);
+        }
+      }, function () {});
+  }
+
   // Runs table: select all, count the selection, keep it in the URL.
   const form = document.getElementById("runs-form");
   if (form) {
