@@ -306,6 +306,12 @@ func buildSearchQuery(expIDs []string, view tracking.ViewType, f *tracking.Filte
 	}
 	for i, o := range orders[first:] {
 		dir := direction(o)
+		if o.Kind == tracking.KindAttribute && o.Key == tracking.AttrStartTime && o.Desc && first+i == len(orders)-1 {
+			// The last key is the tie-breakers' own first one (MLflow's
+			// UI names it): left to them, so that the plan can read
+			// runs_by_start_time rather than sort every run.
+			continue
+		}
 		if o.Kind == tracking.KindAttribute {
 			col := attributeColumns[o.Key]
 			if o.Key == tracking.AttrEndTime || o.Key == tracking.AttrDuration {

@@ -123,6 +123,9 @@ func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 		exps          []string
 	}{
 		{"", "", "runs_by_start_time", nil},
+		// MLflow's UI names the default order explicitly.
+		{"", "attributes.start_time DESC", "runs_by_start_time", nil},
+		{"", "start_time DESC", "runs_by_start_time", nil},
 		{"", "metrics.acc DESC", "latest_metrics_by_key_value", nil},
 		{"", "metrics.acc", "latest_metrics_by_key_value", nil},
 		{"metrics.acc > 0.5 and params.model = 'svc'", "metrics.acc DESC", "latest_metrics_by_key_value", nil},
