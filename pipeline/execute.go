@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if err != nil {
 		return err
 	}
-	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir}
+	log := &runLogger{store: r.Store, runID: info.ID, artifactDir: artifactDir, bg: newBackground(runtime.GOMAXPROCS(0))}
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}
@@ -67,6 +68,11 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		runErr = r.runCommand(ctx, plan, env, out, log)
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log)
+	}
+	// The plots steps drew in the background are written before the run
+	// ends, and a failure among them fails it.
+	if err := log.bg.wait(); err != nil && runErr == nil {
+		runErr = err
 	}
 
 	// Record what was learnt along the way, even when a step failed.
@@ -266,7 +272,9 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		key = cache.key(kind, values, env.ProjectDir)
 	}
 	outer := env.DatasetVersion
-	defer func() { env.Log, env.ChildLog, env.DatasetVersion = log, "", outer }()
+	defer func() { env.Log, env.ChildLog, env.DatasetVersion, env.Defer = log, "", outer, nil }()
+	work := &stepWork{}
+	env.Defer = work.deferTo(log.bg, env.Step)
 	if key == "" {
 		res, err := runKind(ctx, kind, env, values)
 		if err == nil && cache != nil {
@@ -313,8 +321,19 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		return nil, "", err
 	}
 	rec.readChildLog(childLog)
-	cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
 	cache.remember(res, key)
+	if work.pending() {
+		// The entry lists the step's artifacts: it is recorded once the
+		// plots the step deferred are written, and not if one failed.
+		step := env.Step
+		log.bg.after(func() {
+			if work.ok() {
+				cache.record(context.WithoutCancel(ctx), key, kind.Name(), step, env.RunID, log.artifactDir, res, rec)
+			}
+		})
+	} else {
+		cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
+	}
 	return res, "", nil
 }
 

@@ -21,6 +21,8 @@ type runLogger struct {
 	store       tracking.Store
 	runID       string
 	artifactDir string
+	// bg runs what steps defer (plots); execute waits for it.
+	bg *background
 
 	mu      sync.Mutex
 	params  []tracking.Param

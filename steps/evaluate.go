@@ -98,7 +98,10 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		}
 	}
 	if plots {
-		if err := writeProjection(env, model, ds, pred, prefix); err != nil {
+		// The projection (a PCA, its CSV and its plot) is drawn in the
+		// background with the other plots.
+		log, step := env.Log, env.Step
+		if err := env.Background(prefix+"projection.png", func() error { return writeProjection(log, step, model, ds, pred, prefix) }); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +197,8 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	if err != nil {
 		return nil, err
 	}
-	if err := report.ConfusionMatrixPNG(path, cm, classes, "Confusion matrix ("+model.EstimatorName+")"); err != nil {
+	title := "Confusion matrix (" + model.EstimatorName + ")"
+	if err := env.Background(prefix+"confusion_matrix.png", func() error { return report.ConfusionMatrixPNG(path, cm, classes, title) }); err != nil {
 		return nil, err
 	}
 	html := report.ClassReport{Accuracy: rep.Accuracy, Confusion: cm,
@@ -218,7 +222,8 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 		if err != nil {
 			return nil, err
 		}
-		if err := report.ROCCurvePNG(path, fpr, tpr, scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"); err != nil {
+		auc, title := scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"
+		if err := env.Background(prefix+"roc_curve.png", func() error { return report.ROCCurvePNG(path, fpr, tpr, auc, title) }); err != nil {
 			return nil, err
 		}
 	}

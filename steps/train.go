@@ -325,7 +325,7 @@ func formatParam(v any) string {
 }
 
 // learningCurve draws the training history (loss per iteration, ...) as
-// learning_curve.png when there is a curve to draw.
+// learning_curve.png, in the background, when there is a curve to draw.
 func learningCurve(env *Env, history []tracking.Metric, estimator string) error {
 	byKey := map[string]*report.Series{}
 	for _, m := range history {
@@ -355,7 +355,9 @@ func learningCurve(env *Env, history []tracking.Metric, estimator string) error 
 	if len(series) == 1 {
 		yLabel = series[0].Name
 	}
-	return report.LearningCurvePNG(path, series, "Training history: "+estimator, yLabel)
+	return env.Background("learning_curve.png", func() error {
+		return report.LearningCurvePNG(path, series, "Training history: "+estimator, yLabel)
+	})
 }
 
 // CacheFiles implements Cacheable.
