@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
@@ -58,11 +59,15 @@ func encodePNG(w io.Writer, img *image.RGBA) error {
 		row := img.Pix[i : i+4*width : i+4*width]
 		if bpp == 3 {
 			o := out[1:stride:stride]
-			for x := 0; x+3 < len(row) && 3*(x/4)+2 < len(o); x += 4 {
-				j := 3 * (x / 4)
-				o[j] = row[x] - above[x]
-				o[j+1] = row[x+1] - above[x+1]
-				o[j+2] = row[x+2] - above[x+2]
+			if bytes.Equal(row, above) {
+				clear(o) // most rows of a plot repeat the one above
+			} else {
+				above := above[:len(row)]
+				for x, j := 0, 0; x+3 < len(row) && j+2 < len(o); x, j = x+4, j+3 {
+					o[j] = row[x] - above[x]
+					o[j+1] = row[x+1] - above[x+1]
+					o[j+2] = row[x+2] - above[x+2]
+				}
 			}
 			above = row
 		} else {

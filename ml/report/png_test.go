@@ -109,3 +109,44 @@ func TestEncodePNGKeepsEveryPixel(t *testing.T) {
 		}
 	}
 }
+
+// Plots drawn at the same time on several goroutines (a run draws its
+// plots in the background) are byte for byte the plots drawn one by one.
+func TestConcurrentRendersAreIdentical(t *testing.T) {
+	plots := samplePlots(t)
+	want := map[string][]byte{}
+	for name, sp := range plots {
+		var b bytes.Buffer
+		if err := writePNG(&b, sp); err != nil {
+			t.Fatal(err)
+		}
+		want[name] = b.Bytes()
+	}
+	type result struct {
+		name string
+		data []byte
+		err  error
+	}
+	results := make(chan result)
+	for range 4 {
+		// Plots of their own: drawing one plot is not safe for concurrent
+		// use, only drawing different ones is.
+		own := samplePlots(t)
+		for name, sp := range own {
+			go func() {
+				var b bytes.Buffer
+				err := writePNG(&b, sp)
+				results <- result{name, b.Bytes(), err}
+			}()
+		}
+	}
+	for range 4 * len(want) {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("%s: %v", r.name, r.err)
+		}
+		if !bytes.Equal(r.data, want[r.name]) {
+			t.Errorf("%s: drawn concurrently, it differs from the plot drawn alone", r.name)
+		}
+	}
+}
