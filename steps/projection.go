@@ -18,7 +18,7 @@ import (
 // projection.png (those points coloured by true class, misclassified rows
 // marked; predicted against true values for a regressor). A data set of
 // fewer than two rows has no projection.
-func writeProjection(log Logger, step string, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, prefix string) error {
+func writeProjection(log Logger, plots *report.Renderer, step string, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, prefix string) error {
 	if ds.Rows < 2 {
 		return nil
 	}
@@ -67,5 +67,5 @@ func writeProjection(log Logger, step string, model *modelfile.Model, ds *datase
 	if err != nil {
 		return err
 	}
-	return report.ProjectionPNG(path, p, title)
+	return plots.ProjectionPNG(path, p, title)
 }

@@ -68,12 +68,9 @@ type sizedPlot struct {
 	w, h vg.Length
 }
 
-// writePNG draws sp and writes it as PNG.
+// writePNG draws sp and writes it as PNG, with fresh buffers.
 func writePNG(out io.Writer, sp *sizedPlot) error {
-	if err := encodePNG(out, drawPlot(sp, false)); err != nil {
-		return fmt.Errorf("write png: %w", err)
-	}
-	return nil
+	return (*Renderer)(nil).writePNG(out, sp)
 }
 
 // drawPlot draws sp on a w×h image (rounded to whole pixels). Unless plain
@@ -81,10 +78,22 @@ func writePNG(out io.Writer, sp *sizedPlot) error {
 // glyphs are copied rather than resampled (glyphCopier) and the plot's
 // white background is not painted over the image's white.
 func drawPlot(sp *sizedPlot, plain bool) *image.RGBA {
+	img := image.NewRGBA(sp.bounds())
+	drawInto(img, sp, plain)
+	return img
+}
+
+// bounds returns the rectangle of sp's image in pixels.
+func (sp *sizedPlot) bounds() image.Rectangle {
+	return image.Rect(0, 0, int(sp.w/vg.Inch*dpi+0.5), int(sp.h/vg.Inch*dpi+0.5))
+}
+
+// drawInto draws sp on img, whatever img held before (vgimg paints it all
+// white first); see drawPlot.
+func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
 	// The canvas draws straight into img: vgimg's own constructor would
 	// allocate the image, then a copy of it for its drawing context, which
 	// costs a fifth of a plot.
-	img := image.NewRGBA(image.Rect(0, 0, int(sp.w/vg.Inch*dpi+0.5), int(sp.h/vg.Inch*dpi+0.5)))
 	ctx := gg.NewContextForRGBA(img)
 	ctx.SetLineCapButt() // as vgimg.NewWith sets up its own context
 	ctx.InvertY()
@@ -101,7 +110,6 @@ func drawPlot(sp *sizedPlot, plain bool) *image.RGBA {
 	c := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(dpi))
 	m := vg.Inch / 8
 	p.Draw(draw.Crop(draw.New(c), m, -m, m, -m))
-	return img
 }
 
 // glyphCopier is the interpolator the canvas draws text with: gg places
@@ -226,7 +234,12 @@ func checkConfusion(cm [][]int, classNames []string) error {
 // true class i predicted as class j) to path as an annotated heat map; see
 // WriteConfusionMatrixPNG.
 func ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title string) error {
-	return saveFile(path, func(w io.Writer) error { return WriteConfusionMatrixPNG(w, cm, classNames, title) })
+	return (*Renderer)(nil).ConfusionMatrixPNG(path, cm, classNames, title)
+}
+
+// ConfusionMatrixPNG writes the plot of the package function ConfusionMatrixPNG, reusing r's buffers.
+func (r *Renderer) ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title string) error {
+	return r.save(path, func() (*sizedPlot, error) { return confusionMatrixPlot(cm, classNames, title) })
 }
 
 // WriteConfusionMatrixPNG writes cm as a PNG heat map: true classes top to
@@ -314,7 +327,12 @@ func confusionMatrixPlot(cm [][]int, classNames []string, title string) (*sizedP
 // ROCCurvePNG writes a ROC curve (false positive rate fpr against true
 // positive rate tpr, points in threshold order) to path; see WriteROCCurvePNG.
 func ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) error {
-	return saveFile(path, func(w io.Writer) error { return WriteROCCurvePNG(w, fpr, tpr, auc, title) })
+	return (*Renderer)(nil).ROCCurvePNG(path, fpr, tpr, auc, title)
+}
+
+// ROCCurvePNG writes the plot of the package function ROCCurvePNG, reusing r's buffers.
+func (r *Renderer) ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) error {
+	return r.save(path, func() (*sizedPlot, error) { return rocCurvePlot(fpr, tpr, auc, title) })
 }
 
 // WriteROCCurvePNG writes a ROC curve as PNG: the curve with its AUC in the
@@ -389,7 +407,12 @@ type Series struct {
 // LearningCurvePNG writes series as lines against their steps to path; see
 // WriteLearningCurvePNG.
 func LearningCurvePNG(path string, series []Series, title, yLabel string) error {
-	return saveFile(path, func(w io.Writer) error { return WriteLearningCurvePNG(w, series, title, yLabel) })
+	return (*Renderer)(nil).LearningCurvePNG(path, series, title, yLabel)
+}
+
+// LearningCurvePNG writes the plot of the package function LearningCurvePNG, reusing r's buffers.
+func (r *Renderer) LearningCurvePNG(path string, series []Series, title, yLabel string) error {
+	return r.save(path, func() (*sizedPlot, error) { return learningCurvePlot(series, title, yLabel) })
 }
 
 // WriteLearningCurvePNG writes series as PNG lines, one colour per series

@@ -21,7 +21,9 @@ import (
 // turns them into runs of zeros that deflate at full speed, and the file
 // stays about as small. The pixels are exactly img's: any PNG decoder reads
 // them back unchanged.
-func encodePNG(w io.Writer, img *image.RGBA) error {
+//
+// zw, when not nil, is a compressor to reuse (Reset to the new stream).
+func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
 	if width <= 0 || height <= 0 {
@@ -40,9 +42,13 @@ func encodePNG(w io.Writer, img *image.RGBA) error {
 	pw.chunk("IHDR", ihdr[:])
 
 	idat := &chunkWriter{pw: pw, buf: make([]byte, 0, 32<<10)}
-	zw, err := zlib.NewWriterLevel(idat, zlib.BestSpeed)
-	if err != nil {
-		return fmt.Errorf("png: %w", err)
+	if zw == nil {
+		var err error
+		if zw, err = zlib.NewWriterLevel(idat, zlib.BestSpeed); err != nil {
+			return fmt.Errorf("png: %w", err)
+		}
+	} else {
+		zw.Reset(idat)
 	}
 	// Each row is filtered against the row above it in img itself (the
 	// row above the first is zeros, as the PNG specification has it).

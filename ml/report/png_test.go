@@ -78,7 +78,7 @@ func TestEncodePNGKeepsEveryPixel(t *testing.T) {
 	images["translucent noise"] = noisy
 	for name, img := range images {
 		var ours, std bytes.Buffer
-		if err := encodePNG(&ours, img); err != nil {
+		if err := encodePNG(&ours, img, nil); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if err := png.Encode(&std, img); err != nil {
@@ -111,7 +111,8 @@ func TestEncodePNGKeepsEveryPixel(t *testing.T) {
 }
 
 // Plots drawn at the same time on several goroutines (a run draws its
-// plots in the background) are byte for byte the plots drawn one by one.
+// plots in the background) through one Renderer are byte for byte the
+// plots drawn one by one with fresh buffers.
 func TestConcurrentRendersAreIdentical(t *testing.T) {
 	plots := samplePlots(t)
 	want := map[string][]byte{}
@@ -128,6 +129,7 @@ func TestConcurrentRendersAreIdentical(t *testing.T) {
 		err  error
 	}
 	results := make(chan result)
+	shared := NewRenderer() // its buffers go from plot to plot, of every size
 	for range 4 {
 		// Plots of their own: drawing one plot is not safe for concurrent
 		// use, only drawing different ones is.
@@ -135,7 +137,7 @@ func TestConcurrentRendersAreIdentical(t *testing.T) {
 		for name, sp := range own {
 			go func() {
 				var b bytes.Buffer
-				err := writePNG(&b, sp)
+				err := shared.writePNG(&b, sp)
 				results <- result{name, b.Bytes(), err}
 			}()
 		}

@@ -90,7 +90,12 @@ func WriteProjectionCSV(w io.Writer, p *Projection) error {
 
 // ProjectionPNG writes the projection plot to path; see WriteProjectionPNG.
 func ProjectionPNG(path string, p *Projection, title string) error {
-	return saveFile(path, func(w io.Writer) error { return WriteProjectionPNG(w, p, title) })
+	return (*Renderer)(nil).ProjectionPNG(path, p, title)
+}
+
+// ProjectionPNG writes the plot of the package function ProjectionPNG, reusing r's buffers.
+func (r *Renderer) ProjectionPNG(path string, p *Projection, title string) error {
+	return r.save(path, func() (*sizedPlot, error) { return projectionPlot(p, title) })
 }
 
 // WriteProjectionPNG draws the embeddings view as PNG. For a classifier:
