@@ -69,6 +69,11 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log)
 	}
+	// The plots steps drew in the background are written before the run
+	// ends, and a failure among them fails it.
+	if err := log.bg.wait(); err != nil && runErr == nil {
+		runErr = err
+	}
 
 	// Record what was learnt along the way, even when a step failed.
 	tags := map[string]string{}
@@ -268,7 +273,9 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		key = cache.key(kind, values, env.ProjectDir)
 	}
 	outer := env.DatasetVersion
-	defer func() { env.Log, env.ChildLog, env.DatasetVersion = log, "", outer }()
+	defer func() { env.Log, env.ChildLog, env.DatasetVersion, env.Defer = log, "", outer, nil }()
+	work := &stepWork{}
+	env.Defer = work.deferTo(log.bg, env.Step)
 	if key == "" {
 		res, err := runKind(ctx, kind, env, values)
 		if err == nil && cache != nil {
@@ -315,12 +322,22 @@ func (r *Runner) runStep(ctx context.Context, kind steps.Kind, env *steps.Env, v
 		return nil, "", err
 	}
 	rec.readChildLog(childLog)
-	// The entry points at the files in the run's repository: upload them
-	// first (a no-op for a local one), else the step is not cached.
-	if err := log.staging.Sync(ctx); err == nil {
+	cache.remember(res, key)
+	// The entry points at the files in the run's repository: they are
+	// uploaded first (a no-op for a local one), else the step is not cached.
+	if work.pending() {
+		// The entry lists the step's artifacts: it is recorded once the
+		// plots the step deferred are written, and not if one failed.
+		step := env.Step
+		log.bg.after(func() {
+			ctx := context.WithoutCancel(ctx)
+			if work.ok() && log.staging.Sync(ctx) == nil {
+				cache.record(ctx, key, kind.Name(), step, env.RunID, log.artifactDir, res, rec)
+			}
+		})
+	} else if err := log.staging.Sync(ctx); err == nil {
 		cache.record(ctx, key, kind.Name(), env.Step, env.RunID, log.artifactDir, res, rec)
 	}
-	cache.remember(res, key)
 	return res, "", nil
 }
 

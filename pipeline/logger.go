@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -24,6 +25,8 @@ type runLogger struct {
 	runID       string
 	artifactDir string
 	staging     *artifact.Staging
+	// bg runs what steps defer (plots); execute waits for it.
+	bg *background
 
 	mu      sync.Mutex
 	params  []tracking.Param
@@ -76,7 +79,7 @@ func (l *runLogger) flush(ctx context.Context) error {
 // newRunLogger returns the logger of a run whose artifacts are staged in
 // staging.
 func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging) *runLogger {
-	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging}
+	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(runtime.GOMAXPROCS(0))}
 }
 
 // LogArtifact implements steps.Logger.

@@ -25,7 +25,10 @@ import (
 // scores as metrics, and writes the artifacts a person looks at: the
 // confusion matrix, the ROC curve (binary tasks) and the classification
 // report as JSON and HTML.
-type Evaluate struct{}
+type Evaluate struct {
+	// Plots draws the plots; nil draws with fresh buffers.
+	Plots *report.Renderer
+}
 
 // Name implements Kind.
 func (Evaluate) Name() string { return "evaluate" }
@@ -54,7 +57,7 @@ func (Evaluate) Outputs() []Output {
 func (Evaluate) Check(in Values) error { return nil }
 
 // Run implements Kind.
-func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
+func (e Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	model, ok := in["model"].(*modelfile.Model)
 	if !ok {
 		return nil, errs.Errorf(errs.Invalid, "step %s: input \"model\" must be a model (an output of train), not %T", env.Step, in["model"])
@@ -82,7 +85,7 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		scores["mae"] = metrics.MAE(ds.Target.Y, y)
 		scores["rmse"] = metrics.RMSE(ds.Target.Y, y)
 	} else {
-		skipped, err := classificationScores(env, model, ds, pred, scores, prefix, plots)
+		skipped, err := classificationScores(env, e.Plots, model, ds, pred, scores, prefix, plots)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +101,10 @@ func (Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		}
 	}
 	if plots {
-		if err := writeProjection(env, model, ds, pred, prefix); err != nil {
+		// The projection (a PCA, its CSV and its plot) is drawn in the
+		// background with the other plots.
+		log, step := env.Log, env.Step
+		if err := env.Background(prefix+"projection.png", func() error { return writeProjection(log, e.Plots, step, model, ds, pred, prefix) }); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +141,7 @@ func evalLabels(model *modelfile.Model, ds *dataset.Dataset) []string {
 // classificationScores computes the classification metrics over the union
 // of the model's classes and the data's, writes the report artifacts, and
 // returns why a metric it could not compute is missing.
-func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, scores map[string]float64, prefix string, plots bool) (map[string]string, error) {
+func classificationScores(env *Env, renderer *report.Renderer, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, scores map[string]float64, prefix string, plots bool) (map[string]string, error) {
 	classes := evalLabels(model, ds)
 	index := make(map[string]int, len(classes))
 	for i, c := range classes {
@@ -194,7 +200,8 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 	if err != nil {
 		return nil, err
 	}
-	if err := report.ConfusionMatrixPNG(path, cm, classes, "Confusion matrix ("+model.EstimatorName+")"); err != nil {
+	title := "Confusion matrix (" + model.EstimatorName + ")"
+	if err := env.Background(prefix+"confusion_matrix.png", func() error { return renderer.ConfusionMatrixPNG(path, cm, classes, title) }); err != nil {
 		return nil, err
 	}
 	html := report.ClassReport{Accuracy: rep.Accuracy, Confusion: cm,
@@ -218,7 +225,8 @@ func classificationScores(env *Env, model *modelfile.Model, ds *dataset.Dataset,
 		if err != nil {
 			return nil, err
 		}
-		if err := report.ROCCurvePNG(path, fpr, tpr, scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"); err != nil {
+		auc, title := scores["roc_auc"], "ROC curve ("+model.EstimatorName+")"
+		if err := env.Background(prefix+"roc_curve.png", func() error { return renderer.ROCCurvePNG(path, fpr, tpr, auc, title) }); err != nil {
 			return nil, err
 		}
 	}

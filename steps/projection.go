@@ -18,7 +18,7 @@ import (
 // projection.png (those points coloured by true class, misclassified rows
 // marked; predicted against true values for a regressor). A data set of
 // fewer than two rows has no projection.
-func writeProjection(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, prefix string) error {
+func writeProjection(log Logger, plots *report.Renderer, step string, model *modelfile.Model, ds *dataset.Dataset, pred *modelfile.Prediction, prefix string) error {
 	if ds.Rows < 2 {
 		return nil
 	}
@@ -28,7 +28,7 @@ func writeProjection(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred
 	}
 	pca, Z, err := decomp.FitTransform(X, 2)
 	if err != nil {
-		return fmt.Errorf("step %s: projection: %w", env.Step, err)
+		return fmt.Errorf("step %s: projection: %w", step, err)
 	}
 	n, k := Z.Dims()
 	p := &report.Projection{PC1: make([]float64, n), PC2: make([]float64, n), Ratio1: pca.ExplainedVarianceRatio[0], Target: model.Target.Name}
@@ -60,12 +60,12 @@ func writeProjection(env *Env, model *modelfile.Model, ds *dataset.Dataset, pred
 	if err := report.WriteProjectionCSV(&csv, p); err != nil {
 		return err
 	}
-	if err := env.Log.WriteArtifact(context.Background(), prefix+"projection.csv", csv.Bytes()); err != nil {
+	if err := log.WriteArtifact(context.Background(), prefix+"projection.csv", csv.Bytes()); err != nil {
 		return err
 	}
-	path, err := env.Log.ArtifactPath(prefix + "projection.png")
+	path, err := log.ArtifactPath(prefix + "projection.png")
 	if err != nil {
 		return err
 	}
-	return report.ProjectionPNG(path, p, title)
+	return plots.ProjectionPNG(path, p, title)
 }

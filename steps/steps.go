@@ -83,6 +83,22 @@ type Env struct {
 	// Progress, when set, is told how long work goes (an estimator's loss
 	// per iteration, trees built), for a live display. It may be nil.
 	Progress func(key string, step int, value float64)
+	// Defer, when set, runs work (drawing a plot) in the background while
+	// the run goes on; the run waits for it before it ends and fails if it
+	// fails. what names the work in an error ("confusion_matrix.png").
+	// Steps call Background, which runs the work at once when Defer is nil.
+	Defer func(what string, work func() error)
+}
+
+// Background runs work through e.Defer, or now when e.Defer is nil (then
+// its error is returned). work must capture what it needs from e before:
+// e.Step and e.Log change when the next step starts.
+func (e *Env) Background(what string, work func() error) error {
+	if e.Defer == nil {
+		return work()
+	}
+	e.Defer(what, work)
+	return nil
 }
 
 // Result is what a step produced.

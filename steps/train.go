@@ -32,6 +32,8 @@ type Estimators interface {
 type Train struct {
 	Estimators Estimators
 	Version    string // mlrun's version, written into the model
+	// Plots draws the learning curve; nil draws with fresh buffers.
+	Plots *report.Renderer
 }
 
 // Name implements Kind.
@@ -247,7 +249,7 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		return nil, err
 	}
 	if plots, _ := in["plots"].(bool); plots {
-		if err := learningCurve(env, history, spec.Name); err != nil {
+		if err := learningCurve(env, t.Plots, history, spec.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -325,8 +327,8 @@ func formatParam(v any) string {
 }
 
 // learningCurve draws the training history (loss per iteration, ...) as
-// learning_curve.png when there is a curve to draw.
-func learningCurve(env *Env, history []tracking.Metric, estimator string) error {
+// learning_curve.png, in the background, when there is a curve to draw.
+func learningCurve(env *Env, plots *report.Renderer, history []tracking.Metric, estimator string) error {
 	byKey := map[string]*report.Series{}
 	for _, m := range history {
 		s := byKey[m.Key]
@@ -355,7 +357,9 @@ func learningCurve(env *Env, history []tracking.Metric, estimator string) error 
 	if len(series) == 1 {
 		yLabel = series[0].Name
 	}
-	return report.LearningCurvePNG(path, series, "Training history: "+estimator, yLabel)
+	return env.Background("learning_curve.png", func() error {
+		return plots.LearningCurvePNG(path, series, "Training history: "+estimator, yLabel)
+	})
 }
 
 // CacheFiles implements Cacheable.

@@ -254,6 +254,17 @@ func TestStepCache(t *testing.T) {
 	if got, want := stepStates(second, all...), "load=cached split=cached train=cached evaluate=cached report=cached log=cached"; got != want {
 		t.Errorf("identical run: %s, want %s", got, want)
 	}
+	// The plots, drawn in the background, were written before the first
+	// run ended and its cache entries listed them: the replay has them.
+	for _, name := range []string{"learning_curve.png", "confusion_matrix.png", "projection.png", "projection.csv"} {
+		a, err := os.ReadFile(filepath.Join(artifactDir(first), name))
+		if err != nil {
+			t.Fatalf("first run: %v", err)
+		}
+		if b, err := os.ReadFile(filepath.Join(artifactDir(second), name)); err != nil || !bytes.Equal(a, b) {
+			t.Errorf("the replayed run's %s differs from the first's (%v)", name, err)
+		}
+	}
 	// The replayed run has what the first one logged, and its own model.
 	for _, key := range []string{"accuracy", "train_loss", "train_accuracy"} {
 		a, _ := first.Metric(key)

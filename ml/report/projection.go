@@ -90,7 +90,12 @@ func WriteProjectionCSV(w io.Writer, p *Projection) error {
 
 // ProjectionPNG writes the projection plot to path; see WriteProjectionPNG.
 func ProjectionPNG(path string, p *Projection, title string) error {
-	return saveFile(path, func(w io.Writer) error { return WriteProjectionPNG(w, p, title) })
+	return (*Renderer)(nil).ProjectionPNG(path, p, title)
+}
+
+// ProjectionPNG writes the plot of the package function ProjectionPNG, reusing r's buffers.
+func (r *Renderer) ProjectionPNG(path string, p *Projection, title string) error {
+	return r.save(path, func() (*sizedPlot, error) { return projectionPlot(p, title) })
 }
 
 // WriteProjectionPNG draws the embeddings view as PNG. For a classifier:
@@ -99,11 +104,20 @@ func ProjectionPNG(path string, p *Projection, title string) error {
 // the variance. For a regressor: predicted against true values, the
 // diagonal of perfect predictions and each residual as a segment.
 func WriteProjectionPNG(w io.Writer, p *Projection, title string) error {
-	if err := p.check(); err != nil {
+	sp, err := projectionPlot(p, title)
+	if err != nil {
 		return err
 	}
+	return writePNG(w, sp)
+}
+
+// projectionPlot builds the plot WriteProjectionPNG draws.
+func projectionPlot(p *Projection, title string) (*sizedPlot, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	if p.regression() {
-		return writeResidualPNG(w, p, title)
+		return residualPlot(p, title)
 	}
 	pl := newPlot(title, fmt.Sprintf("PC1 (%.1f%% of variance)", 100*p.Ratio1), fmt.Sprintf("PC2 (%.1f%% of variance)", 100*p.Ratio2))
 	pl.Add(lightGrid())
@@ -117,7 +131,7 @@ func WriteProjectionPNG(w io.Writer, p *Projection, title string) error {
 		xy := plotter.XY{X: p.PC1[i], Y: p.PC2[i]}
 		c, ok := index[p.True[i]]
 		if !ok {
-			return errs.Errorf(errs.Invalid, "row %d has class %q, which is not among the %d classes", i, p.True[i], len(p.Classes))
+			return nil, errs.Errorf(errs.Invalid, "row %d has class %q, which is not among the %d classes", i, p.True[i], len(p.Classes))
 		}
 		groups[c] = append(groups[c], xy)
 		if p.True[i] != p.Predicted[i] {
@@ -130,7 +144,7 @@ func WriteProjectionPNG(w io.Writer, p *Projection, title string) error {
 		}
 		s, err := plotter.NewScatter(xys)
 		if err != nil {
-			return fmt.Errorf("projection of class %s: %w", p.Classes[c], err)
+			return nil, fmt.Errorf("projection of class %s: %w", p.Classes[c], err)
 		}
 		s.Color = plotutil.Color(c)
 		s.Shape = draw.CircleGlyph{}
@@ -141,7 +155,7 @@ func WriteProjectionPNG(w io.Writer, p *Projection, title string) error {
 	if len(wrong) > 0 {
 		s, err := plotter.NewScatter(wrong)
 		if err != nil {
-			return fmt.Errorf("misclassified points: %w", err)
+			return nil, fmt.Errorf("misclassified points: %w", err)
 		}
 		s.Color = color.Black
 		s.Shape = draw.RingGlyph{}
@@ -149,11 +163,11 @@ func WriteProjectionPNG(w io.Writer, p *Projection, title string) error {
 		pl.Add(s)
 		pl.Legend.Add(fmt.Sprintf("misclassified (%d)", len(wrong)), s)
 	}
-	return writePNG(w, pl, 7*vg.Inch, 5.5*vg.Inch)
+	return &sizedPlot{pl, 7 * vg.Inch, 5.5 * vg.Inch}, nil
 }
 
-// writeResidualPNG draws predicted against true values with residuals.
-func writeResidualPNG(w io.Writer, p *Projection, title string) error {
+// residualPlot draws predicted against true values with residuals.
+func residualPlot(p *Projection, title string) (*sizedPlot, error) {
 	target := p.Target
 	if target == "" {
 		target = "target"
@@ -165,7 +179,7 @@ func writeResidualPNG(w io.Writer, p *Projection, title string) error {
 	for i := range p.TrueValue {
 		t, y := p.TrueValue[i], p.PredictedValue[i]
 		if math.IsNaN(t) || math.IsInf(t, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
-			return errs.Errorf(errs.Invalid, "row %d has a non-finite true or predicted value", i)
+			return nil, errs.Errorf(errs.Invalid, "row %d has a non-finite true or predicted value", i)
 		}
 		lo, hi = math.Min(lo, math.Min(t, y)), math.Max(hi, math.Max(t, y))
 		pts = append(pts, plotter.XY{X: t, Y: y})
@@ -173,7 +187,7 @@ func writeResidualPNG(w io.Writer, p *Projection, title string) error {
 	for _, pt := range pts {
 		seg, err := plotter.NewLine(plotter.XYs{{X: pt.X, Y: pt.X}, {X: pt.X, Y: pt.Y}})
 		if err != nil {
-			return fmt.Errorf("residual: %w", err)
+			return nil, fmt.Errorf("residual: %w", err)
 		}
 		seg.Color = color.NRGBA{R: 214, G: 39, B: 40, A: 150}
 		seg.Width = vg.Points(1)
@@ -181,14 +195,14 @@ func writeResidualPNG(w io.Writer, p *Projection, title string) error {
 	}
 	diag, err := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
 	if err != nil {
-		return fmt.Errorf("diagonal: %w", err)
+		return nil, fmt.Errorf("diagonal: %w", err)
 	}
 	diag.Color = color.Gray{Y: 110}
 	diag.Width = vg.Points(1)
 	diag.Dashes = []vg.Length{vg.Points(5), vg.Points(4)}
 	s, err := plotter.NewScatter(pts)
 	if err != nil {
-		return fmt.Errorf("predictions: %w", err)
+		return nil, fmt.Errorf("predictions: %w", err)
 	}
 	s.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	s.Shape = draw.CircleGlyph{}
@@ -199,5 +213,5 @@ func writeResidualPNG(w io.Writer, p *Projection, title string) error {
 	pl.Legend.Add("perfect prediction", diag)
 	pl.Legend.Top = true
 	pl.Legend.Left = true
-	return writePNG(w, pl, 6*vg.Inch, 6*vg.Inch)
+	return &sizedPlot{pl, 6 * vg.Inch, 6 * vg.Inch}, nil
 }
