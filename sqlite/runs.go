@@ -256,28 +256,61 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 	})
 }
 
+// metricRowsPerInsert is how many points one INSERT statement carries:
+// binding a batch's points to a few multi-row statements, rather than
+// executing one statement per point, is what makes a 1000-point batch cheap.
+const metricRowsPerInsert = 100
+
+// metricInsertSQL returns the INSERT of n points of run ?1, each point
+// five parameters (key, step, timestamp, value, is_nan).
+func metricInsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?1, ?, ?, ?, ?, ?)`)
+	}
+	return b.String()
+}
+
 // insertMetrics appends metric points and updates latest_metrics.
 func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []tracking.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("prepare metric insert: %w", err)
-	}
-	defer ins.Close()
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
-	for _, m := range metrics {
-		v, nan := sqlstore.StoredValue(m.Value)
-		if _, err := ins.ExecContext(ctx, runID, m.Key, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("log metric %q of run %s: %w", m.Key, runID, err)
+	args := make([]any, 0, 1+5*min(len(metrics), metricRowsPerInsert))
+	var full *sql.Stmt // the statement of a full chunk, prepared once
+	for start := 0; start < len(metrics); start += metricRowsPerInsert {
+		chunk := metrics[start:min(start+metricRowsPerInsert, len(metrics))]
+		args = append(args[:0], runID)
+		for _, m := range chunk {
+			v, nan := sqlstore.StoredValue(m.Value)
+			args = append(args, m.Key, m.Step, m.Timestamp, v, nan)
+			if cur, ok := latest[m.Key]; !ok {
+				keys = append(keys, m.Key)
+				latest[m.Key] = m
+			} else if tracking.NewerMetric(m, cur) {
+				latest[m.Key] = m
+			}
 		}
-		if cur, ok := latest[m.Key]; !ok {
-			keys = append(keys, m.Key)
-			latest[m.Key] = m
-		} else if tracking.NewerMetric(m, cur) {
-			latest[m.Key] = m
+		var err error
+		if len(chunk) == metricRowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, metricInsertSQL(metricRowsPerInsert)); err != nil {
+					return fmt.Errorf("prepare metric insert: %w", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, metricInsertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("log %d metric points of run %s: %w", len(chunk), runID, err)
 		}
 	}
 	// The upsert applies the same rule as newerMetric against the stored
