@@ -28,8 +28,9 @@ const runColumns = `r.run_id, r.name, r.experiment_id, r.user_id, r.status, r.st
 
 // CreateRun creates a RUNNING run in an active experiment (the Default one
 // when r.ExperimentID is empty), with its params and tags, in one
-// transaction. An empty name becomes the mlflow.runName tag's value if given,
-// else a random adjective-noun-NNN name; the tag always mirrors the name.
+// transaction (shared with concurrent writes, see writeGroup). An empty
+// name becomes the mlflow.runName tag's value if given, else a random
+// adjective-noun-NNN name; the tag always mirrors the name.
 func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.RunInfo, error) {
 	if r.ExperimentID == "" {
 		r.ExperimentID = tracking.DefaultExperimentID
@@ -73,7 +74,7 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		PID:            r.PID,
 		Heartbeat:      nowMillis(),
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeGrouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var loc, stage string
 		err := tx.QueryRowContext(ctx, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?`, expID).Scan(&loc, &stage)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -231,7 +232,8 @@ func (s *Store) setLifecycle(ctx context.Context, id, stage string, deletedTime 
 }
 
 // LogBatch logs metrics, params and tags to an active run in one
-// transaction, and keeps the latest value of each metric up to date.
+// transaction (shared with concurrent writes, see writeGroup), and keeps
+// the latest value of each metric up to date.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	if err := tracking.ValidateMetrics(metrics); err != nil {
 		return err
@@ -242,7 +244,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 	if err := tracking.ValidateTags(tags); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeGrouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkRunActive(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -381,20 +383,26 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 	return nil
 }
 
-// setTags inserts or replaces tags, without renaming the run.
+// setTags inserts or replaces tags, without renaming the run, in
+// statements of up to 100 rows (a key given twice: the last value wins).
 func setTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
-	if len(tags) == 0 {
-		return nil
-	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
-	if err != nil {
-		return fmt.Errorf("prepare tag update: %w", err)
-	}
-	defer up.Close()
-	for _, t := range tags {
-		if _, err := up.ExecContext(ctx, runID, t.Key, t.Value); err != nil {
-			return fmt.Errorf("set tag %q of run %s: %w", t.Key, runID, err)
+	const rows = 100
+	for start := 0; start < len(tags); start += rows {
+		chunk := tags[start:min(start+rows, len(tags))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO tags (run_id, key, value) VALUES `)
+		args := make([]any, 0, 1+2*len(chunk))
+		args = append(args, runID)
+		for i, t := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?1, ?, ?)`)
+			args = append(args, t.Key, t.Value)
+		}
+		q.WriteString(` ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("set %d tags of run %s: %w", len(chunk), runID, err)
 		}
 	}
 	return nil
