@@ -96,6 +96,8 @@ type Server struct {
 	mux   *http.ServeMux
 	// bodies recycles the buffers request bodies are read into.
 	bodies sync.Pool
+	// answers recycles the buffers large answers are built in.
+	answers sync.Pool
 }
 
 // New returns a server of st.
