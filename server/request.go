@@ -1,10 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -29,15 +29,24 @@ func (s *Server) decode(r *http.Request, v any) error {
 	if r.Body == nil {
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxRequestBytes))
-	if err != nil {
+	buf, _ := s.bodies.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.putBody(buf)
+	buf.Reset()
+	if n := r.ContentLength; n > 0 && n <= s.opts.MaxRequestBytes {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, s.opts.MaxRequestBytes)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errs.Errorf(errs.Invalid, "the request body is larger than the limit of %d bytes", s.opts.MaxRequestBytes)
 		}
 		return errs.Errorf(errs.Invalid, "cannot read the request body: %v", err)
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	body := bytes.TrimSpace(buf.Bytes())
+	if len(body) == 0 {
 		return nil
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
@@ -53,10 +62,22 @@ func (s *Server) decode(r *http.Request, v any) error {
 			body = []byte(inner)
 		}
 	}
+	if bd, ok := v.(bodyDecoder); ok {
+		return bd.decodeBody(body)
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return badJSON(err)
 	}
 	return nil
+}
+
+// putBody returns a request body buffer to the pool unless it grew
+// unusually large. Decoded messages never point into their buffer
+// (strings are copied out), so it is reused at once.
+func (s *Server) putBody(buf *bytes.Buffer) {
+	if buf.Cap() <= 4<<20 {
+		s.bodies.Put(buf)
+	}
 }
 
 // badJSON turns a JSON decoding error into MLflow's message.

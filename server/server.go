@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -93,6 +94,10 @@ type Server struct {
 	opts  Options
 	root  string // absolute artifact root
 	mux   *http.ServeMux
+	// bodies recycles the buffers request bodies are read into.
+	bodies sync.Pool
+	// answers recycles the buffers large answers are built in.
+	answers sync.Pool
 }
 
 // New returns a server of st.

@@ -64,6 +64,10 @@ func handler[Req any](s *Server, fn func(r *http.Request, req *Req) (any, error)
 			s.writeError(w, r, err)
 			return
 		}
+		if a, ok := resp.(jsonAppender); ok {
+			s.writeAppended(w, a)
+			return
+		}
 		writeJSON(w, http.StatusOK, resp)
 	}
 }
@@ -608,11 +612,7 @@ func (s *Server) searchRuns(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]wRun, 0, len(runs))
-		for _, run := range runs {
-			out = append(out, s.run(run))
-		}
-		return paged("runs", out, next), nil
+		return runsPage{s: s, runs: runs, next: next}, nil
 	})(w, r)
 }
 

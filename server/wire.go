@@ -37,6 +37,14 @@ func (f Float) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a number or a string holding one.
 func (f *Float) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
+	if b[0] != '"' && (s == "true" || s == "false") {
+		return fmt.Errorf("a boolean is not a number")
+	}
+	return f.parse(s)
+}
+
+// parse reads a number's text, or one of the non-finite values' names.
+func (f *Float) parse(s string) error {
 	switch s {
 	case "NaN", "nan":
 		*f = Float(math.NaN())
@@ -48,12 +56,9 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 		*f = Float(math.Inf(-1))
 		return nil
 	}
-	if b[0] != '"' && (s == "true" || s == "false") {
-		return fmt.Errorf("a boolean is not a number")
-	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return fmt.Errorf("%s is not a number", b)
+		return fmt.Errorf("%s is not a number", s)
 	}
 	*f = Float(v)
 	return nil
@@ -64,12 +69,16 @@ type Int int64
 
 // UnmarshalJSON reads a number or a string holding a whole number.
 func (n *Int) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
+	return n.parse(strings.Trim(string(b), `"`))
+}
+
+// parse reads a whole number's text (1e3 is accepted, 1.5 is not).
+func (n *Int) parse(s string) error {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-			return fmt.Errorf("%s is not a whole number", b)
+			return fmt.Errorf("%s is not a whole number", s)
 		}
 		v = int64(f)
 	}

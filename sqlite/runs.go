@@ -28,8 +28,9 @@ const runColumns = `r.run_id, r.name, r.experiment_id, r.user_id, r.status, r.st
 
 // CreateRun creates a RUNNING run in an active experiment (the Default one
 // when r.ExperimentID is empty), with its params and tags, in one
-// transaction. An empty name becomes the mlflow.runName tag's value if given,
-// else a random adjective-noun-NNN name; the tag always mirrors the name.
+// transaction (shared with concurrent writes, see writeGroup). An empty
+// name becomes the mlflow.runName tag's value if given, else a random
+// adjective-noun-NNN name; the tag always mirrors the name.
 func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.RunInfo, error) {
 	if r.ExperimentID == "" {
 		r.ExperimentID = tracking.DefaultExperimentID
@@ -73,7 +74,7 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		PID:            r.PID,
 		Heartbeat:      nowMillis(),
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeGrouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var loc, stage string
 		err := tx.QueryRowContext(ctx, `SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?`, expID).Scan(&loc, &stage)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -231,7 +232,8 @@ func (s *Store) setLifecycle(ctx context.Context, id, stage string, deletedTime 
 }
 
 // LogBatch logs metrics, params and tags to an active run in one
-// transaction, and keeps the latest value of each metric up to date.
+// transaction (shared with concurrent writes, see writeGroup), and keeps
+// the latest value of each metric up to date.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	if err := tracking.ValidateMetrics(metrics); err != nil {
 		return err
@@ -242,7 +244,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 	if err := tracking.ValidateTags(tags); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeGrouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkRunActive(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -256,28 +258,61 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 	})
 }
 
+// metricRowsPerInsert is how many points one INSERT statement carries:
+// binding a batch's points to a few multi-row statements, rather than
+// executing one statement per point, is what makes a 1000-point batch cheap.
+const metricRowsPerInsert = 100
+
+// metricInsertSQL returns the INSERT of n points of run ?1, each point
+// five parameters (key, step, timestamp, value, is_nan).
+func metricInsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?1, ?, ?, ?, ?, ?)`)
+	}
+	return b.String()
+}
+
 // insertMetrics appends metric points and updates latest_metrics.
 func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []tracking.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("prepare metric insert: %w", err)
-	}
-	defer ins.Close()
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
-	for _, m := range metrics {
-		v, nan := sqlstore.StoredValue(m.Value)
-		if _, err := ins.ExecContext(ctx, runID, m.Key, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("log metric %q of run %s: %w", m.Key, runID, err)
+	args := make([]any, 0, 1+5*min(len(metrics), metricRowsPerInsert))
+	var full *sql.Stmt // the statement of a full chunk, prepared once
+	for start := 0; start < len(metrics); start += metricRowsPerInsert {
+		chunk := metrics[start:min(start+metricRowsPerInsert, len(metrics))]
+		args = append(args[:0], runID)
+		for _, m := range chunk {
+			v, nan := sqlstore.StoredValue(m.Value)
+			args = append(args, m.Key, m.Step, m.Timestamp, v, nan)
+			if cur, ok := latest[m.Key]; !ok {
+				keys = append(keys, m.Key)
+				latest[m.Key] = m
+			} else if tracking.NewerMetric(m, cur) {
+				latest[m.Key] = m
+			}
 		}
-		if cur, ok := latest[m.Key]; !ok {
-			keys = append(keys, m.Key)
-			latest[m.Key] = m
-		} else if tracking.NewerMetric(m, cur) {
-			latest[m.Key] = m
+		var err error
+		if len(chunk) == metricRowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, metricInsertSQL(metricRowsPerInsert)); err != nil {
+					return fmt.Errorf("prepare metric insert: %w", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, metricInsertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("log %d metric points of run %s: %w", len(chunk), runID, err)
 		}
 	}
 	// The upsert applies the same rule as newerMetric against the stored
@@ -348,20 +383,26 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 	return nil
 }
 
-// setTags inserts or replaces tags, without renaming the run.
+// setTags inserts or replaces tags, without renaming the run, in
+// statements of up to 100 rows (a key given twice: the last value wins).
 func setTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
-	if len(tags) == 0 {
-		return nil
-	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
-	if err != nil {
-		return fmt.Errorf("prepare tag update: %w", err)
-	}
-	defer up.Close()
-	for _, t := range tags {
-		if _, err := up.ExecContext(ctx, runID, t.Key, t.Value); err != nil {
-			return fmt.Errorf("set tag %q of run %s: %w", t.Key, runID, err)
+	const rows = 100
+	for start := 0; start < len(tags); start += rows {
+		chunk := tags[start:min(start+rows, len(tags))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO tags (run_id, key, value) VALUES `)
+		args := make([]any, 0, 1+2*len(chunk))
+		args = append(args, runID)
+		for i, t := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?1, ?, ?)`)
+			args = append(args, t.Key, t.Value)
+		}
+		q.WriteString(` ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("set %d tags of run %s: %w", len(chunk), runID, err)
 		}
 	}
 	return nil

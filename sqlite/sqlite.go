@@ -42,10 +42,11 @@ const busyTimeout = 60 * time.Second
 
 // Store is a tracking.Store backed by a SQLite file.
 type Store struct {
-	path         string  // absolute path of the database file
-	artifactRoot string  // artifact root URI (file:///... for a directory)
-	db           *sql.DB // writer pool: one connection, BEGIN IMMEDIATE
-	rdb          *sql.DB // reader pool: read-only connections
+	path         string     // absolute path of the database file
+	artifactRoot string     // artifact root URI (file:///... for a directory)
+	db           *sql.DB    // writer pool: one connection, BEGIN IMMEDIATE
+	rdb          *sql.DB    // reader pool: read-only connections
+	group        writeGroup // commits concurrent run creations and batches together
 }
 
 var _ tracking.Store = (*Store)(nil)
