@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/provenance"
@@ -143,26 +144,23 @@ func (r *Runner) EndSweepParent(ctx context.Context, req SweepRequest, parent *t
 	return out, r.endSweep(ctx, req, parent, out, nil)
 }
 
-// claimRun takes a SCHEDULED run for this process: RUNNING, with a
-// heartbeat. Its provenance artifacts were saved at submission.
+// claimRun takes a SCHEDULED run for this process: RUNNING, owned by this
+// host and pid, with a heartbeat (Store.ClaimRun, so that of two processes
+// given the same run only one executes it). Its provenance artifacts were
+// saved at submission.
 func (r *Runner) claimRun(ctx context.Context, runID string) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+	host, _ := os.Hostname()
+	if err := r.Store.ClaimRun(ctx, runID, host, os.Getpid()); err != nil {
+		return nil, nil, nil, err
+	}
 	run, err := r.Store.GetRun(ctx, runID)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	if run.Info.Status != tracking.StatusScheduled {
-		return nil, nil, nil, errs.Errorf(errs.Invalid, "run %s is %s; only a SCHEDULED run can be executed", runID, run.Info.Status)
 	}
 	exp, err := r.Store.GetExperiment(ctx, run.Info.ExperimentID)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("experiment of run %s: %w", runID, err)
 	}
-	status := tracking.StatusRunning
-	if err := r.Store.UpdateRun(ctx, runID, tracking.RunUpdate{Status: &status}); err != nil {
-		return nil, nil, nil, fmt.Errorf("mark run %s RUNNING: %w", runID, err)
-	}
-	_ = r.Store.Heartbeat(ctx, runID)
 	info := run.Info
-	info.Status = status
 	return &info, exp, &provenanceCapture{tags: map[string]string{}}, nil
 }

@@ -322,6 +322,13 @@ type RunStore interface {
 	// deleted, errs.NotFound if it does not exist.
 	PurgeRun(ctx context.Context, id string) error
 
+	// ClaimRun takes a SCHEDULED run for the process pid on host, as one
+	// conditional update: the run becomes RUNNING, owned by host and pid,
+	// with a fresh heartbeat. Of several processes claiming the same run,
+	// exactly one succeeds; the others get errs.Conflict naming the run's
+	// status (as does a run that is not SCHEDULED). errs.NotFound when the
+	// run does not exist, errs.Invalid when it is deleted.
+	ClaimRun(ctx context.Context, id, host string, pid int) error
 	// Heartbeat records that the run's owning process is alive.
 	Heartbeat(ctx context.Context, runID string) error
 	// ReapDeadRuns marks FAILED (with tag mlrun.error) every RUNNING run whose

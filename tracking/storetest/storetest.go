@@ -59,6 +59,7 @@ func Run(t *testing.T, h *Harness) {
 		{"LoggingToDeletedRun", testLoggingToDeletedRun},
 		{"ResolveRunID", testResolveRunID},
 		{"ReapDeadRuns", testReapDeadRuns},
+		{"ClaimRun", testClaimRun},
 		{"PageTokenFormat", testPageTokenFormat},
 		{"CountRuns", testCountRuns},
 		{"SearchFilters", testSearchFilters},
