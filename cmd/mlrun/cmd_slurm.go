@@ -41,18 +41,23 @@ func (o slurmOptions) remote() bool { return o.executor != "" && o.executor != "
 // addExecutorFlags adds --executor and the --slurm-* flags.
 func addExecutorFlags(f *pflag.FlagSet, o *slurmOptions) {
 	f.StringVar(&o.executor, "executor", "local", "where the run executes: local (this process) or slurm (a Slurm job; a sweep is one job array)")
-	f.StringVar(&o.res.Partition, "slurm-partition", "", "Slurm partition (sbatch --partition)")
-	f.StringVar(&o.res.Time, "slurm-time", "", "time limit per run, e.g. 30 or 2:00:00 (sbatch --time)")
-	f.StringVar(&o.res.Mem, "slurm-mem", "", "memory per run, e.g. 4G (sbatch --mem)")
-	f.IntVar(&o.res.CPUs, "slurm-cpus", 0, "CPUs per run (sbatch --cpus-per-task)")
-	f.StringVar(&o.res.GPUs, "slurm-gpus", "", "GPUs per run, e.g. 1 or a100:2 (sbatch --gpus)")
-	f.StringVar(&o.res.Account, "slurm-account", "", "Slurm account (sbatch --account)")
-	f.StringArrayVar(&o.res.Args, "slurm-arg", nil, "raw sbatch argument, e.g. --slurm-arg=--qos=high (repeatable)")
+	addResourceFlags(f, &o.res)
 	f.StringVar(&o.dir, "slurm-dir", "", "directory for the job script and its logs, visible to the nodes (default $HOME/.mlrun/slurm/<job>)")
 	f.BoolVar(&o.sharedFS, "slurm-shared-fs", false, "the project directory is on a filesystem the nodes share: run there instead of checking the recorded commit out per run")
 	f.BoolVar(&o.detach, "detach", false, "submit and return at once; mlrun runs list/show bring the state up to date later")
 	f.DurationVar(&o.pollEvery, "slurm-poll", 2*time.Second, "how often squeue/sacct are asked while waiting")
 	f.Lookup("slurm-poll").Hidden = true
+}
+
+// addResourceFlags adds the --slurm-* flags that ask for resources.
+func addResourceFlags(f *pflag.FlagSet, r *executor.Resources) {
+	f.StringVar(&r.Partition, "slurm-partition", "", "Slurm partition (sbatch --partition)")
+	f.StringVar(&r.Time, "slurm-time", "", "time limit per run, e.g. 30 or 2:00:00 (sbatch --time)")
+	f.StringVar(&r.Mem, "slurm-mem", "", "memory per run, e.g. 4G (sbatch --mem)")
+	f.IntVar(&r.CPUs, "slurm-cpus", 0, "CPUs per run (sbatch --cpus-per-task)")
+	f.StringVar(&r.GPUs, "slurm-gpus", "", "GPUs per run, e.g. 1 or a100:2 (sbatch --gpus)")
+	f.StringVar(&r.Account, "slurm-account", "", "Slurm account (sbatch --account)")
+	f.StringArrayVar(&r.Args, "slurm-arg", nil, "raw sbatch argument, e.g. --slurm-arg=--qos=high (repeatable)")
 }
 
 // checkSharedStore refuses a store the nodes cannot share.

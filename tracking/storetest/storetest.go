@@ -78,6 +78,7 @@ func Run(t *testing.T, h *Harness) {
 		{"ClaimFireConcurrent", testClaimFireConcurrent},
 		{"QueuedEndAndReap", testQueuedEndAndReap},
 		{"ApplySchedules", testApplySchedules},
+		{"ScheduleExecutor", testScheduleExecutor},
 		{"RunByTag", testRunByTag},
 		{"StepCache", testStepCache},
 		{"ConcurrentWriters", testConcurrentWriters},
