@@ -29,4 +29,3 @@ func (r Resources) Merge(def Resources) Resources {
 	out.Args = append(append([]string(nil), def.Args...), r.Args...)
 	return out
 }
-
