@@ -200,6 +200,9 @@ type NewRun struct {
 	Tags         []Tag
 	Host         string
 	PID          int
+	// Status is RUNNING (also ""), or SCHEDULED for a run created for an
+	// executor, which claims it later (ClaimRun).
+	Status RunStatus
 }
 
 // RunUpdate changes a run's info; nil fields are left as they are.
@@ -282,7 +285,8 @@ type RunStore interface {
 	// SetExperimentTag sets a tag on an active experiment.
 	SetExperimentTag(ctx context.Context, id, key, value string) error
 
-	// CreateRun creates a RUNNING run with its params and tags.
+	// CreateRun creates a RUNNING (or SCHEDULED, NewRun.Status) run with
+	// its params and tags.
 	CreateRun(ctx context.Context, r NewRun) (*RunInfo, error)
 	// GetRun returns a run by its full id.
 	GetRun(ctx context.Context, id string) (*Run, error)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -134,16 +136,32 @@ func (s *slurmSubmission) submit(ctx context.Context, b executor.Batch) ([]execu
 		}
 		return nil, err
 	}
-	for _, t := range tasks {
-		tags := []tracking.Tag{{Key: executor.TagJobID, Value: t.JobID}, {Key: executor.TagJobDir, Value: b.Dir}}
-		if t.Index >= 0 {
-			tags = append(tags, tracking.Tag{Key: executor.TagArrayIndex, Value: fmt.Sprint(t.Index)})
-		}
-		if err := s.st.LogBatch(context.WithoutCancel(ctx), t.RunID, nil, nil, tags); err != nil {
-			return tasks, fmt.Errorf("tag run %s with its Slurm job: %w", t.RunID, err)
-		}
+	// One write per run, a few at once (each is a round trip to the store).
+	errsOf := make([]error, len(tasks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(8, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := tasks[i]
+				tags := []tracking.Tag{{Key: executor.TagJobID, Value: t.JobID}, {Key: executor.TagJobDir, Value: b.Dir}}
+				if t.Index >= 0 {
+					tags = append(tags, tracking.Tag{Key: executor.TagArrayIndex, Value: fmt.Sprint(t.Index)})
+				}
+				if err := s.st.LogBatch(context.WithoutCancel(ctx), t.RunID, nil, nil, tags); err != nil {
+					errsOf[i] = fmt.Errorf("tag run %s with its Slurm job: %w", t.RunID, err)
+				}
+			}
+		}()
 	}
-	return tasks, nil
+	for i := range tasks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return tasks, errors.Join(errsOf...)
 }
 
 func failRun(st tracking.Store, id, msg string) {
@@ -434,7 +452,14 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 		return err
 	}
 	defer st.Close()
+	// Until this process claims the run, a failure ends it FAILED only if
+	// it is still SCHEDULED: claimed in the same conditional update, so
+	// that a second exec-run of a run another one executes changes nothing.
+	claimed := false
 	fail := func(err error) error {
+		if !claimed && st.ClaimRun(context.WithoutCancel(ctx), runID, hostname(), os.Getpid()) != nil {
+			return err
+		}
 		failRun(st, runID, "on "+hostname()+": "+errs.Message(err))
 		return err
 	}
@@ -466,11 +491,17 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 		return fail(err)
 	}
 	req := pipeline.Request{Project: proj, EntryPoint: rp.EntryPoint, Params: rp.Params,
-		Experiment: rp.Experiment, Seed: rp.Seed, RunID: runID}
+		Experiment: rp.Experiment, Seed: rp.Seed, RunID: runID, Claimed: true}
 	plan, err := pipeline.Prepare(req, kinds)
 	if err != nil {
 		return fail(err)
 	}
+	// Claim the run before touching its logs: of two processes given the
+	// same run, the one that loses stops here.
+	if err := st.ClaimRun(ctx, runID, hostname(), os.Getpid()); err != nil {
+		return err
+	}
+	claimed = true
 	// stdout and stderr are the run's artifacts logs/stdout.txt and
 	// logs/stderr.txt, written as they come (a job killed at its time
 	// limit keeps what it printed).

@@ -117,3 +117,55 @@ func TestScheduleExecutorBadInput(t *testing.T) {
 		t.Errorf("schedule apply: exit %d, want %q\n%s", apply.code, want, apply.stderr)
 	}
 }
+
+// Two processes given the same SCHEDULED run (a job requeued, a retry
+// started by hand): exactly one executes it; the other stops before
+// touching the run or its logs.
+func TestExecRunTwiceExecutesOnce(t *testing.T) {
+	e, dir, jobs := slurmEnv(t)
+	// Held: Slurm keeps the job pending, so only the two below compete.
+	r := e.ok(dir, "run", ".", "-P", "x=6", "-P", "pause=1", "--executor", "slurm", "--slurm-dir", jobs, "--detach", "--slurm-arg=--hold")
+	id := strings.TrimSpace(r.stdout)
+	defer exec.Command("scancel", tagOf(runByID(t, e.runs(), id), "mlrun.slurm.job_id")).Run()
+	type result struct {
+		code   int
+		stderr string
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			cmd := e.command(dir, "exec-run", "--work-dir", t.TempDir(), id)
+			var errb strings.Builder
+			cmd.Stderr = &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				code = -1
+			}
+			results <- result{code, errb.String()}
+		}()
+	}
+	a, b := <-results, <-results
+	if (a.code == 0) == (b.code == 0) {
+		t.Fatalf("exit codes %d and %d: want exactly one success\n--- first:\n%s\n--- second:\n%s", a.code, b.code, a.stderr, b.stderr)
+	}
+	loser := a
+	if a.code == 0 {
+		loser = b
+	}
+	if !strings.Contains(loser.stderr, "not SCHEDULED") && !strings.Contains(loser.stderr, "only a SCHEDULED run can be executed") {
+		t.Errorf("the second process says:\n%s", loser.stderr)
+	}
+	run := runByID(t, e.runs(), id)
+	if run.Info.Status != tracking.StatusFinished {
+		t.Fatalf("run is %s (%s)", run.Info.Status, tagOf(run, "mlrun.error"))
+	}
+	if out := artifactText(t, run, "logs/stdout.txt"); strings.Count(out, "trial 6") != 1 {
+		t.Errorf("stdout artifact:\n%s", out)
+	}
+	if errText := artifactText(t, run, "logs/stderr.txt"); strings.Count(errText, "executing run") != 1 || strings.Contains(errText, "SCHEDULED") {
+		t.Errorf("stderr artifact:\n%s", errText)
+	}
+}

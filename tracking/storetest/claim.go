@@ -80,4 +80,15 @@ func testClaimRun(t *testing.T, h *Harness) {
 		t.Fatal(err)
 	}
 	wantCode(t, "ClaimRun of a deleted run", st.ClaimRun(ctx, gone.ID, "h", 1), errs.Invalid, "deleted")
+
+	// A run created SCHEDULED (for an executor) has no owner until claimed.
+	sub := mustCreateRun(t, st, tracking.NewRun{Name: "submitted", Status: tracking.StatusScheduled})
+	if got := mustGetRun(t, st, sub.ID).Info; sub.Status != tracking.StatusScheduled || got.Status != tracking.StatusScheduled {
+		t.Fatalf("created SCHEDULED: returned %s, stored %s", sub.Status, got.Status)
+	}
+	if err := st.ClaimRun(ctx, sub.ID, "node", 7); err != nil {
+		t.Fatalf("ClaimRun of a run created SCHEDULED: %v", err)
+	}
+	_, err := st.CreateRun(ctx, tracking.NewRun{Name: "finished", Status: tracking.StatusFinished})
+	wantCode(t, "CreateRun with status FINISHED", err, errs.Invalid, "RUNNING or SCHEDULED")
 }
