@@ -38,8 +38,13 @@ type Executor interface {
 // Batch is what Submit runs: Command executes one run, whose id is
 // appended as its last argument; one task per id in RunIDs.
 type Batch struct {
-	Name      string   // a job name, for the cluster's listings
-	Command   []string // argv; the run id is appended
+	Name    string   // a job name, for the cluster's listings
+	Command []string // argv; the run id is appended
+	// Func, for Local only, runs task i in this process instead of
+	// Command, and returns how it ended (a local sweep's trials, whose
+	// runs are created as they start: their RunIDs may be empty). ctx is
+	// cancelled by Cancel.
+	Func      func(ctx context.Context, i int) State
 	RunIDs    []string
 	Parallel  int    // at most this many tasks at once (0: no limit)
 	Dir       string // a directory for scripts and logs, created
