@@ -38,8 +38,13 @@ type Executor interface {
 // Batch is what Submit runs: Command executes one run, whose id is
 // appended as its last argument; one task per id in RunIDs.
 type Batch struct {
-	Name      string   // a job name, for the cluster's listings
-	Command   []string // argv; the run id is appended
+	Name    string   // a job name, for the cluster's listings
+	Command []string // argv; the run id is appended
+	// Func, for Local only, runs task i in this process instead of
+	// Command, and returns how it ended (a local sweep's trials, whose
+	// runs are created as they start: their RunIDs may be empty). ctx is
+	// cancelled by Cancel.
+	Func      func(ctx context.Context, i int) State
 	RunIDs    []string
 	Parallel  int    // at most this many tasks at once (0: no limit)
 	Dir       string // a directory for scripts and logs, created
@@ -47,34 +52,9 @@ type Batch struct {
 	Resources Resources
 }
 
-// Resources is what one task asks the cluster for. Empty fields ask for
-// the cluster's defaults.
-type Resources struct {
-	Partition string   `yaml:"partition" json:"partition,omitempty"`
-	Time      string   `yaml:"time" json:"time,omitempty"` // Slurm's time format: minutes, MM:SS, HH:MM:SS, D-HH
-	Mem       string   `yaml:"mem" json:"mem,omitempty"`   // e.g. 4G
-	CPUs      int      `yaml:"cpus" json:"cpus,omitempty"`
-	GPUs      string   `yaml:"gpus" json:"gpus,omitempty"` // e.g. 1 or a100:2
-	Account   string   `yaml:"account" json:"account,omitempty"`
-	Args      []string `yaml:"args" json:"args,omitempty"` // raw extra arguments to the submit command
-}
-
-// Merge returns r with every empty field taken from def.
-func (r Resources) Merge(def Resources) Resources {
-	pick := func(a, b string) string {
-		if a != "" {
-			return a
-		}
-		return b
-	}
-	out := Resources{Partition: pick(r.Partition, def.Partition), Time: pick(r.Time, def.Time),
-		Mem: pick(r.Mem, def.Mem), GPUs: pick(r.GPUs, def.GPUs), Account: pick(r.Account, def.Account), CPUs: r.CPUs}
-	if out.CPUs == 0 {
-		out.CPUs = def.CPUs
-	}
-	out.Args = append(append([]string(nil), def.Args...), r.Args...)
-	return out
-}
+// Resources is what one task asks the cluster for (tracking.Resources,
+// which schedules store too).
+type Resources = tracking.Resources
 
 // Task is one run handed to an executor.
 type Task struct {

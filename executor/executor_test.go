@@ -137,3 +137,50 @@ func TestLocal(t *testing.T) {
 		}
 	}
 }
+
+// A batch with Func runs its tasks in this process, Parallel at a time and
+// in order; Cancel drops the pending ones and Wait returns once all ended.
+func TestLocalFunc(t *testing.T) {
+	l := &Local{}
+	ctx := context.Background()
+	release := make(chan struct{})
+	started := make(chan int, 10)
+	tasks, err := l.Submit(ctx, Batch{RunIDs: make([]string, 5), Parallel: 2, Func: func(ctx context.Context, i int) State {
+		started <- i
+		select {
+		case <-release:
+			return State{Status: tracking.StatusFinished, Raw: "COMPLETED"}
+		case <-ctx.Done():
+			return State{Status: tracking.StatusKilled, Raw: "CANCELLED", Reason: "cancelled"}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := <-started, <-started; a+b != 1 {
+		t.Fatalf("first tasks started: %d and %d, want 0 and 1", a, b)
+	}
+	select {
+	case i := <-started:
+		t.Fatalf("task %d started while 2 were running with Parallel 2", i)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release <- struct{}{} // one of the first two finishes; task 2 starts
+	if i := <-started; i != 2 {
+		t.Fatalf("third task started: %d, want 2", i)
+	}
+	if err := l.Cancel(ctx, tasks); err != nil {
+		t.Fatal(err)
+	}
+	states, err := l.Wait(ctx, tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Count(states)
+	if c.Finished != 1 || c.Killed != 4 || c.Ended() != 5 {
+		t.Fatalf("states after cancel: %+v", c)
+	}
+	if len(started) != 0 {
+		t.Fatalf("a cancelled pending task started")
+	}
+}

@@ -14,10 +14,11 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// Local runs each task as a child process on this machine, Parallel at a
-// time, writing its output to Dir/<run id>.out and .err. Its tasks live as
-// long as the Local value: a Local cannot follow tasks another process
-// submitted.
+// Local runs each task on this machine, Parallel at a time: as a child
+// process writing its output to Dir/<run id>.out and .err, or, for a batch
+// with Func, as a call of Func in this process (a local sweep's trials).
+// Its tasks live as long as the Local value: a Local cannot follow tasks
+// another process submitted.
 type Local struct {
 	mu     sync.Mutex
 	states map[string]*localTask
@@ -27,6 +28,7 @@ type Local struct {
 type localTask struct {
 	state  State
 	cancel context.CancelFunc
+	done   chan struct{} // closed when the task ends
 }
 
 // Name is "local".
@@ -34,8 +36,10 @@ func (l *Local) Name() string { return "local" }
 
 // Submit starts the tasks in the background.
 func (l *Local) Submit(ctx context.Context, b Batch) ([]Task, error) {
-	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create the job directory: %w", err)
+	if b.Func == nil {
+		if err := os.MkdirAll(b.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create the job directory: %w", err)
+		}
 	}
 	l.mu.Lock()
 	if l.states == nil {
@@ -48,7 +52,7 @@ func (l *Local) Submit(ctx context.Context, b Batch) ([]Task, error) {
 	for i, id := range b.RunIDs {
 		tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		tasks[i], ctxs[i] = Task{RunID: id, JobID: job, Index: i}, tctx
-		l.states[tasks[i].Ref()] = &localTask{state: State{Status: tracking.StatusScheduled, Raw: "PENDING"}, cancel: cancel}
+		l.states[tasks[i].Ref()] = &localTask{state: State{Status: tracking.StatusScheduled, Raw: "PENDING"}, cancel: cancel, done: make(chan struct{})}
 	}
 	l.mu.Unlock()
 	par := b.Parallel
@@ -64,7 +68,12 @@ func (l *Local) Submit(ctx context.Context, b Batch) ([]Task, error) {
 	for w := 0; w < par; w++ {
 		go func() {
 			for i := range next {
-				if l.start(tasks[i]) { // false: cancelled while pending
+				if !l.start(tasks[i]) { // cancelled while pending
+					continue
+				}
+				if b.Func != nil {
+					l.set(tasks[i], b.Func(ctxs[i], i))
+				} else {
 					l.set(tasks[i], runLocal(ctxs[i], b, tasks[i], l.Logs(b.Dir, tasks[i])))
 				}
 			}
@@ -125,7 +134,30 @@ func (l *Local) set(t Task, st State) {
 	defer l.mu.Unlock()
 	if lt := l.states[t.Ref()]; lt != nil {
 		lt.state = st
+		if st.Status.Terminal() {
+			close(lt.done)
+		}
 	}
+}
+
+// Wait blocks until every task has ended, or ctx ends, and returns their
+// states.
+func (l *Local) Wait(ctx context.Context, tasks []Task) ([]State, error) {
+	for _, t := range tasks {
+		l.mu.Lock()
+		lt := l.states[t.Ref()]
+		l.mu.Unlock()
+		if lt == nil {
+			continue
+		}
+		select {
+		case <-lt.done:
+		case <-ctx.Done():
+			states, _ := l.States(ctx, tasks)
+			return states, ctx.Err()
+		}
+	}
+	return l.States(ctx, tasks)
 }
 
 // States reports the tasks' states; a task this Local did not start has vanished.
@@ -152,6 +184,7 @@ func (l *Local) Cancel(ctx context.Context, tasks []Task) error {
 		if lt := l.states[t.Ref()]; lt != nil && !lt.state.Status.Terminal() {
 			if lt.state.Status == tracking.StatusScheduled {
 				lt.state = State{Status: tracking.StatusKilled, Raw: "CANCELLED", Reason: "cancelled"}
+				close(lt.done)
 			}
 			lt.cancel()
 		}

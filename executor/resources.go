@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/project"
 )
 
@@ -19,20 +18,27 @@ var resourceKeys = []string{"account", "args", "cpus", "gpus", "mem", "partition
 // A missing section gives empty Resources; a bad one an errs.Invalid error
 // naming the file, line and key.
 func EntryPointResources(ep *project.EntryPoint) (Resources, error) {
+	return ParseResources(ep.Resources, ep.ResourcesPos, "entry_points."+ep.Name+".resources")
+}
+
+// ParseResources reads a resources mapping (plain YAML values) written at
+// pos; field names it in errors, which are errs.Invalid "FILE:LINE:COL:
+// FIELD.KEY: message". Nil gives empty Resources.
+func ParseResources(v any, pos project.Pos, field string) (Resources, error) {
 	var r Resources
-	if ep.Resources == nil {
+	if v == nil {
 		return r, nil
 	}
 	bad := func(key, format string, args ...any) error {
-		field := "entry_points." + ep.Name + ".resources"
+		f := field
 		if key != "" {
-			field += "." + key
+			f += "." + key
 		}
-		return errs.Errorf(errs.Invalid, "%s: %s: %s", ep.ResourcesPos, field, fmt.Sprintf(format, args...))
+		return project.FieldErrorf(pos, f, format, args...)
 	}
-	m, ok := ep.Resources.(map[string]any)
+	m, ok := v.(map[string]any)
 	if !ok {
-		return r, bad("", "must be a mapping with the keys %s, not %s", strings.Join(resourceKeys, ", "), project.Describe(ep.Resources))
+		return r, bad("", "must be a mapping with the keys %s, not %s", strings.Join(resourceKeys, ", "), project.Describe(v))
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {

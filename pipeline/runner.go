@@ -55,8 +55,9 @@ type Runner struct {
 	flight  *flightGroup       // shared by the trials of a sweep
 	capture *provenanceCapture // the sweep's, reused by its trials
 
-	onCreated func(runID string) // told the run id as soon as the run exists
-	unowned   bool               // runs are created for another process (Submit)
+	onCreated func(runID string)   // told the run id as soon as the run exists
+	unowned   bool                 // runs are created SCHEDULED, for another process (Submit)
+	exp       *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
 }
 
 // StepObserver is told how a run's steps go. Its methods are called from
@@ -79,7 +80,9 @@ type Request struct {
 	Tags        map[string]string // extra tags
 	// RunID, when set, names an existing SCHEDULED run (made by Submit) to
 	// execute instead of creating a run; the other fields must describe it.
-	RunID string
+	// Claimed says this process has already claimed it (Store.ClaimRun).
+	RunID   string
+	Claimed bool
 }
 
 // StepOutcome is what happened to one step.
@@ -123,7 +126,7 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	var exp *tracking.Experiment
 	var capture *provenanceCapture
 	if req.RunID != "" {
-		info, exp, capture, err = r.claimRun(ctx, req.RunID)
+		info, exp, capture, err = r.claimRun(ctx, req.RunID, req.Claimed)
 	} else {
 		info, exp, capture, err = r.createRun(ctx, req, plan, seed, params, tags)
 	}
@@ -270,9 +273,12 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 	if expName == "" {
 		expName = "Default"
 	}
-	exp, err := r.Store.EnsureExperiment(ctx, expName)
-	if err != nil {
-		return nil, nil, nil, err
+	exp := r.exp
+	if exp == nil || exp.Name != expName {
+		var err error
+		if exp, err = r.Store.EnsureExperiment(ctx, expName); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	tags := map[string]string{}
 	for k, v := range capture.tags {
@@ -294,8 +300,10 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 	}
 	host, _ := os.Hostname()
 	pid := os.Getpid()
+	var status tracking.RunStatus
 	if r.unowned {
 		host, pid = "", 0 // the process that will execute it claims it
+		status = tracking.StatusScheduled
 	}
 	info, err := r.Store.CreateRun(ctx, tracking.NewRun{
 		ExperimentID: exp.ID,
@@ -305,6 +313,7 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 		Tags:         tagList,
 		Host:         host,
 		PID:          pid,
+		Status:       status,
 	})
 	if err != nil {
 		return nil, nil, nil, err

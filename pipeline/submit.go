@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"sync"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/provenance"
@@ -59,12 +61,7 @@ func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[s
 	if err := staging.Sync(ctx); err != nil {
 		return fail(err)
 	}
-	status := tracking.StatusScheduled
-	if err := r.Store.UpdateRun(ctx, info.ID, tracking.RunUpdate{Status: &status}); err != nil {
-		return fail(fmt.Errorf("mark run %s SCHEDULED: %w", info.ID, err))
-	}
-	info.Status = status
-	return info, nil
+	return info, nil // created SCHEDULED
 }
 
 // SubmitSweep creates a sweep's parent run and one SCHEDULED child run per
@@ -104,40 +101,64 @@ func (r *Runner) SubmitSweep(ctx context.Context, req SweepRequest, tags map[str
 	for k, v := range tags {
 		parentReq.Tags[k] = v
 	}
-	parent, err := sub.createSweepParent(ctx, parentReq, plans[0])
+	parent, err := sub.createSweepParent(ctx, parentReq, plans[0]) // created SCHEDULED
 	if err != nil {
 		return nil, nil, err
 	}
-	status := tracking.StatusScheduled
-	if err := r.Store.UpdateRun(ctx, parent.ID, tracking.RunUpdate{Status: &status}); err != nil {
-		return nil, nil, fmt.Errorf("mark sweep %s SCHEDULED: %w", parent.ID, err)
+	// The trials share the parent's provenance (sub.capture) and
+	// experiment, and are created a few at a time: each is a few round
+	// trips to a remote store.
+	if sub.exp, err = r.Store.GetExperiment(ctx, parent.ExperimentID); err != nil {
+		return nil, nil, fmt.Errorf("experiment of sweep %s: %w", parent.ID, err)
 	}
-	parent.Status = status
 	children := make([]*tracking.RunInfo, len(req.Trials))
-	for i, t := range req.Trials {
-		tr := req.Request
-		tr.Params = t.Params
-		tr.ParentRunID = parent.ID
-		tr.RunName = ""
-		if req.RunName != "" {
-			tr.RunName = fmt.Sprintf("%s-%d", req.RunName, t.Index+1)
+	errsOf := make([]error, len(req.Trials))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(submitWorkers, len(req.Trials)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := req.Trials[i]
+				tr := req.Request
+				tr.Params = t.Params
+				tr.ParentRunID = parent.ID
+				tr.RunName = ""
+				if req.RunName != "" {
+					tr.RunName = fmt.Sprintf("%s-%d", req.RunName, t.Index+1)
+				}
+				ct := map[string]string{"mlrun.sweep.trial": fmt.Sprint(t.Index + 1)}
+				for k, v := range tags {
+					ct[k] = v
+				}
+				one := sub // Submit sets nothing on it: capture and exp are set
+				children[i], errsOf[i] = one.Submit(ctx, tr, plans[i], ct)
+			}
+		}()
+	}
+	for i := range req.Trials {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errsOf {
+		if err == nil {
+			continue
 		}
-		ct := map[string]string{"mlrun.sweep.trial": fmt.Sprint(t.Index + 1)}
-		for k, v := range tags {
-			ct[k] = v
-		}
-		info, err := sub.Submit(ctx, tr, plans[i], ct)
-		if err != nil {
-			for _, c := range children[:i] {
+		for _, c := range children {
+			if c != nil {
 				r.failRun(c.ID, "submission of the sweep failed: "+errs.Message(err))
 			}
-			r.failRun(parent.ID, "submission failed: "+errs.Message(err))
-			return nil, nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
-		children[i] = info
+		r.failRun(parent.ID, "submission failed: "+errs.Message(err))
+		return nil, nil, fmt.Errorf("trial %d: %w", i+1, err)
 	}
 	return parent, children, nil
 }
+
+// submitWorkers is how many trials of a sweep SubmitSweep creates at once.
+const submitWorkers = 8
 
 // EndSweepParent ends a sweep's parent once its trials have ended, as a
 // local sweep's: results holds one entry per trial (RunID, Status,
@@ -147,26 +168,26 @@ func (r *Runner) EndSweepParent(ctx context.Context, req SweepRequest, parent *t
 	return out, r.endSweep(ctx, req, parent, out, nil)
 }
 
-// claimRun takes a SCHEDULED run for this process: RUNNING, with a
-// heartbeat. Its provenance artifacts were saved at submission.
-func (r *Runner) claimRun(ctx context.Context, runID string) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+// claimRun takes a SCHEDULED run for this process: RUNNING, owned by this
+// host and pid, with a heartbeat (Store.ClaimRun, so that of two processes
+// given the same run only one executes it). Its provenance artifacts were
+// saved at submission.
+// When claimed is true, the caller has claimed it already.
+func (r *Runner) claimRun(ctx context.Context, runID string, claimed bool) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+	if !claimed {
+		host, _ := os.Hostname()
+		if err := r.Store.ClaimRun(ctx, runID, host, os.Getpid()); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	run, err := r.Store.GetRun(ctx, runID)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	if run.Info.Status != tracking.StatusScheduled {
-		return nil, nil, nil, errs.Errorf(errs.Invalid, "run %s is %s; only a SCHEDULED run can be executed", runID, run.Info.Status)
 	}
 	exp, err := r.Store.GetExperiment(ctx, run.Info.ExperimentID)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("experiment of run %s: %w", runID, err)
 	}
-	status := tracking.StatusRunning
-	if err := r.Store.UpdateRun(ctx, runID, tracking.RunUpdate{Status: &status}); err != nil {
-		return nil, nil, nil, fmt.Errorf("mark run %s RUNNING: %w", runID, err)
-	}
-	_ = r.Store.Heartbeat(ctx, runID)
 	info := run.Info
-	info.Status = status
 	return &info, exp, &provenanceCapture{tags: map[string]string{}}, nil
 }

@@ -11,10 +11,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/sweep"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -111,36 +111,41 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 		out.Results[i] = TrialResult{Trial: t, Objective: math.NaN()}
 	}
 
+	// The trials are the tasks of one batch on the local executor, which
+	// runs them in this process, Workers at a time, in order.
 	trialCtx, stopTrials := context.WithCancelCause(ctx)
 	defer stopTrials(nil)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				res := r.runTrial(trialCtx, req, plans[i], parent.ID, req.Trials[i])
-				out.Results[i] = res
-				if req.Observer != nil {
-					req.Observer.TrialFinished(res)
-				}
-				if req.FailFast && res.Status == tracking.StatusFailed {
-					stopTrials(errors.New("--fail-fast: trial " + fmt.Sprint(i+1) + " failed"))
-				}
+	local := &executor.Local{}
+	tasks, err := local.Submit(trialCtx, executor.Batch{
+		Name:     "sweep",
+		RunIDs:   make([]string, len(req.Trials)),
+		Parallel: workers,
+		Func: func(_ context.Context, i int) executor.State {
+			res := r.runTrial(trialCtx, req, plans[i], parent.ID, req.Trials[i])
+			out.Results[i] = res
+			if req.Observer != nil {
+				req.Observer.TrialFinished(res)
 			}
-		}()
+			if req.FailFast && res.Status == tracking.StatusFailed {
+				stopTrials(errors.New("--fail-fast: trial " + fmt.Sprint(i+1) + " failed"))
+			}
+			st := executor.State{Status: res.Status, Reason: res.Error}
+			if !st.Status.Terminal() {
+				st.Status = tracking.StatusFailed // never left pending: Wait would not return
+			}
+			return st
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
-feed:
-	for i := range req.Trials {
-		select {
-		case next <- i:
-		case <-trialCtx.Done():
-			break feed
-		}
+	// Interrupted or stopped by --fail-fast: the trials not started are
+	// dropped (the running ones see trialCtx end).
+	stop := context.AfterFunc(trialCtx, func() { _ = local.Cancel(context.WithoutCancel(ctx), tasks) })
+	defer stop()
+	if _, err := local.Wait(context.WithoutCancel(ctx), tasks); err != nil {
+		return nil, err
 	}
-	close(next)
-	wg.Wait()
 
 	return out, r.endSweep(ctx, req, parent, out, context.Cause(trialCtx))
 }

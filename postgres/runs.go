@@ -71,6 +71,10 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 	if r.StartTime == 0 {
 		r.StartTime = nowMillis()
 	}
+	status, err := r.InitialStatus()
+	if err != nil {
+		return nil, err
+	}
 	paramKeys, paramValues, err := newRunParams(r.Params)
 	if err != nil {
 		return nil, err
@@ -82,7 +86,7 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 		Name:           r.Name,
 		ExperimentID:   r.ExperimentID,
 		UserID:         r.UserID,
-		Status:         tracking.StatusRunning,
+		Status:         status,
 		StartTime:      r.StartTime,
 		LifecycleStage: tracking.LifecycleActive,
 		Host:           r.Host,

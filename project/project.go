@@ -42,6 +42,8 @@ type Project struct {
 	// Nil and the zero Pos when absent.
 	Schedules    any
 	SchedulesPos Pos
+	// SchedulesSection is the same value with the positions of its parts.
+	SchedulesSection *Section
 }
 
 // EntryPoint is one entry point: either a shell command template (as in
@@ -193,6 +195,7 @@ func parse(file, absDir string, src []byte, kinds schema.Kinds) (*Project, error
 		case "schedules":
 			p.Schedules = e.value.plain()
 			p.SchedulesPos = e.keyPos
+			p.SchedulesSection = e.value.exported()
 		case "entry_points":
 			if err := p.parseEntryPoints(e.value, kinds); err != nil {
 				return nil, err

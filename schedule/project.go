@@ -2,40 +2,56 @@ package schedule
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
-	yaml "github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/steps/schema"
 )
 
 // scheduleKeys are the keys of one entry of an MLproject's schedules list.
-var scheduleKeys = []string{"name", "cron", "entry_point", "parameters", "timezone", "overlap", "missed", "experiment"}
+var scheduleKeys = []string{"name", "cron", "entry_point", "parameters", "timezone", "overlap", "missed", "experiment", "executor", "resources"}
+
+// Executors are the values of a schedule's executor.
+const (
+	ExecutorLocal = "local" // a child process of the scheduler (also "")
+	ExecutorSlurm = "slurm" // the child submits the run as a Slurm job
+)
 
 // CheckProject checks that the schedule's entry point exists in p and
 // that its parameters resolve (types, required parameters, existing
 // paths), as `mlrun run` would check them before a run.
 func CheckProject(s *Schedule, p *project.Project) error {
+	_, err := checkProject(s, p)
+	return err
+}
+
+// checkProject is CheckProject that also says which key of the schedule
+// is at fault: entry_point or parameters, or "" when the error names its
+// own position in the MLproject.
+func checkProject(s *Schedule, p *project.Project) (field string, err error) {
 	ep, err := p.EntryPoint(s.EntryPoint)
 	if err != nil {
-		return err
+		return "entry_point", err
 	}
 	kvs := make([]project.KV, len(s.Params))
 	for i, kv := range s.Params {
 		kvs[i] = project.KV{Key: kv.Key, Value: kv.Value}
 	}
 	if _, err := ep.ResolveParams(kvs); err != nil {
-		return errs.Errorf(errs.Code(err), "schedule %s: %s", s.Name, errs.Message(err))
+		return "parameters", errs.Errorf(errs.Code(err), "schedule %s: %s", s.Name, errs.Message(err))
 	}
-	return nil
+	if s.Executor == ExecutorSlurm {
+		// Already "FILE:LINE:COL: entry_points.EP.resources...: ...".
+		if _, err := executor.EntryPointResources(ep); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // FromProject reads the top-level `schedules:` list of a loaded MLproject:
@@ -49,53 +65,68 @@ func CheckProject(s *Schedule, p *project.Project) error {
 //	    overlap: skip             # skip (default), queue or allow
 //	    missed: run_once          # run_once (default) or skip
 //	    experiment: nightly       # default Default
+//	    executor: slurm           # local (default) or slurm
+//	    resources: {time: "30"}   # with slurm: as an entry point's resources
 //
 // Every schedule is validated, including its entry point and parameters
 // against p. Errors are errs.Invalid starting FILE:LINE:COL: and the
-// field, e.g. "MLproject:9:11: schedules[0].cron: ...". The schedules
-// returned have defaults filled in, ProjectDir set to p.Dir and Source to
-// the MLproject file's absolute path; an absent or empty list gives none.
+// field, e.g. "MLproject:9:11: schedules[0].cron: ...", as Load's are (the
+// positions come from the project's parsed tree). The schedules returned
+// have defaults filled in, ProjectDir set to p.Dir and Source to the
+// MLproject file's absolute path; an absent or empty list gives none.
 func FromProject(p *project.Project) ([]*Schedule, error) {
-	if p.Schedules == nil {
+	sec := p.SchedulesSection
+	if sec == nil || sec.Plain == nil {
 		return nil, nil
 	}
-	loc := newLocator(p)
-	list, ok := p.Schedules.([]any)
-	if !ok {
-		return nil, loc.errorf(-1, "", "must be a list of schedules, each with name and cron")
+	if !sec.IsList() {
+		return nil, project.FieldErrorf(p.SchedulesPos, "schedules", "must be a list of schedules, each with name and cron")
 	}
 	source := ProjectSource(p)
 	seen := map[string]int{}
 	var out []*Schedule
-	for i, item := range list {
-		m, ok := item.(map[string]any)
-		if !ok {
-			return nil, loc.errorf(i, "", "must be a mapping with name, cron, entry_point, parameters, ..., not %s", project.Describe(item))
+	for i, item := range sec.Items {
+		field := fmt.Sprintf("schedules[%d]", i)
+		entryPos := item.Pos
+		if len(item.Entries) > 0 {
+			entryPos = item.Entries[0].KeyPos
+		}
+		// bad names the entry (key "") or one of its keys.
+		bad := func(key, format string, args ...any) error {
+			if key == "" {
+				return project.FieldErrorf(entryPos, field, format, args...)
+			}
+			pos := entryPos
+			if e := item.Entry(key); e != nil {
+				pos = e.KeyPos
+			}
+			return project.FieldErrorf(pos, field+"."+key, format, args...)
+		}
+		if !item.IsMapping() {
+			return nil, bad("", "must be a mapping with name, cron, entry_point, parameters, ..., not %s", project.Describe(item.Plain))
 		}
 		s := &Schedule{ProjectDir: p.Dir, Source: source}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := m[k]
-			switch k {
+		var resources *project.SectionEntry
+		for _, e := range item.Entries {
+			v := e.Value.Plain
+			switch e.Key {
 			case "parameters":
 				params, err := paramsOf(v)
 				if err != nil {
-					return nil, loc.errorf(i, k, "%s", err)
+					return nil, bad(e.Key, "%s", err)
 				}
 				s.Params = params
-			case "name", "cron", "entry_point", "timezone", "overlap", "missed", "experiment":
+			case "resources":
+				resources = &e
+			case "name", "cron", "entry_point", "timezone", "overlap", "missed", "experiment", "executor":
 				text, ok := v.(string)
 				if !ok {
 					if v == nil {
 						continue
 					}
-					return nil, loc.errorf(i, k, "must be a string, not %s", project.Describe(v))
+					return nil, bad(e.Key, "must be a string, not %s", project.Describe(v))
 				}
-				switch k {
+				switch e.Key {
 				case "name":
 					s.Name = text
 				case "cron":
@@ -110,31 +141,39 @@ func FromProject(p *project.Project) ([]*Schedule, error) {
 					s.Missed = text
 				case "experiment":
 					s.Experiment = text
+				case "executor":
+					s.Executor = text
 				}
 			default:
-				return nil, loc.errorf(i, k, "unknown schedule key (known: %s)", strings.Join(scheduleKeys, ", "))
+				return nil, bad(e.Key, "unknown schedule key (known: %s)", strings.Join(scheduleKeys, ", "))
 			}
 		}
 		if s.Name == "" {
-			return nil, loc.errorf(i, "", "needs a name")
+			return nil, bad("", "needs a name")
 		}
 		if s.Cron == "" {
-			return nil, loc.errorf(i, "", "schedule %s needs a cron expression (cron: \"0 3 * * *\", @daily, @every 1h, ...)", s.Name)
+			return nil, bad("", "schedule %s needs a cron expression (cron: \"0 3 * * *\", @daily, @every 1h, ...)", s.Name)
 		}
 		if j, dup := seen[s.Name]; dup {
-			return nil, loc.errorf(i, "name", "schedule %q is declared twice (also schedules[%d])", s.Name, j)
+			return nil, bad("name", "schedule %q is declared twice (also schedules[%d])", s.Name, j)
 		}
 		seen[s.Name] = i
-		s.SetDefaults()
-		if field, err := validate(s); err != nil {
-			return nil, loc.errorf(i, field, "%s", errs.Message(err))
-		}
-		if err := CheckProject(s, p); err != nil {
-			field := "entry_point"
-			if errs.Code(err) == errs.Invalid {
-				field = "parameters"
+		if resources != nil {
+			res, err := executor.ParseResources(resources.Value.Plain, resources.KeyPos, field+".resources")
+			if err != nil {
+				return nil, err
 			}
-			return nil, loc.errorf(i, field, "%s", errs.Message(err))
+			s.Resources = res
+		}
+		s.SetDefaults()
+		if key, err := validate(s); err != nil {
+			return nil, bad(key, "%s", errs.Message(err))
+		}
+		if key, err := checkProject(s, p); err != nil {
+			if key == "" {
+				return nil, err
+			}
+			return nil, bad(key, "%s", errs.Message(err))
 		}
 		out = append(out, s)
 	}
@@ -170,74 +209,6 @@ func paramsOf(v any) ([]KV, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-// locator finds where entries of the schedules list are written, by
-// parsing the MLproject file again with positions. It falls back to the
-// position of the schedules key.
-type locator struct {
-	p    *project.Project
-	file *ast.File // nil if the file could not be parsed again
-}
-
-func newLocator(p *project.Project) *locator {
-	l := &locator{p: p}
-	if src, err := os.ReadFile(p.File); err == nil {
-		if f, err := parser.ParseBytes(src, 0); err == nil {
-			l.file = f
-		}
-	}
-	return l
-}
-
-// errorf returns an errs.Invalid error "FILE:LINE:COL: schedules[i].key:
-// message"; i < 0 names the list itself, key "" the entry.
-func (l *locator) errorf(i int, key, format string, args ...any) error {
-	field := "schedules"
-	if i >= 0 {
-		field = fmt.Sprintf("schedules[%d]", i)
-		if key != "" {
-			field += "." + key
-		}
-	}
-	return errs.Errorf(errs.Invalid, "%s: %s: %s", l.pos(i, key), field, oneLine(fmt.Sprintf(format, args...)))
-}
-
-// pos returns the position of schedules[i] (key "") or of its key.
-func (l *locator) pos(i int, key string) project.Pos {
-	fallback := l.p.SchedulesPos
-	if l.file == nil || i < 0 {
-		return fallback
-	}
-	path, err := yaml.PathString(fmt.Sprintf("$.schedules[%d]", i))
-	if err != nil {
-		return fallback
-	}
-	n, err := path.FilterFile(l.file)
-	if err != nil || n == nil {
-		return fallback
-	}
-	var values []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		values = m.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{m}
-	}
-	target := n.GetToken()
-	if len(values) > 0 {
-		target = values[0].Key.GetToken() // a mapping's own token may be its first ':'
-	}
-	for _, mv := range values {
-		if tk := mv.Key.GetToken(); key != "" && tk != nil && tk.Value == key {
-			target = tk
-			break
-		}
-	}
-	if target == nil || target.Position == nil {
-		return fallback
-	}
-	return project.Pos{File: l.p.File, Line: target.Position.Line, Column: target.Position.Column}
 }
 
 // ProjectSource is the Source of the schedules applied from p: the

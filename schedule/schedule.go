@@ -20,7 +20,7 @@
 //
 // A claimed fire starts a child process,
 //
-//	mlrun run DIR -e EP -P k=v ... [--experiment X] \
+//	mlrun run DIR -e EP -P k=v ... [--experiment X] [--executor slurm --slurm-...] \
 //	    --tag mlrun.trigger=schedule:NAME --tag mlrun.schedule.fire=NAME@FIRETIME
 //
 // with MLRUN_TRACKING_URI naming the same store, in DIR, its output going to
@@ -62,6 +62,7 @@ package schedule
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -163,6 +164,15 @@ func validate(s *Schedule) (field string, err error) {
 		if p.Key == "" {
 			return "parameters", errs.Errorf(errs.Invalid, "schedule %s: a parameter name is empty", s.Name)
 		}
+	}
+	switch s.Executor {
+	case "", ExecutorLocal:
+		if !reflect.DeepEqual(s.Resources, tracking.Resources{}) {
+			return "resources", errs.Errorf(errs.Invalid, "schedule %s: resources are asked of a cluster; they need executor slurm", s.Name)
+		}
+	case ExecutorSlurm:
+	default:
+		return "executor", errs.Errorf(errs.Invalid, "schedule %s: executor %q is not valid; use local or slurm", s.Name, s.Executor)
 	}
 	return "", nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/schedule"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -237,5 +238,18 @@ func TestArgsAndPaths(t *testing.T) {
 	}
 	if p := schedule.LogPath("/store/schedules", "nightly", fire); p != "/store/schedules/nightly/20240102T030000Z.log" {
 		t.Fatalf("LogPath = %s", p)
+	}
+}
+
+// A Slurm schedule's fires run mlrun run with --executor slurm and its
+// resources as --slurm-* flags, each one argv word.
+func TestArgsOfASlurmSchedule(t *testing.T) {
+	fire := mustTime(t, "2024-01-02T03:00:00Z")
+	s := &schedule.Schedule{Name: "n", ProjectDir: "/p", EntryPoint: "main", Executor: "slurm",
+		Resources: tracking.Resources{Partition: "gpu", Time: "30", Mem: "4G", CPUs: 2, GPUs: "a100:1", Account: "ml", Args: []string{"--qos=high x"}}}
+	got := strings.Join(schedule.Args(s, fire), "|")
+	want := "run|/p|-e|main|--executor|slurm|--slurm-partition=gpu|--slurm-time=30|--slurm-mem=4G|--slurm-cpus=2|--slurm-gpus=a100:1|--slurm-account=ml|--slurm-arg=--qos=high x|--tag|mlrun.trigger=schedule:n|--tag|mlrun.schedule.fire=n@2024-01-02T03:00:00Z"
+	if got != want {
+		t.Fatalf("Args = %s\nwant   %s", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,7 +247,8 @@ func (s *Scheduler) startQueued(ctx context.Context, name string) {
 }
 
 // Args returns the command line (after the executable) that runs a fire
-// of sc: mlrun run DIR -e EP -P k=v ... [--experiment X] --tag ... --tag ...
+// of sc: mlrun run DIR -e EP -P k=v ... [--experiment X] [--executor slurm
+// --slurm-...] --tag ... --tag ...
 func Args(sc *Schedule, fireTime time.Time) []string {
 	args := []string{"run", sc.ProjectDir, "-e", sc.EntryPoint}
 	for _, p := range sc.Params {
@@ -254,6 +256,10 @@ func Args(sc *Schedule, fireTime time.Time) []string {
 	}
 	if sc.Experiment != "" {
 		args = append(args, "--experiment", sc.Experiment)
+	}
+	if sc.Executor == ExecutorSlurm {
+		args = append(args, "--executor", ExecutorSlurm)
+		args = append(args, ResourceFlags(sc.Resources)...)
 	}
 	return append(args,
 		"--tag", TriggerTag+"=schedule:"+sc.Name,
@@ -430,4 +436,26 @@ func (s *Scheduler) report(ctx context.Context, err error) {
 // printf writes one line to Out.
 func (s *Scheduler) printf(format string, args ...any) {
 	fmt.Fprintf(s.Out, format+"\n", args...)
+}
+
+// ResourceFlags returns the --slurm-* flags of `mlrun run` that ask for r.
+func ResourceFlags(r tracking.Resources) []string {
+	var out []string
+	add := func(flag, v string) {
+		if v != "" {
+			out = append(out, "--slurm-"+flag+"="+v)
+		}
+	}
+	add("partition", r.Partition)
+	add("time", r.Time)
+	add("mem", r.Mem)
+	if r.CPUs > 0 {
+		add("cpus", strconv.Itoa(r.CPUs))
+	}
+	add("gpus", r.GPUs)
+	add("account", r.Account)
+	for _, a := range r.Args {
+		add("arg", a)
+	}
+	return out
 }

@@ -216,6 +216,14 @@ var storeCalls = map[string]storeCall{
 		return []any{runs, token}, err
 	},
 	"CountRuns": func(ctx context.Context, st Store, a *callArgs) (any, error) { return st.CountRuns(ctx) },
+	"ClaimRun": func(ctx context.Context, st Store, a *callArgs) (any, error) {
+		var id, host string
+		var pid int
+		if err := a.into(&id, &host, &pid); err != nil {
+			return nil, err
+		}
+		return nil, st.ClaimRun(ctx, id, host, pid)
+	},
 	"Heartbeat": oneString(func(ctx context.Context, st Store, s string) (any, error) { return nil, st.Heartbeat(ctx, s) }),
 	"ProbePIDs": func(ctx context.Context, st Store, a *callArgs) (any, error) {
 		var host string

@@ -61,13 +61,17 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 	if r.StartTime == 0 {
 		r.StartTime = nowMillis()
 	}
+	status, err := r.InitialStatus()
+	if err != nil {
+		return nil, err
+	}
 
 	info := &tracking.RunInfo{
 		ID:             tracking.NewRunID(),
 		Name:           r.Name,
 		ExperimentID:   r.ExperimentID,
 		UserID:         r.UserID,
-		Status:         tracking.StatusRunning,
+		Status:         status,
 		StartTime:      r.StartTime,
 		LifecycleStage: tracking.LifecycleActive,
 		Host:           r.Host,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -22,6 +23,7 @@ var _ tracking.ScheduleStore = (*Store)(nil)
 // their counts of RUNNING and QUEUED fires; add a WHERE clause or ORDER BY.
 const scheduleQuery = `SELECT s.name, s.cron, s.timezone, s.project_dir, s.entry_point, s.params,
 	s.experiment, s.overlap, s.missed, s.paused, s.source, s.created_at, s.updated_at, s.next_run,
+	s.executor, s.resources,
 	COALESCE(l.fire_time, 0), COALESCE(l.run_id, ''), COALESCE(l.status, ''),
 	(SELECT COUNT(*) FROM schedule_fires a WHERE a.status = 'RUNNING' AND a.name = s.name),
 	(SELECT COUNT(*) FROM schedule_fires a WHERE a.status = 'QUEUED' AND a.name = s.name)
@@ -38,13 +40,17 @@ func (s *Store) CreateSchedule(ctx context.Context, sc *tracking.Schedule) error
 	if err != nil {
 		return fmt.Errorf("encode the parameters of schedule %s: %w", sc.Name, err)
 	}
+	resources, err := json.Marshal(sc.Resources)
+	if err != nil {
+		return fmt.Errorf("encode the resources of schedule %s: %w", sc.Name, err)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO schedules (name, cron, timezone, project_dir, entry_point, params,
-			experiment, overlap, missed, paused, source, created_at, updated_at, next_run)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			experiment, overlap, missed, paused, source, created_at, updated_at, next_run, executor, resources)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			sc.Name, sc.Cron, sc.Timezone, sc.ProjectDir, sc.EntryPoint, string(params),
 			sc.Experiment, sc.Overlap, sc.Missed, sc.Paused, sc.Source,
-			schedMillis(sc.CreatedAt), schedMillis(sc.UpdatedAt), schedMillis(sc.NextRun))
+			schedMillis(sc.CreatedAt), schedMillis(sc.UpdatedAt), schedMillis(sc.NextRun), sc.Executor, string(resources))
 		if err != nil {
 			return fmt.Errorf("save schedule %s: %w", sc.Name, err)
 		}
@@ -113,16 +119,19 @@ func listSchedules(ctx context.Context, q querier, where string, args ...any) ([
 // scanSchedule reads one row of scheduleQuery.
 func scanSchedule(r scanner) (*tracking.Schedule, error) {
 	var sc tracking.Schedule
-	var params string
+	var params, resources string
 	var created, updated, next, last int64
 	err := r.Scan(&sc.Name, &sc.Cron, &sc.Timezone, &sc.ProjectDir, &sc.EntryPoint, &params,
 		&sc.Experiment, &sc.Overlap, &sc.Missed, &sc.Paused, &sc.Source, &created, &updated, &next,
-		&last, &sc.LastRunID, &sc.LastOutcome, &sc.Running, &sc.Queued)
+		&sc.Executor, &resources, &last, &sc.LastRunID, &sc.LastOutcome, &sc.Running, &sc.Queued)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(params), &sc.Params); err != nil {
 		return nil, fmt.Errorf("decode the parameters of schedule %s: %w", sc.Name, err)
+	}
+	if err := json.Unmarshal([]byte(resources), &sc.Resources); err != nil {
+		return nil, fmt.Errorf("decode the resources of schedule %s: %w", sc.Name, err)
 	}
 	sc.CreatedAt, sc.UpdatedAt, sc.NextRun, sc.LastRun = schedTime(created), schedTime(updated), schedTime(next), schedTime(last)
 	return &sc, nil
@@ -188,14 +197,18 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*track
 			if err != nil {
 				return fmt.Errorf("encode the parameters of schedule %s: %w", sc.Name, err)
 			}
+			resources, err := json.Marshal(sc.Resources)
+			if err != nil {
+				return fmt.Errorf("encode the resources of schedule %s: %w", sc.Name, err)
+			}
 			old := byName[sc.Name]
 			switch {
 			case old == nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO schedules (name, cron, timezone, project_dir, entry_point, params,
-					experiment, overlap, missed, paused, source, created_at, updated_at, next_run)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+					experiment, overlap, missed, paused, source, created_at, updated_at, next_run, executor, resources)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
 					sc.Name, sc.Cron, sc.Timezone, sc.ProjectDir, sc.EntryPoint, string(params),
-					sc.Experiment, sc.Overlap, sc.Missed, source, now, now, schedMillis(sc.NextRun))
+					sc.Experiment, sc.Overlap, sc.Missed, source, now, now, schedMillis(sc.NextRun), sc.Executor, string(resources))
 				if err != nil {
 					return fmt.Errorf("save schedule %s: %w", sc.Name, err)
 				}
@@ -214,9 +227,9 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*track
 					next = sc.NextRun
 				}
 				_, err = tx.ExecContext(ctx, `UPDATE schedules SET cron = ?, timezone = ?, project_dir = ?, entry_point = ?,
-					params = ?, experiment = ?, overlap = ?, missed = ?, updated_at = ?, next_run = ? WHERE name = ?`,
+					params = ?, experiment = ?, overlap = ?, missed = ?, updated_at = ?, next_run = ?, executor = ?, resources = ? WHERE name = ?`,
 					sc.Cron, sc.Timezone, sc.ProjectDir, sc.EntryPoint, string(params),
-					sc.Experiment, sc.Overlap, sc.Missed, now, schedMillis(next), sc.Name)
+					sc.Experiment, sc.Overlap, sc.Missed, now, schedMillis(next), sc.Executor, string(resources), sc.Name)
 				if err != nil {
 					return fmt.Errorf("update schedule %s: %w", sc.Name, err)
 				}
@@ -244,7 +257,8 @@ func (s *Store) ApplySchedules(ctx context.Context, source string, list []*track
 func sameDefinition(a, b *tracking.Schedule) bool {
 	return a.Cron == b.Cron && a.Timezone == b.Timezone && a.ProjectDir == b.ProjectDir &&
 		a.EntryPoint == b.EntryPoint && a.Experiment == b.Experiment && a.Overlap == b.Overlap &&
-		a.Missed == b.Missed && slices.Equal(schedParams(a.Params), schedParams(b.Params))
+		a.Missed == b.Missed && slices.Equal(schedParams(a.Params), schedParams(b.Params)) &&
+		a.Executor == b.Executor && reflect.DeepEqual(a.Resources, b.Resources)
 }
 
 // Fires returns a schedule's latest fires, newest first; errs.NotFound if

@@ -52,6 +52,12 @@ type Schedule struct {
 	Overlap    string `json:"overlap"`
 	Missed     string `json:"missed"`
 	Paused     bool   `json:"paused"`
+	// Executor is where the fires' runs execute: "" (a child process of
+	// the scheduler, as `mlrun run` locally) or "slurm" (the child submits
+	// the run as a Slurm job and follows it). Resources are the cluster
+	// resources asked for, over the entry point's resources: section.
+	Executor  string    `json:"executor,omitempty"`
+	Resources Resources `json:"resources,omitzero"`
 	// Source is the absolute path of the MLproject file the schedule was
 	// applied from, or empty for one added with `mlrun schedule add`.
 	Source    string    `json:"source,omitempty"`

@@ -200,6 +200,9 @@ type NewRun struct {
 	Tags         []Tag
 	Host         string
 	PID          int
+	// Status is RUNNING (also ""), or SCHEDULED for a run created for an
+	// executor, which claims it later (ClaimRun).
+	Status RunStatus
 }
 
 // RunUpdate changes a run's info; nil fields are left as they are.
@@ -282,7 +285,8 @@ type RunStore interface {
 	// SetExperimentTag sets a tag on an active experiment.
 	SetExperimentTag(ctx context.Context, id, key, value string) error
 
-	// CreateRun creates a RUNNING run with its params and tags.
+	// CreateRun creates a RUNNING (or SCHEDULED, NewRun.Status) run with
+	// its params and tags.
 	CreateRun(ctx context.Context, r NewRun) (*RunInfo, error)
 	// GetRun returns a run by its full id.
 	GetRun(ctx context.Context, id string) (*Run, error)
@@ -322,6 +326,13 @@ type RunStore interface {
 	// deleted, errs.NotFound if it does not exist.
 	PurgeRun(ctx context.Context, id string) error
 
+	// ClaimRun takes a SCHEDULED run for the process pid on host, as one
+	// conditional update: the run becomes RUNNING, owned by host and pid,
+	// with a fresh heartbeat. Of several processes claiming the same run,
+	// exactly one succeeds; the others get errs.Conflict naming the run's
+	// status (as does a run that is not SCHEDULED). errs.NotFound when the
+	// run does not exist, errs.Invalid when it is deleted.
+	ClaimRun(ctx context.Context, id, host string, pid int) error
 	// Heartbeat records that the run's owning process is alive.
 	Heartbeat(ctx context.Context, runID string) error
 	// ReapDeadRuns marks FAILED (with tag mlrun.error) every RUNNING run whose

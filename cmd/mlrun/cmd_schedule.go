@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/schedule"
 	"github.com/mlrun/mlrun/tracking"
@@ -61,6 +62,8 @@ type scheduleAddOptions struct {
 	overlap    string
 	missed     string
 	experiment string
+	executor   string
+	res        executor.Resources
 }
 
 func (a *app) scheduleAddCommand() *cobra.Command {
@@ -95,6 +98,8 @@ skip.`,
 	f.StringVar(&o.overlap, "overlap", schedule.OverlapSkip, "while the previous job runs: skip, queue or allow")
 	f.StringVar(&o.missed, "missed", schedule.MissedRunOnce, "fires missed while no scheduler ran: run_once or skip")
 	f.StringVar(&o.experiment, "experiment", "", "experiment of the runs, created if missing (default: Default)")
+	f.StringVar(&o.executor, "executor", schedule.ExecutorLocal, "where each fire's run executes: local (a child process of the scheduler) or slurm (a Slurm job)")
+	addResourceFlags(f, &o.res)
 	a.addOutputFlag(c)
 	return c
 }
@@ -124,6 +129,10 @@ func (a *app) scheduleAdd(c *cobra.Command, name, dir string, o scheduleAddOptio
 		Experiment: o.experiment,
 		Overlap:    o.overlap,
 		Missed:     o.missed,
+		Resources:  o.res,
+	}
+	if o.executor != schedule.ExecutorLocal {
+		sc.Executor = o.executor
 	}
 	for _, kv := range kvs {
 		sc.Params = append(sc.Params, schedule.KV{Key: kv.Key, Value: kv.Value})
@@ -142,6 +151,15 @@ func (a *app) scheduleAdd(c *cobra.Command, name, dir string, o scheduleAddOptio
 	spec, err := schedule.Parse(sc.Cron, sc.Timezone)
 	if err != nil {
 		return err
+	}
+	if sc.Executor == schedule.ExecutorSlurm {
+		loc, err := a.storeLocation()
+		if err != nil {
+			return err
+		}
+		if err := checkSharedStore(loc); err != nil {
+			return err
+		}
 	}
 	st, _, err := a.openStore(ctx)
 	if err != nil {
@@ -246,6 +264,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				{"entry point", sc.EntryPoint},
 				{"parameters", scheduleOrDash(strings.Join(params, " "))},
 				{"experiment", scheduleOrDash(sc.Experiment)},
+				{"executor", scheduleExecutorText(sc)},
 				{"overlap", sc.Overlap},
 				{"missed", sc.Missed},
 				{"paused", scheduleYesNo(sc.Paused)},
@@ -548,4 +567,15 @@ func scheduleOrDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// scheduleExecutorText describes where a schedule's fires execute.
+func scheduleExecutorText(sc *schedule.Schedule) string {
+	if sc.Executor != schedule.ExecutorSlurm {
+		return schedule.ExecutorLocal
+	}
+	if flags := schedule.ResourceFlags(sc.Resources); len(flags) > 0 {
+		return sc.Executor + " " + strings.Join(flags, " ")
+	}
+	return sc.Executor
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,18 +43,23 @@ func (o slurmOptions) remote() bool { return o.executor != "" && o.executor != "
 // addExecutorFlags adds --executor and the --slurm-* flags.
 func addExecutorFlags(f *pflag.FlagSet, o *slurmOptions) {
 	f.StringVar(&o.executor, "executor", "local", "where the run executes: local (this process) or slurm (a Slurm job; a sweep is one job array)")
-	f.StringVar(&o.res.Partition, "slurm-partition", "", "Slurm partition (sbatch --partition)")
-	f.StringVar(&o.res.Time, "slurm-time", "", "time limit per run, e.g. 30 or 2:00:00 (sbatch --time)")
-	f.StringVar(&o.res.Mem, "slurm-mem", "", "memory per run, e.g. 4G (sbatch --mem)")
-	f.IntVar(&o.res.CPUs, "slurm-cpus", 0, "CPUs per run (sbatch --cpus-per-task)")
-	f.StringVar(&o.res.GPUs, "slurm-gpus", "", "GPUs per run, e.g. 1 or a100:2 (sbatch --gpus)")
-	f.StringVar(&o.res.Account, "slurm-account", "", "Slurm account (sbatch --account)")
-	f.StringArrayVar(&o.res.Args, "slurm-arg", nil, "raw sbatch argument, e.g. --slurm-arg=--qos=high (repeatable)")
+	addResourceFlags(f, &o.res)
 	f.StringVar(&o.dir, "slurm-dir", "", "directory for the job script and its logs, visible to the nodes (default $HOME/.mlrun/slurm/<job>)")
 	f.BoolVar(&o.sharedFS, "slurm-shared-fs", false, "the project directory is on a filesystem the nodes share: run there instead of checking the recorded commit out per run")
 	f.BoolVar(&o.detach, "detach", false, "submit and return at once; mlrun runs list/show bring the state up to date later")
 	f.DurationVar(&o.pollEvery, "slurm-poll", 2*time.Second, "how often squeue/sacct are asked while waiting")
 	f.Lookup("slurm-poll").Hidden = true
+}
+
+// addResourceFlags adds the --slurm-* flags that ask for resources.
+func addResourceFlags(f *pflag.FlagSet, r *executor.Resources) {
+	f.StringVar(&r.Partition, "slurm-partition", "", "Slurm partition (sbatch --partition)")
+	f.StringVar(&r.Time, "slurm-time", "", "time limit per run, e.g. 30 or 2:00:00 (sbatch --time)")
+	f.StringVar(&r.Mem, "slurm-mem", "", "memory per run, e.g. 4G (sbatch --mem)")
+	f.IntVar(&r.CPUs, "slurm-cpus", 0, "CPUs per run (sbatch --cpus-per-task)")
+	f.StringVar(&r.GPUs, "slurm-gpus", "", "GPUs per run, e.g. 1 or a100:2 (sbatch --gpus)")
+	f.StringVar(&r.Account, "slurm-account", "", "Slurm account (sbatch --account)")
+	f.StringArrayVar(&r.Args, "slurm-arg", nil, "raw sbatch argument, e.g. --slurm-arg=--qos=high (repeatable)")
 }
 
 // checkSharedStore refuses a store the nodes cannot share.
@@ -129,16 +136,32 @@ func (s *slurmSubmission) submit(ctx context.Context, b executor.Batch) ([]execu
 		}
 		return nil, err
 	}
-	for _, t := range tasks {
-		tags := []tracking.Tag{{Key: executor.TagJobID, Value: t.JobID}, {Key: executor.TagJobDir, Value: b.Dir}}
-		if t.Index >= 0 {
-			tags = append(tags, tracking.Tag{Key: executor.TagArrayIndex, Value: fmt.Sprint(t.Index)})
-		}
-		if err := s.st.LogBatch(context.WithoutCancel(ctx), t.RunID, nil, nil, tags); err != nil {
-			return tasks, fmt.Errorf("tag run %s with its Slurm job: %w", t.RunID, err)
-		}
+	// One write per run, a few at once (each is a round trip to the store).
+	errsOf := make([]error, len(tasks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(8, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := tasks[i]
+				tags := []tracking.Tag{{Key: executor.TagJobID, Value: t.JobID}, {Key: executor.TagJobDir, Value: b.Dir}}
+				if t.Index >= 0 {
+					tags = append(tags, tracking.Tag{Key: executor.TagArrayIndex, Value: fmt.Sprint(t.Index)})
+				}
+				if err := s.st.LogBatch(context.WithoutCancel(ctx), t.RunID, nil, nil, tags); err != nil {
+					errsOf[i] = fmt.Errorf("tag run %s with its Slurm job: %w", t.RunID, err)
+				}
+			}
+		}()
 	}
-	return tasks, nil
+	for i := range tasks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return tasks, errors.Join(errsOf...)
 }
 
 func failRun(st tracking.Store, id, msg string) {
@@ -429,7 +452,14 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 		return err
 	}
 	defer st.Close()
+	// Until this process claims the run, a failure ends it FAILED only if
+	// it is still SCHEDULED: claimed in the same conditional update, so
+	// that a second exec-run of a run another one executes changes nothing.
+	claimed := false
 	fail := func(err error) error {
+		if !claimed && st.ClaimRun(context.WithoutCancel(ctx), runID, hostname(), os.Getpid()) != nil {
+			return err
+		}
 		failRun(st, runID, "on "+hostname()+": "+errs.Message(err))
 		return err
 	}
@@ -461,11 +491,17 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 		return fail(err)
 	}
 	req := pipeline.Request{Project: proj, EntryPoint: rp.EntryPoint, Params: rp.Params,
-		Experiment: rp.Experiment, Seed: rp.Seed, RunID: runID}
+		Experiment: rp.Experiment, Seed: rp.Seed, RunID: runID, Claimed: true}
 	plan, err := pipeline.Prepare(req, kinds)
 	if err != nil {
 		return fail(err)
 	}
+	// Claim the run before touching its logs: of two processes given the
+	// same run, the one that loses stops here.
+	if err := st.ClaimRun(ctx, runID, hostname(), os.Getpid()); err != nil {
+		return err
+	}
+	claimed = true
 	// stdout and stderr are the run's artifacts logs/stdout.txt and
 	// logs/stderr.txt, written as they come (a job killed at its time
 	// limit keeps what it printed).

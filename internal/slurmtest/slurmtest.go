@@ -29,6 +29,8 @@ type Cluster struct {
 	// Conf is the path of slurm.conf; clients find it through SLURM_CONF,
 	// which Start sets in the test process's environment.
 	Conf string
+
+	shared bool // given by MLRUN_TEST_SLURM_CONF: not ours to stop
 }
 
 var (
@@ -52,6 +54,15 @@ func Start(t testing.TB) *Cluster {
 }
 
 func start() (*Cluster, string, error) {
+	// MLRUN_TEST_SLURM_CONF names the slurm.conf of a cluster that is
+	// already running (a developer's, or one another test process left):
+	// it is used as is and not stopped.
+	if conf := os.Getenv("MLRUN_TEST_SLURM_CONF"); conf != "" {
+		if _, err := os.Stat(conf); err != nil {
+			return nil, "", fmt.Errorf("MLRUN_TEST_SLURM_CONF: %w", err)
+		}
+		return &Cluster{Base: filepath.Dir(conf), Conf: conf, shared: true}, "", os.Setenv("SLURM_CONF", conf)
+	}
 	for _, bin := range []string{"sbatch", "squeue", "sacct", "scancel", "slurmctld", "slurmd", "slurmdbd", "munged", "mariadbd", "mariadb-install-db"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			if _, err2 := os.Stat(filepath.Join("/usr/sbin", bin)); err2 != nil {
@@ -95,7 +106,7 @@ func stopAt(base string) {
 // Stop stops the cluster of this process, if one was started, and removes
 // its files. Call it from TestMain after m.Run.
 func Stop() {
-	if cluster == nil {
+	if cluster == nil || cluster.shared {
 		return
 	}
 	stopAt(cluster.Base)
