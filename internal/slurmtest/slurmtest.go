@@ -14,8 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/internal/testenv"
 )
@@ -73,8 +77,14 @@ func start() (*Cluster, string, error) {
 	if os.Geteuid() != 0 {
 		return nil, "the test Slurm runs its daemons as root, and the tests do not run as root", nil
 	}
+	// The daemons listen on fixed ports: a cluster left by a test process
+	// that was killed (a go test timeout, say) would hold them.
+	stopStale()
 	base, err := os.MkdirTemp("", "mlrun-slurmtest-")
 	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(base, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, "", err
 	}
 	// MariaDB runs as mysql and must reach its data directory.
@@ -96,6 +106,30 @@ func start() (*Cluster, string, error) {
 		return nil, "", err
 	}
 	return c, "", nil
+}
+
+// ownerFile, in a cluster's base directory, holds the pid of the test
+// process that started it.
+const ownerFile = "owner.pid"
+
+// stopStale stops the test clusters whose owning process is gone.
+func stopStale() {
+	bases, _ := filepath.Glob(filepath.Join(os.TempDir(), "mlrun-slurmtest-*"))
+	for _, base := range bases {
+		data, err := os.ReadFile(filepath.Join(base, ownerFile))
+		if err != nil {
+			// Not ours to judge unless it is old: a cluster being set up
+			// writes its owner first.
+			if fi, err := os.Stat(base); err != nil || time.Since(fi.ModTime()) < time.Minute {
+				continue
+			}
+		} else if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && syscall.Kill(pid, 0) == nil {
+			continue // its owner is alive
+		}
+		if _, err := os.Stat(filepath.Join(base, "start.sh")); err == nil {
+			stopAt(base)
+		}
+	}
 }
 
 func stopAt(base string) {
