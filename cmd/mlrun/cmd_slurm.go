@@ -504,24 +504,40 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 	claimed = true
 	// stdout and stderr are the run's artifacts logs/stdout.txt and
 	// logs/stderr.txt, written as they come (a job killed at its time
-	// limit keeps what it printed).
-	dir, err := artifact.DirFromURI(rp.Original.Info.ArtifactURI)
+	// limit keeps what it printed). They go through the run's artifact
+	// repository: written in place for a file:// one, uploaded every few
+	// seconds and at the end for an mlrun server's mlflow-artifacts:/.
+	repo, err := artifact.SchemesFor(st).Open(rp.Original.Info.ArtifactURI)
 	if err != nil {
 		return fail(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+	staging, err := artifact.Stage(repo)
+	if err != nil {
+		return fail(err)
+	}
+	defer staging.Close()
+	if err := os.MkdirAll(filepath.Join(staging.Dir, "logs"), 0o755); err != nil {
 		return fail(fmt.Errorf("create the logs artifact directory: %w", err))
 	}
-	outF, err := os.Create(filepath.Join(dir, "logs", "stdout.txt"))
+	outF, err := os.Create(filepath.Join(staging.Dir, "logs", "stdout.txt"))
 	if err != nil {
 		return fail(err)
 	}
 	defer outF.Close()
-	errF, err := os.Create(filepath.Join(dir, "logs", "stderr.txt"))
+	errF, err := os.Create(filepath.Join(staging.Dir, "logs", "stderr.txt"))
 	if err != nil {
 		return fail(err)
 	}
 	defer errF.Close()
+	if staging.Remote() {
+		stop := syncEvery(ctx, staging, 5*time.Second)
+		defer func() {
+			stop()
+			if serr := staging.Sync(context.WithoutCancel(ctx)); serr != nil && err == nil {
+				err = fmt.Errorf("upload the run's logs: %w", serr)
+			}
+		}()
+	}
 	a.stdout = io.MultiWriter(a.stdout, outF)
 	a.stderr = io.MultiWriter(a.stderr, errF)
 	r, st2, err := a.runner(c, runOptions{})
@@ -532,6 +548,27 @@ func (a *app) execRun(c *cobra.Command, runID, workDir string, sharedFS bool) (e
 	fmt.Fprintf(a.stderr, "mlrun: executing run %s on %s in %s (%s)\n", runID, hostname(), rp.Dir, rp.Mode)
 	_, err = r.RunPlan(ctx, req, plan)
 	return err
+}
+
+// syncEvery uploads staging's new files every period until the returned
+// stop is called.
+func syncEvery(ctx context.Context, staging *artifact.Staging, period time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = staging.Sync(ctx) // the final Sync reports errors
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func hostname() string {

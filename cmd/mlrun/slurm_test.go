@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,10 +133,38 @@ func TestSlurm(t *testing.T) {
 
 		t.Run("reproduce", func(t *testing.T) {
 			r := e.ok(dir, "reproduce", id)
-			if !strings.Contains(r.stdout, "reproduced") {
+			if !strings.Contains(r.stdout, "reproduced: run ") || !strings.Contains(r.stdout, " matches run "+id) {
 				t.Fatalf("reproduce:\n%s\n%s", r.stdout, r.stderr)
 			}
 		})
+	})
+
+	// Jobs that log to an mlrun server: the tracking URI the node gets is
+	// http://, and the logs reach the server's artifact store through its
+	// proxy (mlflow-artifacts:/), not a path of the submitting machine.
+	t.Run("run logging to mlrun server", func(t *testing.T) {
+		rs := newRemoteSetup(t)
+		r := rs.client.ok(dir, "run", ".", "-P", "x=4", "--executor", "slurm", "--slurm-dir", jobs)
+		id := strings.TrimSpace(r.stdout)
+		run, files := runJSON(t, rs.client, dir, id)
+		if run.Info.Status != tracking.StatusFinished || !strings.HasPrefix(run.Info.ArtifactURI, "mlflow-artifacts:/") {
+			t.Fatalf("status %s, artifact URI %s\n%s", run.Info.Status, run.Info.ArtifactURI, r.stderr)
+		}
+		if v, _ := run.Metric("y"); v != 4 {
+			t.Errorf("metric y = %v, want 4", v)
+		}
+		if !slices.Contains(files, "logs/stdout.txt") || !slices.Contains(files, "logs/stderr.txt") {
+			t.Errorf("artifacts %v lack the job's logs", files)
+		}
+		var onServer []string
+		for _, f := range filesUnder(t, filepath.Join(rs.serverDir, "artifacts")) {
+			if strings.Contains(f, id) && strings.HasSuffix(f, "logs/stdout.txt") {
+				onServer = append(onServer, f)
+			}
+		}
+		if len(onServer) != 1 {
+			t.Errorf("the server's artifacts hold %d stdout.txt of run %s", len(onServer), id)
+		}
 	})
 
 	t.Run("sweep as an array, -j 2, a failing trial", func(t *testing.T) {
