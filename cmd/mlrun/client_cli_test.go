@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -184,6 +185,59 @@ func TestScheduleOverHTTPTwoSchedulersFireOnce(t *testing.T) {
 		log, err := os.ReadFile(f.LogPath)
 		if err != nil || !strings.HasPrefix(f.LogPath, cache+"/") || !strings.Contains(string(log), "tick") {
 			t.Errorf("fire log %s: %v\n%s", f.LogPath, err, log)
+		}
+	}
+}
+
+// A scheduler against `mlrun server` killed with SIGKILL leaves nothing
+// RUNNING on the server: its job's run ends KILLED, and the next scheduler
+// records the orphaned fire's end; `schedule run` over http:// then
+// triggers a FINISHED manual run of the paused schedule.
+func TestScheduleOverHTTPKilledSchedulerLeavesNothingRunning(t *testing.T) {
+	t.Parallel()
+	e, backend, srv := newHTTPEnv(t)
+	e.vars = append(e.vars, "XDG_CACHE_HOME="+t.TempDir())
+	dir := t.TempDir()
+	writeFiles(t, dir, schedProject)
+	e.ok(dir, "--tracking-uri", srv.url, "schedule", "add", "stuck", "--cron", "@every 1s", ".", "-e", "stuck")
+	p := startScheduler(t, e, "--tracking-uri", srv.url)
+	waitFor(t, "the job's run on the server", 20*time.Second, func() bool { return len(scheduledRuns(t, backend, "stuck")) == 1 })
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	waitFor(t, "the orphaned job to end its run", 15*time.Second, func() bool {
+		runs := scheduledRuns(t, backend, "stuck")
+		return len(runs) == 1 && runs[0].Info.Status == tracking.StatusKilled
+	})
+	e.ok(dir, "--tracking-uri", srv.url, "schedule", "pause", "stuck")
+	p2 := startScheduler(t, e, "--tracking-uri", srv.url)
+	waitFor(t, "the next scheduler to reap the fire", 15*time.Second, func() bool {
+		return strings.Contains(p2.out.String(), "ended KILLED: the scheduler that started it")
+	})
+	p2.stop(t)
+	run := scheduledRuns(t, backend, "stuck")[0]
+	_, fires := showSchedule(t, backend, "stuck")
+	if len(fires) != 1 || fires[0].Status != schedule.FireKilled || fires[0].RunID != run.Info.ID {
+		t.Errorf("fires on the server = %+v, want one KILLED fire of run %s", fires, run.Info.ID)
+	}
+	if left := sleepsIn(dir); len(left) > 0 {
+		t.Errorf("the job's sleep is still running: pids %v", left)
+	}
+
+	e.ok(dir, "--tracking-uri", srv.url, "schedule", "add", "now", ".", "--cron", "@hourly", "-P", "msg=manual")
+	r := e.ok(dir, "--tracking-uri", srv.url, "schedule", "run", "now", "-o", "json")
+	var ran struct {
+		RunID  string `json:"run_id"`
+		Status string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &ran); err != nil || ran.Status != "FINISHED" {
+		t.Fatalf("schedule run -o json: %v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	for _, run := range backend.runs() {
+		if run.Info.Status == tracking.StatusRunning {
+			t.Errorf("run %s is still RUNNING on the server", run.Info.ID)
+		}
+		if run.Info.ID == ran.RunID && tagOf(run, schedule.TriggerTag) != "manual:now" {
+			t.Errorf("manual run %s has trigger %q", run.Info.ID, tagOf(run, schedule.TriggerTag))
 		}
 	}
 }
