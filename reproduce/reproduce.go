@@ -198,7 +198,12 @@ func (p *Plan) readRecord(ctx context.Context, st tracking.Store) error {
 	p.RecordedDir, _ = run.Tag(TagProjectDir)
 	p.Commit, _ = run.Tag(provenance.TagGitCommit)
 	ep, hasEP := run.Tag(TagEntryPoint)
+	source, _ := run.Tag(TagSourceName)
 	switch {
+	case p.RecordedDir == "" && !hasEP && source != "":
+		// Logged by a program of its own (the MLflow client, a notebook):
+		// mlrun did not launch it and cannot launch it again.
+		return errs.Errorf(errs.Invalid, "run %s was logged by %q, which mlrun did not launch and cannot re-run; only runs started with mlrun run can be reproduced", id, source)
 	case p.RecordedDir == "" && p.Commit == "":
 		return errs.Errorf(errs.Invalid, "run %s recorded neither its project directory (tag %s) nor a git commit (tag %s), so there is no code to re-run; only runs started with mlrun run can be reproduced", id, TagProjectDir, provenance.TagGitCommit)
 	case p.RecordedDir == "":

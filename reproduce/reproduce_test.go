@@ -195,6 +195,7 @@ func TestNewPlanRefusesRunsItCannotRerun(t *testing.T) {
 		contains string
 	}{
 		{"no record", record{}, errs.Invalid, "recorded neither its project directory (tag mlrun.project.dir) nor a git commit"},
+		{"logged by a script", record{tags: map[string]string{TagSourceName: "/home/u/train.py", provenance.TagGitCommit: head}}, errs.Invalid, `was logged by "/home/u/train.py", which mlrun did not launch and cannot re-run`},
 		{"still running", record{status: tracking.StatusRunning, tags: map[string]string{TagProjectDir: repo}}, errs.Invalid, "only a FINISHED run can be reproduced"},
 		{"sweep parent", record{tags: map[string]string{TagProjectDir: repo, TagSweepTrials: "3", TagEntryPoint: "main"}}, errs.Invalid, "parent of a sweep"},
 		{"commit without dir", record{tags: map[string]string{provenance.TagGitCommit: head, TagEntryPoint: "main"}}, errs.Invalid, "not its project directory"},
