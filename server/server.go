@@ -103,7 +103,7 @@ type Server struct {
 	store Store
 	opts  Options
 	root  string // absolute artifact root
-	mux   *http.ServeMux
+	mux   *routeMux
 }
 
 // New returns a server of st.
@@ -136,7 +136,7 @@ func New(st Store, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve artifact root %s: %w", root, err)
 	}
-	s := &Server{store: st, opts: opts, root: abs, mux: http.NewServeMux()}
+	s := &Server{store: st, opts: opts, root: abs, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	s.routes()
 	return s, nil
 }
