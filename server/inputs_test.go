@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -69,6 +70,12 @@ func TestLogInputsShowInRunsGetAndSearch(t *testing.T) {
 	wantError(t, "a dataset input without dataset", code, body, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
 	code, body = f.post("/api/2.0/mlflow/runs/log-inputs", `{"run_id": "`+run+`", "datasets": [{"dataset": {"name": "x"}}]}`)
 	wantError(t, "a dataset without digest", code, body, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+	big := `{"dataset": {"name": "wide", "digest": "d3", "source_type": "local", "source": "s", "schema": "` + strings.Repeat("c", 9000) + `"}}`
+	code, body = f.post("/api/2.0/mlflow/runs/log-inputs", `{"run_id": "`+run+`", "datasets": [`+big+`]}`)
+	wantError(t, "a dataset too large to keep", code, body, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+	if msg, _ := body["message"].(string); !strings.Contains(msg, `datasets[0] (dataset "wide")`) {
+		t.Errorf("the error does not name the dataset: %q", msg)
+	}
 }
 
 // TestConcurrentLogInputsLoseNothing logs many datasets to one run from

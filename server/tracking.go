@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
@@ -827,6 +828,10 @@ const datasetInputTagPrefix = "mlrun.inputs.dataset."
 // dataset in, as a JSON list; runs/get still reads it.
 const legacyDatasetInputsTag = "mlrun.inputs.datasets"
 
+// maxDatasetInputLen is the longest DatasetInput log-inputs keeps: the
+// store's limit on a tag value.
+const maxDatasetInputLen = 8000
+
 type logInputsReq struct {
 	RunID    Str               `json:"run_id"`
 	Datasets []json.RawMessage `json:"datasets"`
@@ -873,6 +878,9 @@ func (s *Server) logInputs(w http.ResponseWriter, r *http.Request) {
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, raw); err != nil {
 				return nil, errs.Errorf(errs.Invalid, "datasets[%d]: %v", i, err)
+			}
+			if n := utf8.RuneCount(compact.Bytes()); n > maxDatasetInputLen {
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d] (dataset %q) is %d characters as JSON; mlrun keeps at most %d per dataset: log it with a smaller schema or profile", i, *d.Name, n, maxDatasetInputLen)
 			}
 			seen[key] = true
 			tags = append(tags, tracking.Tag{Key: key, Value: compact.String()})
