@@ -175,6 +175,8 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
+	case "NOT_IMPLEMENTED":
+		return http.StatusNotImplemented
 	}
 	return errs.HTTPStatus(code)
 }

@@ -54,6 +54,11 @@ const (
 	DefaultMaxRequestBytes = 16 << 20 // JSON bodies; MLflow's log-batch is at most 1 MB
 	DefaultMaxUploadBytes  = 8 << 30  // one artifact upload
 	DefaultShutdownGrace   = 30 * time.Second
+	// DefaultReadHeaderTimeout is how long a client may take to send its
+	// request headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout is how long an idle keep-alive connection stays open.
+	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // Options configures a Server.
@@ -82,6 +87,12 @@ type Options struct {
 	// its owner (the pipeline): runs/update may not change them, so that a
 	// script attached to it with MLFLOW_RUN_ID cannot end it early.
 	OwnedRunID string
+	// ReadHeaderTimeout cuts off a client that has not sent its request
+	// headers in time (slowloris); 0 is DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle that long; 0 is
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
 	// Version is what GET /version answers.
 	Version string
 	// Logger receives request failures; nil discards them.
@@ -93,7 +104,7 @@ type Server struct {
 	store Store
 	opts  Options
 	root  string // absolute artifact root
-	mux   *http.ServeMux
+	mux   *routeMux
 	// bodies recycles the buffers request bodies are read into.
 	bodies sync.Pool
 	// answers recycles the buffers large answers are built in.
@@ -107,6 +118,12 @@ func New(st Store, opts Options) (*Server, error) {
 	}
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -124,7 +141,7 @@ func New(st Store, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve artifact root %s: %w", root, err)
 	}
-	s := &Server{store: st, opts: opts, root: abs, mux: http.NewServeMux()}
+	s := &Server{store: st, opts: opts, root: abs, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	s.routes()
 	return s, nil
 }
@@ -192,8 +209,8 @@ func IsLoopback(host string) bool {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),

@@ -1,13 +1,17 @@
 package server
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
@@ -812,14 +816,35 @@ func (s *Server) logModel(w http.ResponseWriter, r *http.Request) {
 	})(w, r)
 }
 
-// datasetInputsTag is the run tag that records the datasets given to
-// log-inputs, as a JSON list of MLflow DatasetInput messages: the store has
-// no dataset tables, so they are kept where get_run and the CLI show them.
-const datasetInputsTag = "mlrun.inputs.datasets"
+// datasetInputTagPrefix starts the run tags that record the datasets given
+// to log-inputs: one tag per dataset, keyed by a hash of its name and digest
+// and holding its MLflow DatasetInput message as JSON. The store has no
+// dataset tables; one tag per dataset keeps concurrent log-inputs calls from
+// overwriting each other (each writes only its own keys), and a dataset
+// logged again keeps one entry, as MLflow deduplicates by name and digest.
+const datasetInputTagPrefix = "mlrun.inputs.dataset."
+
+// legacyDatasetInputsTag is the single tag older versions kept every
+// dataset in, as a JSON list; runs/get still reads it.
+const legacyDatasetInputsTag = "mlrun.inputs.datasets"
+
+// maxDatasetInputLen is the longest DatasetInput log-inputs keeps: the
+// store's limit on a tag value.
+const maxDatasetInputLen = 8000
 
 type logInputsReq struct {
 	RunID    Str               `json:"run_id"`
 	Datasets []json.RawMessage `json:"datasets"`
+}
+
+// datasetInput is the part of MLflow's DatasetInput message log-inputs checks.
+type datasetInput struct {
+	Dataset *struct {
+		Name       *string `json:"name"`
+		Digest     *string `json:"digest"`
+		SourceType *string `json:"source_type"`
+		Source     *string `json:"source"`
+	} `json:"dataset"`
 }
 
 func (s *Server) logInputs(w http.ResponseWriter, r *http.Request) {
@@ -831,16 +856,39 @@ func (s *Server) logInputs(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if len(req.Datasets) == 0 {
+		var tags []tracking.Tag
+		seen := map[string]bool{}
+		for i, raw := range req.Datasets {
+			var in datasetInput
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d] is not a DatasetInput: %v", i, err)
+			}
+			d := in.Dataset
+			switch {
+			case d == nil:
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d].dataset is missing", i)
+			case d.Name == nil, d.Digest == nil, d.SourceType == nil, d.Source == nil:
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d].dataset needs name, digest, source_type and source", i)
+			}
+			sum := sha256.Sum256([]byte(*d.Name + "\x00" + *d.Digest))
+			key := datasetInputTagPrefix + hex.EncodeToString(sum[:8])
+			if _, ok := run.Tag(key); ok || seen[key] {
+				continue // MLflow keeps the first input of a dataset
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, raw); err != nil {
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d]: %v", i, err)
+			}
+			if n := utf8.RuneCount(compact.Bytes()); n > maxDatasetInputLen {
+				return nil, errs.Errorf(errs.Invalid, "datasets[%d] (dataset %q) is %d characters as JSON; mlrun keeps at most %d per dataset: log it with a smaller schema or profile", i, *d.Name, n, maxDatasetInputLen)
+			}
+			seen[key] = true
+			tags = append(tags, tracking.Tag{Key: key, Value: compact.String()})
+		}
+		if len(tags) == 0 {
 			return empty{}, nil
 		}
-		var all []json.RawMessage
-		if old, ok := run.Tag(datasetInputsTag); ok {
-			_ = json.Unmarshal([]byte(old), &all)
-		}
-		all = append(all, req.Datasets...)
-		b, _ := json.Marshal(all)
-		return empty{}, s.store.LogBatch(r.Context(), string(req.RunID), nil, nil, []tracking.Tag{{Key: datasetInputsTag, Value: string(b)}})
+		return empty{}, s.store.LogBatch(r.Context(), string(req.RunID), nil, nil, tags)
 	})(w, r)
 }
 

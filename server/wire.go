@@ -282,8 +282,22 @@ func (s *Server) run(r *tracking.Run) wRun {
 	for _, p := range r.Params {
 		out.Data.Params = append(out.Data.Params, KeyValue{Key: Str(p.Key), Value: Str(p.Value)})
 	}
+	var datasets []json.RawMessage
 	for _, t := range r.Tags {
+		switch {
+		case strings.HasPrefix(t.Key, datasetInputTagPrefix) && json.Valid([]byte(t.Value)):
+			datasets = append(datasets, json.RawMessage(t.Value))
+			continue
+		case t.Key == legacyDatasetInputsTag:
+			var old []json.RawMessage
+			_ = json.Unmarshal([]byte(t.Value), &old) // a corrupt list shows no datasets
+			datasets = append(datasets, old...)
+			continue
+		}
 		out.Data.Tags = append(out.Data.Tags, KeyValue{Key: Str(t.Key), Value: Str(t.Value)})
+	}
+	if len(datasets) > 0 {
+		out.Inputs["dataset_inputs"] = datasets
 	}
 	return out
 }

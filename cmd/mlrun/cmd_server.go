@@ -98,7 +98,7 @@ func (a *app) serverFlags(c *cobra.Command, o *serverOptions) {
 	f.StringVar(&o.artifactsDest, "artifacts-destination", "", "directory of proxied artifacts (default: the store's artifacts directory)")
 	f.BoolVar(&o.noServeArtifacts, "no-serve-artifacts", false, "do not proxy artifacts: runs get file:// URIs")
 	f.BoolVar(&o.serveArtifacts, "serve-artifacts", true, "proxy artifacts (the default)")
-	f.IntVarP(&o.workers, "workers", "w", 1, "accepted for compatibility with mlflow server: one mlrun process serves requests concurrently")
+	f.IntVarP(&o.workers, "workers", "w", 1, "accepted for compatibility with mlflow server and otherwise ignored (must be at least 1): one mlrun process serves all requests concurrently on GOMAXPROCS threads")
 	f.BoolVar(&o.auth, "auth", false, "require HTTP basic authentication with per-experiment permissions")
 	f.StringVar(&o.maxUpload, "max-upload", "8GiB", "largest artifact upload, e.g. 512MiB or 8GiB")
 	c.Flags().BoolP("help", "", false, "help for "+c.Name()) // -h is --host, as in mlflow server

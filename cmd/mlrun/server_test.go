@@ -443,6 +443,10 @@ func testClientAPI(t *testing.T, client mlflowClient, e *env) {
 	check("active_after_restore", 5)
 	check("nonfinite", []bool{true, true})
 	check("failed_status", "FAILED")
+	check("inputs", []any{
+		[]any{"eval", "d2", `{"uri": "/data/eval.csv"}`, map[string]string{"mlflow.data.context": "eval"}},
+		[]any{"train", "d1", `{"uri": "/data/train.csv"}`, map[string]string{"mlflow.data.context": "training"}},
+	})
 
 	check("artifact_list", []any{[]any{"data", true, nil}, []any{"single.txt", false, 7}})
 	check("artifact_list_data", []any{[]any{"data/a.txt", false}, []any{"data/sub", true}})

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -114,6 +114,19 @@ m = client.get_run(nan_run.info.run_id).data.metrics
 out["nonfinite"] = [math.isnan(m["nan"]), math.isinf(m["inf"])]
 client.set_terminated(nan_run.info.run_id, status="FAILED")
 out["failed_status"] = client.get_run(nan_run.info.run_id).info.status
+
+# Datasets given to log_inputs come back in get_run(...).inputs.
+def dataset(name, digest, context):
+    return DatasetInput(
+        Dataset(name=name, digest=digest, source_type="local", source='{"uri": "/data/%s.csv"}' % name),
+        tags=[InputTag(key="mlflow.data.context", value=context)],
+    )
+client.log_inputs(run_ids[1], [dataset("train", "d1", "training")])
+client.log_inputs(run_ids[1], [dataset("eval", "d2", "eval")])
+out["inputs"] = sorted(
+    [d.dataset.name, d.dataset.digest, d.dataset.source, {t.key: t.value for t in d.tags}]
+    for d in client.get_run(run_ids[1]).inputs.dataset_inputs
+)
 
 # ---- artifacts up and down
 art_run = client.create_run(exp_id, run_name="artifacts")
