@@ -1,9 +1,11 @@
 package server
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -45,6 +47,16 @@ func (p runsPage) appendJSON(b []byte) []byte {
 // appendRun appends r as MLflow's Run message, the JSON json.Marshal
 // gives for s.run(r).
 func (s *Server) appendRun(b []byte, r *tracking.Run) []byte {
+	for _, t := range r.Tags {
+		if strings.HasPrefix(t.Key, datasetInputTagPrefix) || t.Key == legacyDatasetInputsTag {
+			// A run with dataset inputs (rare) shows them as inputs,
+			// not tags: s.run builds that, through reflection.
+			if data, err := json.Marshal(s.run(r)); err == nil {
+				return append(b, data...)
+			}
+			break
+		}
+	}
 	i := &r.Info
 	b = append(b, `{"info":{"run_id":`...)
 	b = appendString(b, i.ID)

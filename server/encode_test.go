@@ -26,6 +26,10 @@ func TestRunsPageEncodesAsEncodingJSON(t *testing.T) {
 			Tags:   []tracking.Tag{{Key: "mlflow.runName", Value: "x"}},
 		},
 		{Info: tracking.RunInfo{ID: "a"}, Tags: []tracking.Tag{{Key: "only", Value: "tags"}}},
+		// Dataset inputs are shown as inputs, not tags.
+		{Info: tracking.RunInfo{ID: "b"}, Tags: []tracking.Tag{{Key: "k", Value: "v"},
+			{Key: datasetInputTagPrefix + "0a1b2c3d", Value: `{"tags":[],"dataset":{"name":"d","digest":"1","source_type":"local","source":"x"}}`},
+			{Key: legacyDatasetInputsTag, Value: `[{"tags":[],"dataset":{"name":"old","digest":"2","source_type":"local","source":"y"}}]`}}},
 	}
 	for _, next := range []string{"", "eyJvZmZzZXQiOiAxMDB9"} {
 		var list []wRun
