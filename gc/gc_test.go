@@ -244,7 +244,7 @@ func TestRegisteredRunIsKeptUnlessForced(t *testing.T) {
 func TestSafeWhileOthersWrite(t *testing.T) {
 	each(t, func(t *testing.T, st store) {
 		ctx := context.Background()
-		const n = 60
+		const n = 150
 		var (
 			live    []string // never deleted, or restored
 			werr    error
