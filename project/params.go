@@ -11,6 +11,7 @@ import (
 
 	"github.com/agnivade/levenshtein"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/steps/schema"
 )
@@ -157,12 +158,12 @@ func (ep *EntryPoint) closestParam(name string) string {
 // must exist. Relative paths are relative to the project directory.
 func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
 	path := value
-	if strings.HasPrefix(path, "file://") {
-		u := strings.TrimPrefix(path, "file://")
-		if !strings.HasPrefix(u, "/") {
+	if artifact.Scheme(path) == "file" {
+		local, err := artifact.FilePath(path)
+		if err != nil {
 			return "", errs.Errorf(errs.Invalid, "parameter %q: %q is not a local file URI (write file:///absolute/path or a plain path; declared at %s)", p.Name, value, p.Pos)
 		}
-		path = u
+		path = local
 	} else if uriPattern.MatchString(path) && strings.Contains(path, "://") {
 		return "", errs.Errorf(errs.Invalid, "parameter %q: %q is a remote URI; a path parameter takes a local path (declared at %s)", p.Name, value, p.Pos)
 	}

@@ -17,9 +17,6 @@ import (
 	"github.com/mlrun/mlrun/errs"
 )
 
-// proxyScheme is the scheme of artifact URIs served by the proxy.
-const proxyScheme = "mlflow-artifacts:"
-
 // artifactPrefixes are the prefixes of the artifact proxy.
 var artifactPrefixes = []string{"/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"}
 
@@ -128,56 +125,48 @@ func within(root, rel string) (string, error) {
 }
 
 // isProxyURI reports whether uri is an mlflow-artifacts: URI.
-func isProxyURI(uri string) bool { return strings.HasPrefix(uri, proxyScheme) }
+func isProxyURI(uri string) bool { return artifact.IsProxyURI(uri) }
 
 // publicLocation turns an artifact location the store keeps (a directory
 // or a file:// URI) into what clients see: an mlflow-artifacts:/ URI when
 // the server proxies artifacts and the location lies under the root, else
 // a file:// URI.
 func (s *Server) publicLocation(loc string) string {
-	local := loc
-	switch {
-	case strings.HasPrefix(loc, "file://"):
-		u, err := url.Parse(loc)
-		if err != nil {
-			return loc
-		}
-		local = u.Path
-	case strings.Contains(loc, "://") || strings.HasPrefix(loc, "runs:") || strings.HasPrefix(loc, "models:") || isProxyURI(loc):
-		return loc
-	case loc == "":
+	if loc == "" {
 		return ""
+	}
+	scheme := artifact.Scheme(loc)
+	if scheme != "" && scheme != "file" {
+		return loc
+	}
+	local, err := artifact.DirFromURI(loc)
+	if err != nil {
+		return loc
 	}
 	if s.opts.ServeArtifacts {
 		if rel, err := filepath.Rel(s.root, local); err == nil && (rel == "." || filepath.IsLocal(rel)) {
-			if rel == "." {
-				return proxyScheme + "/"
-			}
-			return proxyScheme + "/" + filepath.ToSlash(rel)
+			return artifact.ProxyURI(filepath.ToSlash(rel))
 		}
 	}
-	if strings.HasPrefix(loc, "file://") {
+	if scheme == "file" {
 		return loc
 	}
-	return "file://" + filepath.ToSlash(local)
+	return artifact.FileURI(local)
 }
 
 // privateLocation turns an mlflow-artifacts:/<path> (or
 // mlflow-artifacts://host:port/<path>) URI into the file:// URI of the
 // proxied files, checking the path.
 func (s *Server) privateLocation(uri string) (string, error) {
-	rest := strings.TrimPrefix(uri, proxyScheme)
-	if strings.HasPrefix(rest, "//") {
-		host, p, _ := strings.Cut(rest[2:], "/")
-		_ = host
-		rest = "/" + p
+	rel, ok := artifact.ProxyPath(uri)
+	if !ok {
+		return "", errs.Errorf(errs.Invalid, "artifact location %q is not an mlflow-artifacts: URI", uri)
 	}
-	rel := strings.TrimPrefix(rest, "/")
 	full, err := within(s.root, rel)
 	if err != nil {
 		return "", err
 	}
-	return "file://" + filepath.ToSlash(full), nil
+	return artifact.FileURI(full), nil
 }
 
 func (s *Server) proxyDownload(w http.ResponseWriter, r *http.Request) {

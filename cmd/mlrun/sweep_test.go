@@ -99,7 +99,12 @@ func TestSweepBadValueFailsBeforeAnyRun(t *testing.T) {
 
 // 64 trials, 8 at a time, on one store: nothing lost, nothing locked.
 func TestSweepOf64TrialsLosesNothing(t *testing.T) {
-	e := newEnv(t)
+	for _, st := range storeEnvs {
+		t.Run(st.name, func(t *testing.T) { testSweepOf64Trials(t, st.env(t)) })
+	}
+}
+
+func testSweepOf64Trials(t *testing.T, e *env) {
 	dir := irisDir(t)
 	r := e.ok(dir, "run", ".", "-P", "C=logspace(-2,2,64)", "-j", "8")
 	if strings.Contains(r.stderr, "locked") {

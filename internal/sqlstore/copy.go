@@ -90,6 +90,13 @@ func Copy(ctx context.Context, src, dst DB) ([]Summary, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit copy: %w", err)
 	}
+	return Verify(ctx, src, dst)
+}
+
+// Verify compares every table's row count and checksum in src and dst and
+// returns src's summaries, or an error naming the first table that
+// differs.
+func Verify(ctx context.Context, src, dst DB) ([]Summary, error) {
 	from, err := Summarize(ctx, src)
 	if err != nil {
 		return nil, err
