@@ -650,6 +650,10 @@ func testBrowserLive(t *testing.T, open func(*testing.T, string) *cli) {
 entry_points:
   main:
     command: "mlrun log metric progress 0.5 && sleep 3 && mlrun log metric progress 1"
+  trial:
+    parameters:
+      x: {type: float, default: 1}
+    command: "sleep 2 && mlrun log metric progress {x}"
 `), 0o644))
 	c := open(t, work)
 	c.ok(proj, "run", ".", "--run-name", "earlier")
@@ -674,4 +678,35 @@ entry_points:
 		t.Error("the page was reloaded")
 	}
 	must(t, cmd.Wait())
+
+	// A sweep of two trials: the parent appears running, its trials appear
+	// under it one after the other and finish with their metric, and the
+	// parent finishes, all without a reload.
+	sweep := exec.Command(c.bin, "run", ".", "-e", "trial", "-P", "x=2,3", "--run-name", "live-sweep")
+	sweep.Dir, sweep.Env = proj, c.env()
+	must(t, sweep.Start())
+	t.Cleanup(func() {
+		if sweep.ProcessState == nil {
+			sweep.Process.Kill()
+			sweep.Wait()
+		}
+	})
+	parent := `//tr[not(contains(@class,"trial")) and td/a[text()="live-sweep"]]`
+	b.do("the sweep appears, running",
+		chromedp.WaitVisible(chromedp.Search(parent+`//span[@data-status and text()="RUNNING"]`)))
+	b.do("its trials appear and finish",
+		chromedp.WaitVisible(chromedp.Search(`//tr[contains(@class,"trial")]/td[@data-cell="metrics.progress" and text()="2"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[contains(@class,"trial")]/td[@data-cell="metrics.progress" and text()="3"]`)))
+	b.do("the sweep finishes in place",
+		chromedp.WaitVisible(chromedp.Search(parent+`//span[@data-status and text()="FINISHED"]`)))
+	if n := b.eval(`String(document.querySelectorAll("#runs tr.trial").length)`); n != "2" {
+		t.Errorf("%s trials shown under the live sweep, want 2", n)
+	}
+	if n := b.eval(`String(document.querySelectorAll("#runs tr.trial [data-status]").length) + " " + Array.from(document.querySelectorAll("#runs tr.trial [data-status]")).map(function (s) { return s.textContent; }).join(",")`); n != "2 FINISHED,FINISHED" {
+		t.Errorf("the live sweep's trials: %s, want 2 FINISHED", n)
+	}
+	if b.eval(`String(window.notReloaded)`) != "yes" {
+		t.Error("the page was reloaded during the sweep")
+	}
+	must(t, sweep.Wait())
 }
