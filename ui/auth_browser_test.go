@@ -185,14 +185,29 @@ entry_points:
 	if s := b.text("#experiments"); !strings.Contains(s, "Default") || strings.Contains(s, "secret") {
 		t.Errorf("the reader's experiments:\n%s", s)
 	}
+	// READ only: no rename, delete or restore offered.
+	if n := b.eval(`String(document.querySelectorAll("#experiments .actions form, #experiments .actions details").length)`); n != "0" {
+		t.Errorf("the reader is offered %s rename/delete/restore controls on the experiments page", n)
+	}
 	b.do("reader: runs", chromedp.Click(chromedp.Search(`//a[text()="Default"]`)), chromedp.WaitVisible(chromedp.ID("runs")))
+	for _, view := range []string{"", "?view=all", "?view=deleted"} {
+		b.do("reader: runs"+view, chromedp.Navigate(base+"/experiments/0"+view), chromedp.WaitVisible(chromedp.ID("runs-form")))
+		if n := b.eval(`String(document.querySelectorAll("#delete-btn, #restore-btn").length)`); n != "0" {
+			t.Errorf("the reader is offered %s delete/restore buttons on the runs page%s", n, view)
+		}
+	}
 	b.do("reader: artifact preview", chromedp.Navigate(base+"/runs/"+open+"?artifact=notes.txt"), chromedp.WaitVisible(chromedp.CSS("#preview pre.text")))
-	// The refusal is a 403 page, which the browser reports on its console
-	// (with the favicon it then looks for): those errors are expected.
+	// Posted anyway (the form with the button's action added, as a stale
+	// page or a hand-made request would), the server refuses. The refusal
+	// is a 403 page, which the browser reports on its console (with the
+	// favicon it then looks for): those errors are expected.
 	if err := chromedp.Do(b.ctx,
 		chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")),
 		chromedp.Click(chromedp.CSS(`tr[data-run="`+open+`"] input[name=run]`)),
-		chromedp.Click(chromedp.ID("delete-btn")),
+		chromedp.Evaluate[chromedp.Void](`(function () {
+			const f = document.getElementById("runs-form"), a = document.createElement("input");
+			a.type = "hidden"; a.name = "action"; a.value = "delete"; f.appendChild(a); f.submit();
+		})()`),
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "Permission denied")]`))); err != nil {
 		t.Fatalf("reader: delete a run: %v", err)
 	}

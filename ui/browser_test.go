@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mlrun/mlrun/internal/testenv"
 )
@@ -152,6 +156,43 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// unlabeled lists the page's visible form controls (input, select,
+// textarea, button) that have no accessible name: no <label>, aria-label,
+// aria-labelledby, title, or (for a button) text.
+func (b *browser) unlabeled() string {
+	b.t.Helper()
+	return b.eval(`Array.from(document.querySelectorAll("input, select, textarea, button")).filter(function (e) {
+		if (e.type === "hidden") return false;
+		if (e.labels && e.labels.length > 0 && Array.from(e.labels).some(function (l) { return l.textContent.trim() !== ""; })) return false;
+		if ((e.getAttribute("aria-label") || "").trim() !== "" || (e.getAttribute("title") || "").trim() !== "") return false;
+		const by = e.getAttribute("aria-labelledby");
+		if (by && by.split(/\s+/).some(function (id) { const l = document.getElementById(id); return l && l.textContent.trim() !== ""; })) return false;
+		if ((e.tagName === "BUTTON" || e.type === "submit") && (e.textContent.trim() !== "" || (e.value || "").trim() !== "")) return false;
+		return true;
+	}).map(function (e) { return e.outerHTML.slice(0, 120); }).join("\n")`)
+}
+
+// labelled fails the test when the page has a form control without an
+// accessible name.
+func (b *browser) labelled(page string) {
+	b.t.Helper()
+	if s := b.unlabeled(); s != "" {
+		b.t.Errorf("%s: form controls without a label or aria-label:\n%s", page, s)
+	}
+}
+
+// fitsWidth fails the test when the page overflows the viewport sideways.
+func (b *browser) fitsWidth(page string) {
+	b.t.Helper()
+	if w := b.eval(`String(document.documentElement.scrollWidth) + " " + String(window.innerWidth)`); !func() bool {
+		var sw, iw int
+		fmt.Sscan(w, &sw, &iw)
+		return sw <= iw+1
+	}() {
+		b.t.Errorf("the %s overflows a narrow screen sideways (scroll width, window width = %s)", page, w)
+	}
+}
+
 // element saves a PNG of one element, named name.png.
 func (b *browser) element(name, sel string) {
 	b.t.Helper()
@@ -172,6 +213,10 @@ func irisStore(t *testing.T, open func(*testing.T, string) *cli) (*cli, string, 
 	work := t.TempDir()
 	proj := filepath.Join(work, "iris")
 	copyDir(t, filepath.Join(repoRoot(t), "examples", "iris"), proj)
+	// A lockfile, recorded as provenance.
+	if err := os.WriteFile(filepath.Join(proj, "uv.lock"), []byte("version = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c := open(t, work)
 	c.git(proj, "init", "-q", "-b", "main")
 	c.git(proj, "add", ".")
@@ -206,7 +251,38 @@ func irisStore(t *testing.T, open func(*testing.T, string) *cli) (*cli, string, 
 		t.Fatal(err)
 	}
 	c.ok(proj, "log", "artifact", csvPath, "--run-id", ids["baseline"])
+	// A JPEG, an SVG with a script that must not run, and a YAML file.
+	for name, data := range previewFiles(t) {
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.ok(proj, "log", "artifact", p, "--run-id", ids["baseline"])
+	}
 	return c, proj, ids
+}
+
+// previewFiles are the JPEG, SVG and YAML artifacts the previews are
+// tested on, by name.
+func previewFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for x := range 40 {
+		for y := range 30 {
+			img.Set(x, y, color.RGBA{uint8(6 * x), uint8(8 * y), 128, 255})
+		}
+	}
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40"><rect width="60" height="40" fill="teal"/>` +
+		`<script>window.svgScriptRan = "yes"; console.error("svg script ran")</script></svg>`
+	return map[string][]byte{
+		"photo.jpg":   jpg.Bytes(),
+		"diagram.svg": []byte(svg),
+		"config.yaml": []byte("model:\n  kind: logistic_regression\n  C: 0.5\n"),
+	}
 }
 
 // TestBrowser opens every page of the UI in headless Chromium on a store
@@ -260,6 +336,7 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 		chromedp.WaitVisible(chromedp.Search(`//tr[not(contains(@class,"deleted"))]/td/a[text()="tuning-2"]`)))
 	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("experiments")))
 	b.screenshot("experiments")
+	b.labelled("experiments page")
 
 	// Runs table: every run, the sweep with its trials under it.
 	b.do("open runs", chromedp.Click(chromedp.Search(`//a[text()="Default"]`)), chromedp.WaitVisible(chromedp.ID("runs")))
@@ -316,6 +393,32 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	}
 	b.do("runs page", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")))
 	b.screenshot("runs")
+	b.labelled("runs page")
+
+	// Keyboard only: Tab reaches the accuracy sort link, Enter sorts; a row
+	// checkbox, focused, is ticked by Space.
+	sortLink := `th[data-col="metrics.accuracy"] a.sort`
+	reached := false
+	for range 80 {
+		b.do("tab", chromedp.KeyEvent(kb.Tab))
+		if b.eval(`String(document.activeElement.matches(`+"`"+sortLink+"`"+`))`) == "true" {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Errorf("Tab never reaches the accuracy sort link")
+	} else {
+		b.do("sort by keyboard", chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.CSS(`th[data-col="metrics.accuracy"][aria-sort="descending"]`)))
+	}
+	box := `tr[data-run="` + ids["svc-linear"] + `"] input[name=run]`
+	b.do("tick by keyboard", chromedp.Focus(chromedp.CSS(box)), chromedp.KeyEvent(" "),
+		chromedp.WaitVisible(chromedp.Search(`//span[@id="selection-count" and text()="1 selected"]`)))
+	if !strings.Contains(b.location(), ids["svc-linear"]) {
+		t.Errorf("the run ticked by keyboard is not in the selection URL: %s", b.location())
+	}
+	b.do("runs page again", chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")))
 
 	// Select two runs and compare them.
 	b.do("select and compare",
@@ -338,6 +441,8 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	}
 	b.do("scatter axes", chromedp.SetValue(chromedp.ID("sx"), "params.C"), chromedp.Evaluate[chromedp.Void](`document.getElementById("sx").dispatchEvent(new Event("change"))`))
 	b.screenshot("compare")
+	b.labelled("compare page")
+	compare := b.location()
 	// Parallel coordinates of a sweep's trials.
 	b.do("sweep trials", chromedp.Navigate(base+"/compare?sweep="+ids["c-sweep"]),
 		chromedp.WaitVisible(chromedp.CSS("#parallel svg path")))
@@ -359,6 +464,40 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 		t.Errorf("provenance does not lay out git state, dataset shape and seeds:\n%s", s)
 	}
 	b.screenshot("run")
+	b.labelled("run page")
+	// Provenance: commit and branch, the dataset's hash, the lockfile.
+	prov := b.text("#provenance")
+	head, err := exec.Command("git", "-C", proj, "rev-parse", "HEAD").Output()
+	must(t, err)
+	commit := strings.TrimSpace(string(head))
+	if !strings.Contains(prov, commit) || !strings.Contains(prov, "on main") {
+		t.Errorf("provenance does not show commit %s on main:\n%s", commit, prov)
+	}
+	if !regexp.MustCompile(`Dataset \S+\s+sha256 [0-9a-f]{64}`).MatchString(prov) {
+		t.Errorf("provenance does not show the dataset's sha256:\n%s", prov)
+	}
+	if !strings.Contains(prov, "Lockfile") || !strings.Contains(prov, "uv.lock") {
+		t.Errorf("provenance does not show the lockfile uv.lock:\n%s", prov)
+	}
+	// Copy the run id: the clipboard gets it and the button says so, or
+	// (clipboard refused) the id is selected for Ctrl+C.
+	b.do("copy run id", chromedp.Click(chromedp.CSS(`button.copy[aria-label="Copy the run id"]`)))
+	if ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('button.copy[aria-label="Copy the run id"]').textContent === "Copied" || String(window.getSelection()) === `+"`"+ids["candidate"]+"`", chromedp.WithPollingTimeout(5*time.Second))); err != nil || !ok {
+		t.Errorf("the copy button neither copied nor selected the run id: %v", err)
+	}
+	// Smoothing adds a smoothed series next to the raw one.
+	legend := `document.querySelector('figure.chart[data-key="train_loss"] .u-legend').textContent`
+	if s := b.eval(legend); strings.Contains(s, "smoothed") {
+		t.Errorf("a smoothed series before smoothing: %q", s)
+	}
+	b.do("smoothing", chromedp.SetValue(chromedp.ID("smooth"), "0.6"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("smooth").dispatchEvent(new Event("input"))`))
+	if ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](legend+`.includes("train_loss (smoothed)") && `+legend+`.includes("train_loss (raw)")`, chromedp.WithPollingTimeout(5*time.Second))); err != nil || !ok {
+		t.Errorf("smoothing did not draw a smoothed series: %v; legend %q", err, b.eval(legend))
+	}
+	if !strings.Contains(b.location(), "smooth=0.6") {
+		t.Errorf("the smoothing is not in the URL: %s", b.location())
+	}
 	b.do("log scale and time axis",
 		chromedp.Click(chromedp.ID("logy")),
 		chromedp.SetValue(chromedp.ID("x-axis"), "relative"),
@@ -373,6 +512,20 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	b.do("cached trial", chromedp.Navigate(base+"/runs/"+ids["c-sweep"]),
 		chromedp.Click(chromedp.CSS("#trials tbody tr:last-child td:nth-child(2) a")),
 		chromedp.WaitVisible(chromedp.ID("pipeline")))
+	// A cache hit names and links the run it reused; a skipped step says why.
+	from := b.eval(`(function () { const a = document.querySelector("#pipeline li.st-cached .step-what a[href^='/runs/']"); return a ? a.getAttribute("href") : ""; })()`)
+	if !regexp.MustCompile(`^/runs/[0-9a-f]{32}$`).MatchString(from) {
+		t.Errorf("no cache hit in the trial's pipeline links its source run: %q\n%s", from, b.text("#pipeline"))
+	} else {
+		b.do("follow cache source", chromedp.Click(chromedp.CSS(`#pipeline li.st-cached .step-what a`)), chromedp.WaitVisible(chromedp.ID("run-id")))
+		if s := b.text("#run-id"); "/runs/"+s != from {
+			t.Errorf("the cache source link leads to run %q, want %s", s, from)
+		}
+		b.do("back", chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.ID("pipeline")))
+	}
+	if s := b.eval(`(function () { const w = document.querySelector("#pipeline li.st-skipped .why"); return w ? w.textContent : ""; })()`); strings.TrimSpace(s) == "" {
+		t.Errorf("no skipped step in the trial's pipeline gives its reason:\n%s", b.text("#pipeline"))
+	}
 
 	// Artifact previews.
 	base1 := base + "/runs/" + ids["baseline"]
@@ -385,6 +538,36 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 	b.do("csv preview", chromedp.Navigate(base1+"?artifact=predictions.csv"), chromedp.WaitVisible(chromedp.CSS("#preview table.csv")))
 	if s := b.text("#preview table.csv"); !strings.Contains(s, "virginica") {
 		t.Errorf("CSV preview = %q", s)
+	}
+	// JPEG and SVG as images (an SVG's script never runs in an <img>), YAML
+	// as text; each downloads as its own bytes, as an attachment.
+	for name, data := range previewFiles(t) {
+		sel := "#preview img.art"
+		if strings.HasSuffix(name, ".yaml") {
+			sel = "#preview pre.text"
+		}
+		b.do(name+" preview", chromedp.Navigate(base1+"?artifact="+name), chromedp.WaitVisible(chromedp.CSS(sel)))
+		if sel == "#preview img.art" {
+			if ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector("#preview img.art").naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil || !ok {
+				t.Errorf("the %s preview did not load: %v", name, err)
+			}
+		} else if s := b.text(sel); !strings.Contains(s, "kind: logistic_regression") {
+			t.Errorf("YAML preview = %q", s)
+		}
+		if s := b.eval(`String(window.svgScriptRan) + " " + String(document.querySelectorAll("#preview svg script, #preview script").length)`); s != "undefined 0" {
+			t.Errorf("%s: an artifact's script ran or was inlined into the page: %s", name, s)
+		}
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(document.querySelector("#preview a[download]").href).then(function (r) {
+			return r.arrayBuffer().then(function (buf) {
+				return r.status + "|" + r.headers.get("Content-Disposition") + "|" + Array.from(new Uint8Array(buf)).map(function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+			});
+		})`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("download %s: %v", name, err)
+		}
+		if want := fmt.Sprintf(`200|attachment; filename=%s|%x`, name, data); got != want {
+			t.Errorf("download of %s = %.200s, want %.200s", name, got, want)
+		}
 	}
 	b.do("json preview", chromedp.Navigate(base1+"?artifact=classification_report.json"), chromedp.WaitVisible(chromedp.CSS("#preview pre.text")))
 	b.do("model preview", chromedp.Navigate(base1+"?artifact=model"), chromedp.WaitVisible(chromedp.Search(`//h4[text()="Signature: inputs"]`)))
@@ -431,6 +614,7 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 		chromedp.Click(chromedp.ID("confirm-yes")),
 		chromedp.WaitVisible(chromedp.Search(`//tr[td[text()="v1"]]//span[text()="Production"]`)))
 	b.screenshot("model")
+	b.labelled("model page")
 
 	// Narrow screen: the runs table still renders and scrolls on its own.
 	b.do("narrow", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/experiments/0"), chromedp.WaitVisible(chromedp.ID("runs")))
@@ -438,6 +622,10 @@ func testBrowser(t *testing.T, open func(*testing.T, string) *cli) {
 		t.Errorf("the runs page overflows a 390px screen sideways")
 	}
 	b.screenshot("runs-narrow")
+	b.do("narrow run page", chromedp.Navigate(run), chromedp.WaitVisible(chromedp.CSS(`figure.chart[data-key="train_loss"][data-drawn-ms]`)))
+	b.fitsWidth("run page")
+	b.do("narrow compare page", chromedp.Navigate(compare), chromedp.WaitVisible(chromedp.CSS("#scatter .uplot")))
+	b.fitsWidth("compare page")
 	b.checkConsole("end")
 }
 
@@ -462,6 +650,10 @@ func testBrowserLive(t *testing.T, open func(*testing.T, string) *cli) {
 entry_points:
   main:
     command: "mlrun log metric progress 0.5 && sleep 3 && mlrun log metric progress 1"
+  trial:
+    parameters:
+      x: {type: float, default: 1}
+    command: "sleep 2 && mlrun log metric progress {x}"
 `), 0o644))
 	c := open(t, work)
 	c.ok(proj, "run", ".", "--run-name", "earlier")
@@ -486,4 +678,35 @@ entry_points:
 		t.Error("the page was reloaded")
 	}
 	must(t, cmd.Wait())
+
+	// A sweep of two trials: the parent appears running, its trials appear
+	// under it one after the other and finish with their metric, and the
+	// parent finishes, all without a reload.
+	sweep := exec.Command(c.bin, "run", ".", "-e", "trial", "-P", "x=2,3", "--run-name", "live-sweep")
+	sweep.Dir, sweep.Env = proj, c.env()
+	must(t, sweep.Start())
+	t.Cleanup(func() {
+		if sweep.ProcessState == nil {
+			sweep.Process.Kill()
+			sweep.Wait()
+		}
+	})
+	parent := `//tr[not(contains(@class,"trial")) and td/a[text()="live-sweep"]]`
+	b.do("the sweep appears, running",
+		chromedp.WaitVisible(chromedp.Search(parent+`//span[@data-status and text()="RUNNING"]`)))
+	b.do("its trials appear and finish",
+		chromedp.WaitVisible(chromedp.Search(`//tr[contains(@class,"trial")]/td[@data-cell="metrics.progress" and text()="2"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[contains(@class,"trial")]/td[@data-cell="metrics.progress" and text()="3"]`)))
+	b.do("the sweep finishes in place",
+		chromedp.WaitVisible(chromedp.Search(parent+`//span[@data-status and text()="FINISHED"]`)))
+	if n := b.eval(`String(document.querySelectorAll("#runs tr.trial").length)`); n != "2" {
+		t.Errorf("%s trials shown under the live sweep, want 2", n)
+	}
+	if n := b.eval(`String(document.querySelectorAll("#runs tr.trial [data-status]").length) + " " + Array.from(document.querySelectorAll("#runs tr.trial [data-status]")).map(function (s) { return s.textContent; }).join(",")`); n != "2 FINISHED,FINISHED" {
+		t.Errorf("the live sweep's trials: %s, want 2 FINISHED", n)
+	}
+	if b.eval(`String(window.notReloaded)`) != "yes" {
+		t.Error("the page was reloaded during the sweep")
+	}
+	must(t, sweep.Wait())
 }

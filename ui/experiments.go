@@ -12,9 +12,11 @@ import (
 // experimentRow is one line of the experiments page.
 type experimentRow struct {
 	*tracking.Experiment
-	Stats    tracking.ExperimentStats
-	HasStats bool
-	Deleted  bool
+	Stats     tracking.ExperimentStats
+	HasStats  bool
+	Deleted   bool
+	CanRename bool // the user holds EDIT on it
+	CanManage bool // the user holds MANAGE on it: delete, restore
 }
 
 // experimentsData is the experiments page.
@@ -64,7 +66,8 @@ func (h *Handler) showExperiments(w http.ResponseWriter, r *http.Request, formEr
 		if !h.canExperiment(r, e.ID, permRead) {
 			continue
 		}
-		row := experimentRow{Experiment: e, Deleted: e.LifecycleStage == tracking.LifecycleDeleted}
+		row := experimentRow{Experiment: e, Deleted: e.LifecycleStage == tracking.LifecycleDeleted,
+			CanRename: h.canExperiment(r, e.ID, permEdit), CanManage: h.canExperiment(r, e.ID, permManage)}
 		if stats != nil {
 			row.Stats, row.HasStats = stats[e.ID], true
 			if row.Stats.LastRun == 0 {

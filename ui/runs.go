@@ -230,6 +230,7 @@ type runsData struct {
 	ChosenCols  string
 	PageSize    int
 	Self        string
+	CanManage   bool // the user holds MANAGE on the experiment: delete, restore
 }
 
 type availableCol struct {
@@ -251,7 +252,7 @@ func (h *Handler) runsPage(w http.ResponseWriter, r *http.Request) {
 	// The run counts are not read here: counting a 100,000-run store costs
 	// more than finding a page of it, so the page's script asks for them
 	// (experimentStats) once the table is on screen.
-	d := runsData{Experiment: exp, Query: q, PageSize: q.PageSize, Self: r.URL.RequestURI()}
+	d := runsData{Experiment: exp, Query: q, PageSize: q.PageSize, Self: r.URL.RequestURI(), CanManage: h.canExperiment(r, exp.ID, permManage)}
 	runs, next, err := h.opt.Store.SearchRuns(ctx, q.search(exp.ID))
 	if err != nil {
 		if errs.Code(err) != errs.Invalid {
