@@ -35,8 +35,11 @@ const (
 	tagError         = "mlrun.error"
 	prefixStep       = "mlrun.step."
 	prefixDataset    = "mlrun.dataset."
-	prefixShape      = "mlrun.dataset_shape."
-	prefixSeed       = "mlrun.seed"
+	// tagDatasetSummary repeats the first dataset's hash (for search), so
+	// it is not a dataset of its own.
+	tagDatasetSummary = "mlrun.dataset.sha256"
+	prefixShape       = "mlrun.dataset_shape."
+	prefixSeed        = "mlrun.seed"
 )
 
 // kv is a key and a value for tables.
@@ -272,6 +275,8 @@ func layOutTags(run *tracking.Run) (provenanceInfo, []kv, []kv) {
 			p.Lockfiles = strings.Split(v, ",")
 		case strings.HasPrefix(k, prefixShape):
 			p.Shapes = append(p.Shapes, kv{strings.TrimPrefix(k, prefixShape), v})
+		case k == tagDatasetSummary:
+			system = append(system, kv{k, v})
 		case strings.HasPrefix(k, prefixDataset):
 			p.Datasets = append(p.Datasets, kv{strings.TrimPrefix(k, prefixDataset), v})
 		case k == prefixSeed || strings.HasPrefix(k, prefixSeed+"."):
