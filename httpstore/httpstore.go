@@ -75,6 +75,16 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		return nil, errs.Errorf(errs.Invalid, "tracking URI %q is not an http:// or https:// server address", uri)
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if u.User != nil {
+		// http://user:password@host: the credentials, unless the options
+		// (MLFLOW_TRACKING_USERNAME/PASSWORD) give them, and never in
+		// messages.
+		if opts.Username == "" && opts.Password == "" {
+			opts.Username = u.User.Username()
+			opts.Password, _ = u.User.Password()
+		}
+		u.User = nil
+	}
 	s := &Store{base: strings.TrimSuffix(u.String(), "/"), client: opts.Client, user: opts.Username, password: opts.Password}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 5 * time.Minute}
@@ -148,7 +158,7 @@ func (s *Store) send(ctx context.Context, method, path string, query url.Values,
 	}
 	switch {
 	case e.ErrorCode == "UNAUTHENTICATED" || e.ErrorCode == "PERMISSION_DENIED":
-		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and mlrun's store API needs an admin)", s.base, path, e.Message, e.ErrorCode)
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)", s.base, path, e.Message, e.ErrorCode)
 	case e.ErrorCode == "ENDPOINT_NOT_FOUND":
 		return nil, errs.Errorf(errs.Invalid, "the tracking server %s has no endpoint %s: is it an mlrun server? (%s)", s.base, path, e.Message)
 	case !knownCodes[e.ErrorCode]:
