@@ -28,7 +28,7 @@ import (
 // its processes the store thinks are running (probe-pids), decides
 // locally, and sends its decision. Under --auth each method needs what the MLflow endpoint
 // doing the same needs (storeNeeds, in mlrun_guard.go); what is global
-// (purging, schedules, counting every run) is for admins.
+// (purging, deleted runs, schedules) is for admins.
 
 // MlrunAPIPrefix is the prefix of mlrun's store API.
 const MlrunAPIPrefix = "/api/2.0/mlrun"

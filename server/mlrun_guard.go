@@ -117,11 +117,14 @@ func onModel(need string) storeNeed {
 func anyUser(*guard, *callArgs) error { return nil }
 
 // storeNeeds says what a non-admin needs to call each method; the methods
-// missing (purging, counting every run, schedules and their fires, runs by
+// missing (purging, listing deleted runs, schedules and their fires, runs by
 // tag) are for admins.
 var storeNeeds = map[string]storeNeed{
 	"ArtifactRoot":    anyUser,
 	"ServesArtifacts": anyUser,
+	// How many runs the store holds (`mlrun runs list` prints it): a
+	// number, no run's data.
+	"CountRuns": anyUser,
 	// Experiments: creating is open to every user (who gets MANAGE on
 	// what it creates, see after); ListExperiments answers those readable.
 	"CreateExperiment": anyUser,
