@@ -26,16 +26,6 @@ func (s *Store) experiment(ctx context.Context, method string, a ...any) (*track
 	return &e, nil
 }
 
-// GetExperiment returns an experiment by id.
-func (s *Store) GetExperiment(ctx context.Context, id string) (*tracking.Experiment, error) {
-	return s.experiment(ctx, "GetExperiment", id)
-}
-
-// GetExperimentByName returns an experiment by name.
-func (s *Store) GetExperimentByName(ctx context.Context, name string) (*tracking.Experiment, error) {
-	return s.experiment(ctx, "GetExperimentByName", name)
-}
-
 // EnsureExperiment returns the experiment named name, creating it if needed.
 func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Experiment, error) {
 	return s.experiment(ctx, "EnsureExperiment", name)
@@ -71,11 +61,6 @@ func (s *Store) ResolveRunID(ctx context.Context, prefix string) (string, error)
 	return id, s.call(ctx, "ResolveRunID", args(prefix), &id)
 }
 
-// UpdateRun changes a run's status, end time or name.
-func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) error {
-	return s.call(ctx, "UpdateRun", args(id, u), nil)
-}
-
 // SetRunsDeleted marks runs deleted (or active again) in one transaction.
 func (s *Store) SetRunsDeleted(ctx context.Context, ids []string, deleted bool) error {
 	return s.call(ctx, "SetRunsDeleted", args(ids, deleted), nil)
@@ -96,12 +81,6 @@ func (s *Store) PurgeRun(ctx context.Context, id string) error {
 // LogBatch logs metrics, params and tags in one transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	return s.call(ctx, "LogBatch", args(runID, metrics, params, tags), nil)
-}
-
-// MetricHistory returns every point of one metric.
-func (s *Store) MetricHistory(ctx context.Context, runID, key string) ([]tracking.Metric, error) {
-	var out []tracking.Metric
-	return out, s.call(ctx, "MetricHistory", args(runID, key), &out)
 }
 
 // SearchRuns returns matching runs and the next page's token.

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/tracking"
 )
 
 // mlflowAPI is the prefix of MLflow's REST API.
@@ -30,6 +34,117 @@ func (s *Store) mlflow(ctx context.Context, method, endpoint string, body map[st
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// mlflowGet makes a GET of one of MLflow's endpoints with the query given
+// and decodes its JSON answer into out.
+func (s *Store) mlflowGet(ctx context.Context, endpoint string, query url.Values, out any) error {
+	resp, err := s.send(ctx, http.MethodGet, mlflowAPI+endpoint, query, nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return internal(fmt.Errorf("read the answer of %s%s: %w", s.base, endpoint, err))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return errs.Errorf(errs.Internal, "the tracking server %s answered %s with bad JSON: %v", s.base, endpoint, err)
+	}
+	return nil
+}
+
+// mlflowExperiment is MLflow's Experiment message. Its artifact location
+// is already the one clients use (mlflow-artifacts:/ when the server
+// serves artifacts).
+type mlflowExperiment struct {
+	ExperimentID     string            `json:"experiment_id"`
+	Name             string            `json:"name"`
+	ArtifactLocation string            `json:"artifact_location"`
+	LifecycleStage   string            `json:"lifecycle_stage"`
+	LastUpdateTime   int64             `json:"last_update_time"`
+	CreationTime     int64             `json:"creation_time"`
+	Tags             []server.KeyValue `json:"tags"`
+}
+
+// experiment gets one experiment from MLflow's endpoint.
+func (s *Store) getExperiment(ctx context.Context, endpoint string, query url.Values) (*tracking.Experiment, error) {
+	var resp struct {
+		Experiment *mlflowExperiment `json:"experiment"`
+	}
+	if err := s.mlflowGet(ctx, endpoint, query, &resp); err != nil {
+		return nil, err
+	}
+	w := resp.Experiment
+	if w == nil {
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without an experiment", s.base, endpoint)
+	}
+	e := &tracking.Experiment{ID: w.ExperimentID, Name: w.Name, ArtifactLocation: w.ArtifactLocation,
+		LifecycleStage: w.LifecycleStage, CreationTime: w.CreationTime, LastUpdateTime: w.LastUpdateTime}
+	if len(w.Tags) > 0 {
+		e.Tags = make(map[string]string, len(w.Tags))
+		for _, kv := range w.Tags {
+			e.Tags[string(kv.Key)] = string(kv.Value)
+		}
+	}
+	return e, nil
+}
+
+// GetExperiment returns an experiment by id.
+func (s *Store) GetExperiment(ctx context.Context, id string) (*tracking.Experiment, error) {
+	return s.getExperiment(ctx, "/experiments/get", url.Values{"experiment_id": {id}})
+}
+
+// GetExperimentByName returns an experiment by name.
+func (s *Store) GetExperimentByName(ctx context.Context, name string) (*tracking.Experiment, error) {
+	if name == "" {
+		return nil, errs.Errorf(errs.Invalid, "the experiment name is empty")
+	}
+	e, err := s.getExperiment(ctx, "/experiments/get-by-name", url.Values{"experiment_name": {name}})
+	if errs.Code(err) == errs.NotFound {
+		// MLflow's message quotes the name its own way; say it as the
+		// other stores do.
+		return nil, errs.Errorf(errs.NotFound, "experiment %q does not exist", name)
+	}
+	return e, err
+}
+
+// UpdateRun changes a run's status, end time or name.
+func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) error {
+	body := map[string]any{"run_id": id}
+	if u.Status != nil {
+		body["status"] = string(*u.Status)
+	}
+	if u.EndTime != nil {
+		body["end_time"] = *u.EndTime
+	}
+	if u.Name != nil {
+		if *u.Name == "" {
+			return errs.Errorf(errs.Invalid, "the run name is empty")
+		}
+		body["run_name"] = *u.Name
+	}
+	return s.mlflow(ctx, http.MethodPost, "/runs/update", body)
+}
+
+// MetricHistory returns every point of one metric.
+func (s *Store) MetricHistory(ctx context.Context, runID, key string) ([]tracking.Metric, error) {
+	var resp struct {
+		Metrics []struct {
+			Key       string       `json:"key"`
+			Value     server.Float `json:"value"`
+			Timestamp int64        `json:"timestamp"`
+			Step      int64        `json:"step"`
+		} `json:"metrics"`
+	}
+	if err := s.mlflowGet(ctx, "/metrics/get-history", url.Values{"run_id": {runID}, "metric_key": {key}}, &resp); err != nil {
+		return nil, err
+	}
+	out := make([]tracking.Metric, 0, len(resp.Metrics))
+	for _, m := range resp.Metrics {
+		out = append(out, tracking.Metric{Key: m.Key, Value: float64(m.Value), Timestamp: m.Timestamp, Step: m.Step})
+	}
+	return out, nil
 }
 
 // DeleteExperiment marks an experiment and its runs deleted.
