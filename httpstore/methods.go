@@ -11,12 +11,6 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// CreateExperiment creates an experiment.
-func (s *Store) CreateExperiment(ctx context.Context, name string, tags map[string]string) (*tracking.Experiment, error) {
-	var e tracking.Experiment
-	return &e, s.call(ctx, "CreateExperiment", args(name, tags), &e)
-}
-
 // experiment calls a method that returns an experiment.
 func (s *Store) experiment(ctx context.Context, method string, a ...any) (*tracking.Experiment, error) {
 	var e tracking.Experiment
@@ -192,35 +186,15 @@ func (s *Store) CreateModelVersion(ctx context.Context, name, source, runID, des
 	return s.version(ctx, "CreateModelVersion", name, s.private(source), runID, description, tags)
 }
 
-// GetModelVersion returns a model version.
-func (s *Store) GetModelVersion(ctx context.Context, name string, version int) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "GetModelVersion", name, version)
-}
-
 // ListModelVersions lists a model's versions.
 func (s *Store) ListModelVersions(ctx context.Context, name string) ([]*tracking.ModelVersion, error) {
 	var out []*tracking.ModelVersion
 	return out, s.call(ctx, "ListModelVersions", args(name), &out)
 }
 
-// UpdateModelVersion sets a version's description.
-func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int, description string) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "UpdateModelVersion", name, version, description)
-}
-
 // LatestVersion returns a model's latest version in stage.
 func (s *Store) LatestVersion(ctx context.Context, name string, stage tracking.Stage) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "LatestVersion", name, stage)
-}
-
-// GetVersionByAlias returns the version an alias points at.
-func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "GetVersionByAlias", name, alias)
-}
-
-// TransitionStage moves a version to stage.
-func (s *Store) TransitionStage(ctx context.Context, name string, version int, stage tracking.Stage, archiveExisting bool) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "TransitionStage", name, version, stage, archiveExisting)
 }
 
 // CreateSchedule creates a schedule; s gets its stored fields.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 
 	"github.com/mlrun/mlrun/errs"
@@ -24,6 +25,12 @@ const mlflowAPI = "/api/2.0/mlflow"
 // mlflow sends body as JSON to one of MLflow's endpoints, whose answer
 // carries nothing the caller needs.
 func (s *Store) mlflow(ctx context.Context, method, endpoint string, body map[string]any) error {
+	return s.mlflowCall(ctx, method, endpoint, body, nil)
+}
+
+// mlflowCall sends body as JSON to one of MLflow's endpoints and decodes
+// the JSON answer into out (unless nil).
+func (s *Store) mlflowCall(ctx context.Context, method, endpoint string, body map[string]any, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("encode request %s: %w", endpoint, err)
@@ -32,7 +39,22 @@ func (s *Store) mlflow(ctx context.Context, method, endpoint string, body map[st
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	return s.decodeAnswer(resp.Body, endpoint, out)
+}
+
+// decodeAnswer decodes the JSON answer of endpoint into out.
+func (s *Store) decodeAnswer(body io.Reader, endpoint string, out any) error {
+	data, err := io.ReadAll(io.LimitReader(body, maxResponseBytes))
+	if err != nil {
+		return internal(fmt.Errorf("read the answer of %s%s: %w", s.base, endpoint, err))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return errs.Errorf(errs.Internal, "the tracking server %s answered %s with bad JSON: %v", s.base, endpoint, err)
+	}
 	return nil
 }
 
@@ -44,14 +66,7 @@ func (s *Store) mlflowGet(ctx context.Context, endpoint string, query url.Values
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return internal(fmt.Errorf("read the answer of %s%s: %w", s.base, endpoint, err))
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return errs.Errorf(errs.Internal, "the tracking server %s answered %s with bad JSON: %v", s.base, endpoint, err)
-	}
-	return nil
+	return s.decodeAnswer(resp.Body, endpoint, out)
 }
 
 // mlflowExperiment is MLflow's Experiment message. Its artifact location
@@ -88,6 +103,34 @@ func (s *Store) getExperiment(ctx context.Context, endpoint string, query url.Va
 		}
 	}
 	return e, nil
+}
+
+// CreateExperiment creates an experiment.
+func (s *Store) CreateExperiment(ctx context.Context, name string, tags map[string]string) (*tracking.Experiment, error) {
+	if name == "" {
+		return nil, errs.Errorf(errs.Invalid, "the experiment name is empty")
+	}
+	body := map[string]any{"name": name}
+	if len(tags) > 0 {
+		body["tags"] = keyValues(tags)
+	}
+	var resp struct {
+		ExperimentID string `json:"experiment_id"`
+	}
+	if err := s.mlflowCall(ctx, http.MethodPost, "/experiments/create", body, &resp); err != nil {
+		return nil, err
+	}
+	return s.GetExperiment(ctx, resp.ExperimentID)
+}
+
+// keyValues turns a tag map into MLflow's list, sorted by key.
+func keyValues(m map[string]string) []server.KeyValue {
+	out := make([]server.KeyValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, server.KeyValue{Key: server.Str(k), Value: server.Str(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }
 
 // GetExperiment returns an experiment by id.
@@ -145,6 +188,85 @@ func (s *Store) MetricHistory(ctx context.Context, runID, key string) ([]trackin
 		out = append(out, tracking.Metric{Key: m.Key, Value: float64(m.Value), Timestamp: m.Timestamp, Step: m.Step})
 	}
 	return out, nil
+}
+
+// mlflowVersion is MLflow's ModelVersion message. Its source is already
+// the location clients use.
+type mlflowVersion struct {
+	Name                 string            `json:"name"`
+	Version              string            `json:"version"`
+	CreationTimestamp    int64             `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64             `json:"last_updated_timestamp"`
+	CurrentStage         string            `json:"current_stage"`
+	Description          string            `json:"description"`
+	Source               string            `json:"source"`
+	RunID                string            `json:"run_id"`
+	Status               string            `json:"status"`
+	Tags                 []server.KeyValue `json:"tags"`
+	Aliases              []string          `json:"aliases"`
+}
+
+// modelVersion makes a request to an endpoint that answers a model version.
+func (s *Store) modelVersion(ctx context.Context, method, endpoint string, body map[string]any) (*tracking.ModelVersion, error) {
+	var resp struct {
+		ModelVersion *mlflowVersion `json:"model_version"`
+	}
+	var err error
+	if method == http.MethodGet {
+		q := url.Values{}
+		for k, v := range body {
+			q.Set(k, fmt.Sprint(v))
+		}
+		err = s.mlflowGet(ctx, endpoint, q, &resp)
+	} else {
+		err = s.mlflowCall(ctx, method, endpoint, body, &resp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := resp.ModelVersion
+	if w == nil {
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without a model version", s.base, endpoint)
+	}
+	v, err := strconv.Atoi(w.Version)
+	if err != nil {
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s with version %q", s.base, endpoint, w.Version)
+	}
+	mv := &tracking.ModelVersion{Name: w.Name, Version: v, CreationTime: w.CreationTimestamp, LastUpdatedTime: w.LastUpdatedTimestamp,
+		Description: w.Description, Source: w.Source, RunID: w.RunID, Stage: tracking.Stage(w.CurrentStage), Status: w.Status, Aliases: w.Aliases}
+	if len(w.Tags) > 0 {
+		mv.Tags = make(map[string]string, len(w.Tags))
+		for _, kv := range w.Tags {
+			mv.Tags[string(kv.Key)] = string(kv.Value)
+		}
+	}
+	return mv, nil
+}
+
+// GetModelVersion returns a model version.
+func (s *Store) GetModelVersion(ctx context.Context, name string, version int) (*tracking.ModelVersion, error) {
+	return s.modelVersion(ctx, http.MethodGet, "/model-versions/get", map[string]any{"name": name, "version": strconv.Itoa(version)})
+}
+
+// UpdateModelVersion sets a version's description.
+func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int, description string) (*tracking.ModelVersion, error) {
+	return s.modelVersion(ctx, http.MethodPatch, "/model-versions/update", map[string]any{"name": name, "version": strconv.Itoa(version), "description": description})
+}
+
+// TransitionStage moves a version to stage.
+func (s *Store) TransitionStage(ctx context.Context, name string, version int, stage tracking.Stage, archiveExisting bool) (*tracking.ModelVersion, error) {
+	// MLflow's endpoint ignores archive_existing_versions for None and
+	// Archived; the store contract refuses it, as the other stores do.
+	if st, err := tracking.ParseStage(string(stage)); err == nil && archiveExisting && !st.Active() {
+		return nil, errs.Errorf(errs.Invalid, "archive-existing only applies to Staging and Production, not %s", st)
+	}
+	return s.modelVersion(ctx, http.MethodPost, "/model-versions/transition-stage",
+		map[string]any{"name": name, "version": strconv.Itoa(version), "stage": string(stage), "archive_existing_versions": archiveExisting})
+}
+
+// GetVersionByAlias returns the version an alias points at.
+func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (*tracking.ModelVersion, error) {
+	return s.modelVersion(ctx, http.MethodGet, "/registered-models/alias", map[string]any{"name": name, "alias": alias})
 }
 
 // DeleteExperiment marks an experiment and its runs deleted.
