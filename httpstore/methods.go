@@ -137,20 +137,6 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 	return ids, s.call(ctx, "ReapDeadRuns", args(host, dead, stale.Milliseconds()), &ids)
 }
 
-// CreateRegisteredModel creates a registered model.
-func (s *Store) CreateRegisteredModel(ctx context.Context, name, description string, tags map[string]string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "CreateRegisteredModel", name, description, tags)
-}
-
-// model calls a method that returns a registered model.
-func (s *Store) model(ctx context.Context, method string, a ...any) (*tracking.RegisteredModel, error) {
-	var m tracking.RegisteredModel
-	if err := s.call(ctx, method, a, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
 // version calls a method that returns a model version.
 func (s *Store) version(ctx context.Context, method string, a ...any) (*tracking.ModelVersion, error) {
 	var mv tracking.ModelVersion
@@ -160,25 +146,10 @@ func (s *Store) version(ctx context.Context, method string, a ...any) (*tracking
 	return &mv, nil
 }
 
-// GetRegisteredModel returns a registered model.
-func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "GetRegisteredModel", name)
-}
-
 // ListRegisteredModels lists registered models.
 func (s *Store) ListRegisteredModels(ctx context.Context) ([]*tracking.RegisteredModel, error) {
 	var out []*tracking.RegisteredModel
 	return out, s.call(ctx, "ListRegisteredModels", nil, &out)
-}
-
-// RenameRegisteredModel renames a model.
-func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "RenameRegisteredModel", name, newName)
-}
-
-// UpdateRegisteredModel sets a model's description.
-func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "UpdateRegisteredModel", name, description)
 }
 
 // CreateModelVersion creates the next version of a model.

@@ -94,15 +94,8 @@ func (s *Store) getExperiment(ctx context.Context, endpoint string, query url.Va
 	if w == nil {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without an experiment", s.base, endpoint)
 	}
-	e := &tracking.Experiment{ID: w.ExperimentID, Name: w.Name, ArtifactLocation: w.ArtifactLocation,
-		LifecycleStage: w.LifecycleStage, CreationTime: w.CreationTime, LastUpdateTime: w.LastUpdateTime}
-	if len(w.Tags) > 0 {
-		e.Tags = make(map[string]string, len(w.Tags))
-		for _, kv := range w.Tags {
-			e.Tags[string(kv.Key)] = string(kv.Value)
-		}
-	}
-	return e, nil
+	return &tracking.Experiment{ID: w.ExperimentID, Name: w.Name, ArtifactLocation: w.ArtifactLocation,
+		LifecycleStage: w.LifecycleStage, CreationTime: w.CreationTime, LastUpdateTime: w.LastUpdateTime, Tags: tagMap(w.Tags)}, nil
 }
 
 // CreateExperiment creates an experiment.
@@ -228,19 +221,119 @@ func (s *Store) modelVersion(ctx context.Context, method, endpoint string, body 
 	if w == nil {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without a model version", s.base, endpoint)
 	}
+	return s.toVersion(endpoint, w)
+}
+
+// toVersion turns MLflow's model version into the store's.
+func (s *Store) toVersion(endpoint string, w *mlflowVersion) (*tracking.ModelVersion, error) {
 	v, err := strconv.Atoi(w.Version)
 	if err != nil {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s with version %q", s.base, endpoint, w.Version)
 	}
-	mv := &tracking.ModelVersion{Name: w.Name, Version: v, CreationTime: w.CreationTimestamp, LastUpdatedTime: w.LastUpdatedTimestamp,
-		Description: w.Description, Source: w.Source, RunID: w.RunID, Stage: tracking.Stage(w.CurrentStage), Status: w.Status, Aliases: w.Aliases}
-	if len(w.Tags) > 0 {
-		mv.Tags = make(map[string]string, len(w.Tags))
-		for _, kv := range w.Tags {
-			mv.Tags[string(kv.Key)] = string(kv.Value)
-		}
+	return &tracking.ModelVersion{Name: w.Name, Version: v, CreationTime: w.CreationTimestamp, LastUpdatedTime: w.LastUpdatedTimestamp,
+		Description: w.Description, Source: w.Source, RunID: w.RunID, Stage: tracking.Stage(w.CurrentStage), Status: w.Status,
+		Tags: tagMap(w.Tags), Aliases: w.Aliases}, nil
+}
+
+// tagMap turns MLflow's tag list into a map (nil when empty).
+func tagMap(l []server.KeyValue) map[string]string {
+	if len(l) == 0 {
+		return nil
 	}
-	return mv, nil
+	m := make(map[string]string, len(l))
+	for _, kv := range l {
+		m[string(kv.Key)] = string(kv.Value)
+	}
+	return m
+}
+
+// mlflowModel is MLflow's RegisteredModel message.
+type mlflowModel struct {
+	Name                 string            `json:"name"`
+	CreationTimestamp    int64             `json:"creation_timestamp"`
+	LastUpdatedTimestamp int64             `json:"last_updated_timestamp"`
+	Description          string            `json:"description"`
+	LatestVersions       []*mlflowVersion  `json:"latest_versions"`
+	Tags                 []server.KeyValue `json:"tags"`
+	Aliases              []struct {
+		Alias   string `json:"alias"`
+		Version string `json:"version"`
+	} `json:"aliases"`
+}
+
+// registeredModel makes a request to an endpoint that answers a
+// registered model.
+func (s *Store) registeredModel(ctx context.Context, method, endpoint string, body map[string]any) (*tracking.RegisteredModel, error) {
+	var resp struct {
+		RegisteredModel *mlflowModel `json:"registered_model"`
+	}
+	var err error
+	if method == http.MethodGet {
+		q := url.Values{}
+		for k, v := range body {
+			q.Set(k, fmt.Sprint(v))
+		}
+		err = s.mlflowGet(ctx, endpoint, q, &resp)
+	} else {
+		err = s.mlflowCall(ctx, method, endpoint, body, &resp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := resp.RegisteredModel
+	if w == nil {
+		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without a registered model", s.base, endpoint)
+	}
+	m := &tracking.RegisteredModel{Name: w.Name, CreationTime: w.CreationTimestamp, LastUpdatedTime: w.LastUpdatedTimestamp,
+		Description: w.Description, Tags: tagMap(w.Tags)}
+	for _, a := range w.Aliases {
+		v, err := strconv.Atoi(a.Version)
+		if err != nil {
+			return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s with alias %q at version %q", s.base, endpoint, a.Alias, a.Version)
+		}
+		if m.Aliases == nil {
+			m.Aliases = map[string]int{}
+		}
+		m.Aliases[a.Alias] = v
+	}
+	for _, wv := range w.LatestVersions {
+		mv, err := s.toVersion(endpoint, wv)
+		if err != nil {
+			return nil, err
+		}
+		m.LatestVersions = append(m.LatestVersions, mv)
+	}
+	return m, nil
+}
+
+// CreateRegisteredModel creates a registered model.
+func (s *Store) CreateRegisteredModel(ctx context.Context, name, description string, tags map[string]string) (*tracking.RegisteredModel, error) {
+	body := map[string]any{"name": name, "description": description}
+	if len(tags) > 0 {
+		body["tags"] = keyValues(tags)
+	}
+	m, err := s.registeredModel(ctx, http.MethodPost, "/registered-models/create", body)
+	if errs.Code(err) == errs.Conflict {
+		// MLflow's message names it its own way; say it as the other
+		// stores do.
+		return nil, errs.Errorf(errs.Conflict, "registered model %q already exists", name)
+	}
+	return m, err
+}
+
+// GetRegisteredModel returns a registered model.
+func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*tracking.RegisteredModel, error) {
+	return s.registeredModel(ctx, http.MethodGet, "/registered-models/get", map[string]any{"name": name})
+}
+
+// RenameRegisteredModel renames a model.
+func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*tracking.RegisteredModel, error) {
+	return s.registeredModel(ctx, http.MethodPost, "/registered-models/rename", map[string]any{"name": name, "new_name": newName})
+}
+
+// UpdateRegisteredModel sets a model's description.
+func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*tracking.RegisteredModel, error) {
+	return s.registeredModel(ctx, http.MethodPatch, "/registered-models/update", map[string]any{"name": name, "description": description})
 }
 
 // GetModelVersion returns a model version.
