@@ -1,16 +1,22 @@
 // Package httpstore is a tracking.Store served by an `mlrun server` over
 // HTTP: a tracking URI http://host:port (or https://) opens it.
 //
-// The methods whose request and answer MLflow's REST API carries fully
-// (deleting, restoring, renaming and tagging experiments; deleting and
-// restoring runs and their tags; the registry's tags, aliases and
-// deletions) are MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go).
+// The methods whose request and answer MLflow's REST API carries fully are
+// MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go): creating,
+// reading, updating, deleting, restoring, renaming and tagging experiments;
+// updating, deleting and restoring runs and their tags; metric histories;
+// the registry's models, versions, tags, aliases and stages. They are
+// checked against the user's permissions as for MLflow's Python client.
 // The others are one POST each to the server's store API,
 // /api/2.0/mlrun/store/<Method> (see package server), which carries the
 // tracking types with the fields MLflow's shapes drop (run owners and
-// heartbeats, file:// artifact URIs, the registry's aliases map), and what
-// MLflow has no endpoint for: reaping, schedules and their leases, the step
-// cache, run id prefixes, params logged with the run that creates them.
+// heartbeats in GetRun and SearchRuns, file:// artifact URIs), params
+// logged with the run that creates them, LogBatch in one transaction of any
+// size (MLflow's log-batch caps a request at 1000 metrics, 100 params and
+// 100 tags), and what MLflow has no endpoint for: reaping, schedules and
+// their leases, the step cache, run id prefixes. Under --auth the store API
+// checks each method's permission on its run, experiment or model as the
+// MLflow endpoints do; global methods (purging, schedules) are for admins.
 // Errors come back in MLflow's shape {"error_code", "message"} and become
 // *errs.Error values with the same code, so callers see what a local store
 // returns. Artifacts of mlflow-artifacts:/ locations go through the
