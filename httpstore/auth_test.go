@@ -204,6 +204,24 @@ func TestAuthPermissions(t *testing.T) {
 		t.Fatalf("creator deletes its experiment: %v", err)
 	}
 
+	// A first version creates its model, which its creator then manages;
+	// another user may read it but not add versions.
+	source := strings.TrimSuffix(info.ArtifactURI, "/") + "/model"
+	if _, err := editor.CreateModelVersion(ctx, "clf", source, info.ID, "", nil); err != nil {
+		t.Fatalf("editor registers a new model: %v", err)
+	}
+	if err := editor.SetAlias(ctx, "clf", "champion", 1); err != nil {
+		t.Fatalf("creator sets an alias: %v", err)
+	}
+	if _, err := reader.GetVersionByAlias(ctx, "clf", "champion"); err != nil {
+		t.Fatalf("reader reads the model: %v", err)
+	}
+	_, err = reader.CreateModelVersion(ctx, "clf", source, info.ID, "", nil)
+	denied(t, "reader adds a version", err)
+	if err := editor.DeleteRegisteredModel(ctx, "clf"); err != nil {
+		t.Fatalf("creator deletes its model: %v", err)
+	}
+
 	// The run is still RUNNING: no one's reaping failed it.
 	if r, err := admin.GetRun(ctx, info.ID); err != nil || r.Info.Status != tracking.StatusRunning {
 		t.Fatalf("run after the non-admins' calls: %+v %v", r, err)

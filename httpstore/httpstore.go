@@ -5,13 +5,16 @@
 // MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go): creating,
 // reading, updating, deleting, restoring, renaming and tagging experiments;
 // updating, deleting and restoring runs and their tags; metric histories;
-// the registry's models, versions, tags, aliases and stages. They are
+// getting, creating, renaming, updating and deleting registered models;
+// getting, updating and deleting versions; tags, aliases and stages. They are
 // checked against the user's permissions as for MLflow's Python client.
 // The others are one POST each to the server's store API,
 // /api/2.0/mlrun/store/<Method> (see package server), which carries the
 // tracking types with the fields MLflow's shapes drop (run owners and
 // heartbeats in GetRun and SearchRuns, file:// artifact URIs), params
-// logged with the run that creates them, LogBatch in one transaction of any
+// logged with the run that creates them, versions that create their model
+// (CreateModelVersion), the lists (ListExperiments, ListRegisteredModels,
+// ListModelVersions, LatestVersion), LogBatch in one transaction of any
 // size (MLflow's log-batch caps a request at 1000 metrics, 100 params and
 // 100 tags), and what MLflow has no endpoint for: reaping, schedules and
 // their leases, the step cache, run id prefixes. Under --auth the store API

@@ -23,7 +23,8 @@ type guard struct {
 	s *Server
 	r *http.Request
 	p *principal
-	// creates is set when EnsureExperiment is to create the experiment.
+	// creates is set when EnsureExperiment or CreateModelVersion is to
+	// create the experiment or the registered model.
 	creates bool
 	// noRuns is set when SearchRuns of every experiment finds none the
 	// user may read.
@@ -240,7 +241,15 @@ var storeNeeds = map[string]storeNeed{
 	"SetRegisteredModelTag":    onModel(PermEdit),
 	"DeleteRegisteredModelTag": onModel(PermEdit),
 	"DeleteRegisteredModel":    onModel(PermManage),
-	"CreateModelVersion":       onModel(PermEdit),
+	"CreateModelVersion": func(g *guard, a *callArgs) error {
+		// The store creates the model of a first version: then its
+		// creator gets MANAGE on it (see after).
+		if _, err := g.s.store.GetRegisteredModel(g.r.Context(), a.str(0)); errs.Code(err) == errs.NotFound {
+			g.creates = true
+			return nil
+		}
+		return g.has(kindModel, a.str(0), PermEdit)
+	},
 	"GetModelVersion":          onModel(PermRead),
 	"ListModelVersions":        onModel(PermRead),
 	"UpdateModelVersion":       onModel(PermEdit),
@@ -263,6 +272,10 @@ func (g *guard) after(method string, res any) (any, error) {
 	case "CreateExperiment", "EnsureExperiment":
 		if e, _ := res.(*tracking.Experiment); e != nil && (method == "CreateExperiment" || g.creates) {
 			return res, au.grantCreator(g.r, kindExperiment, e.ID)
+		}
+	case "CreateModelVersion":
+		if v, _ := res.(*tracking.ModelVersion); v != nil && g.creates {
+			return res, au.grantCreator(g.r, kindModel, v.Name)
 		}
 	case "CreateRegisteredModel":
 		if m, _ := res.(*tracking.RegisteredModel); m != nil {
