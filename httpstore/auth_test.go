@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/httpstore"
@@ -20,6 +21,7 @@ import (
 type authServer struct {
 	url string
 	t   *testing.T
+	db  *sqlite.Store
 }
 
 func startAuthServer(t *testing.T) *authServer {
@@ -43,7 +45,7 @@ func startAuthServer(t *testing.T) *authServer {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &authServer{url: hs.URL, t: t}
+	return &authServer{url: hs.URL, t: t, db: db}
 }
 
 // post sends an admin's JSON request to MLflow's API and checks it succeeds.
@@ -225,5 +227,15 @@ func TestAuthPermissions(t *testing.T) {
 	// The run is still RUNNING: no one's reaping failed it.
 	if r, err := admin.GetRun(ctx, info.ID); err != nil || r.Info.Status != tracking.StatusRunning {
 		t.Fatalf("run after the non-admins' calls: %+v %v", r, err)
+	}
+	// Once its heartbeat is older than two minutes, a non-admin's reaping
+	// fails it, as the store's own evidence says its owner is gone.
+	old := time.Now().Add(-3 * time.Minute).UnixMilli()
+	if _, err := a.db.DB().ExecContext(ctx, `UPDATE runs SET heartbeat = ?, start_time = ? WHERE run_id = ?`, old, old, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	reaped, err = stranger.ReapDeadRuns(ctx, "elsewhere", func(int) bool { return true }, 0)
+	if err != nil || len(reaped) != 1 || reaped[0] != info.ID {
+		t.Fatalf("stranger's reap of a silent run: %v %v", reaped, err)
 	}
 }

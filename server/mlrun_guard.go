@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/tracking"
@@ -223,10 +224,22 @@ var storeNeeds = map[string]storeNeed{
 		}
 		return nil
 	},
-	// Reaping: a non-admin's client neither sees other processes' pids nor
-	// fails runs; the server (and admins) reap (see instead).
-	"ProbePIDs":    anyUser,
-	"ReapDeadRuns": anyUser,
+	// Reaping: a non-admin's client does not see other processes' pids
+	// (see instead), and fails only runs whose heartbeat stopped.
+	"ProbePIDs": anyUser,
+	"ReapDeadRuns": func(g *guard, a *callArgs) error {
+		// Only runs whose heartbeat stopped for minStale or more, the
+		// store's own evidence; never the pids the client calls dead.
+		var staleMillis int64
+		if err := a.arg(2, &staleMillis); err != nil {
+			return err
+		}
+		staleMillis = max(staleMillis, minStale.Milliseconds())
+		host, _ := json.Marshal(a.str(0))
+		stale, _ := json.Marshal(staleMillis)
+		a.raw = []json.RawMessage{host, json.RawMessage("[]"), stale}
+		return nil
+	},
 	// The step cache: entries are found by the hash of a step's inputs.
 	// Storing one needs EDIT on the run that computed it.
 	"GetStepCache":    anyUser,
@@ -250,17 +263,17 @@ var storeNeeds = map[string]storeNeed{
 		}
 		return g.has(kindModel, a.str(0), PermEdit)
 	},
-	"GetModelVersion":          onModel(PermRead),
-	"ListModelVersions":        onModel(PermRead),
-	"UpdateModelVersion":       onModel(PermEdit),
-	"SetModelVersionTag":       onModel(PermEdit),
-	"DeleteModelVersionTag":    onModel(PermEdit),
-	"DeleteModelVersion":       onModel(PermManage),
-	"LatestVersion":            onModel(PermRead),
-	"SetAlias":                 onModel(PermEdit),
-	"DeleteAlias":              onModel(PermEdit),
-	"GetVersionByAlias":        onModel(PermRead),
-	"TransitionStage":          onModel(PermEdit),
+	"GetModelVersion":       onModel(PermRead),
+	"ListModelVersions":     onModel(PermRead),
+	"UpdateModelVersion":    onModel(PermEdit),
+	"SetModelVersionTag":    onModel(PermEdit),
+	"DeleteModelVersionTag": onModel(PermEdit),
+	"DeleteModelVersion":    onModel(PermManage),
+	"LatestVersion":         onModel(PermRead),
+	"SetAlias":              onModel(PermEdit),
+	"DeleteAlias":           onModel(PermEdit),
+	"GetVersionByAlias":     onModel(PermRead),
+	"TransitionStage":       onModel(PermEdit),
 }
 
 // after adjusts a non-admin's result: the creator of an experiment or a
@@ -303,9 +316,13 @@ func (g *guard) after(method string, res any) (any, error) {
 	return res, nil
 }
 
+// minStale is the shortest heartbeat silence after which a non-admin's
+// reaping fails a run (mlrun's client itself uses 2 minutes).
+const minStale = 2 * time.Minute
+
 // instead returns what a non-admin's call answers without calling the
-// store: reaping reports nothing and fails no run, since the pids and the
-// staleness come from the client (the server and admins reap).
+// store: ProbePIDs names no pid, so that the client reports none dead (it
+// could name any).
 func (g *guard) instead(method string) (any, bool) {
 	if g == nil {
 		return nil, false
@@ -313,8 +330,6 @@ func (g *guard) instead(method string) (any, bool) {
 	switch method {
 	case "ProbePIDs":
 		return OwnedPIDs{Runs: []int{}, Fires: []int{}}, true
-	case "ReapDeadRuns":
-		return []string{}, true
 	case "SearchRuns":
 		if g.noRuns {
 			return []any{[]*tracking.Run{}, ""}, true
