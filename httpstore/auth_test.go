@@ -2,6 +2,7 @@ package httpstore_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -228,6 +229,20 @@ func TestAuthPermissions(t *testing.T) {
 	if r, err := admin.GetRun(ctx, info.ID); err != nil || r.Info.Status != tracking.StatusRunning {
 		t.Fatalf("run after the non-admins' calls: %+v %v", r, err)
 	}
+	// A malformed argument is a bad request (400), not a refusal (403).
+	req, _ := http.NewRequest("POST", a.url+"/api/2.0/mlrun/store/SearchRuns", strings.NewReader(`{"args": [42]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("reader", "reader-password")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "INVALID_PARAMETER_VALUE") {
+		t.Fatalf("malformed SearchRuns: %s %s; want 400 INVALID_PARAMETER_VALUE", resp.Status, body)
+	}
+
 	// Once its heartbeat is older than two minutes, a non-admin's reaping
 	// fails it, as the store's own evidence says its owner is gone.
 	old := time.Now().Add(-3 * time.Minute).UnixMilli()

@@ -519,11 +519,11 @@ func (s *Server) storeCall(w http.ResponseWriter, r *http.Request) {
 	g := s.guardOf(r)
 	if g != nil {
 		if err := g.check(name, a); err != nil {
-			if errs.Code(err) == errs.Internal {
-				s.writeError(w, r, err)
+			if d, ok := err.(*deniedError); ok {
+				writeCodeError(w, codePermissionDenied, d.msg)
 				return
 			}
-			writeCodeError(w, codePermissionDenied, errs.Message(err))
+			s.writeError(w, r, err)
 			return
 		}
 	}

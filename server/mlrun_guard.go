@@ -16,6 +16,18 @@ import (
 // registered model its permission on the model; what is global is for
 // admins.
 
+// deniedError is a refusal for want of permission (403 PERMISSION_DENIED);
+// the checks' other errors are answered as the store's are.
+type deniedError struct{ msg string }
+
+func (e *deniedError) Error() string { return e.msg }
+
+// denied makes a refusal whose message is "Permission denied: " and the
+// reason formatted.
+func denied(format string, a ...any) error {
+	return &deniedError{msg: "Permission denied: " + fmt.Sprintf(format, a...)}
+}
+
 // storeNeed checks, before the call, that g's user may make it with args a.
 type storeNeed func(g *guard, a *callArgs) error
 
@@ -48,11 +60,11 @@ func (s *Server) guardOf(r *http.Request) *guard {
 // check returns a permission error unless the user may call method.
 func (g *guard) check(method string, a *callArgs) error {
 	if g.p == nil {
-		return errs.Errorf(errs.Invalid, "Permission denied: the store API needs an authenticated user")
+		return denied("the store API needs an authenticated user")
 	}
 	need, ok := storeNeeds[method]
 	if !ok {
-		return errs.Errorf(errs.Invalid, "Permission denied: the store API's %s is for admins", method)
+		return denied("the store API's %s is for admins", method)
 	}
 	return need(g, a)
 }
@@ -82,7 +94,7 @@ func (g *guard) has(kind, resource, need string) error {
 		return err
 	}
 	if permRank[perm] < permRank[need] {
-		return errs.Errorf(errs.Invalid, "Permission denied: user %q has %s on %s %q and needs %s", g.p.name, perm, kindName[kind], resource, need)
+		return denied("user %q has %s on %s %q and needs %s", g.p.name, perm, kindName[kind], resource, need)
 	}
 	return nil
 }
