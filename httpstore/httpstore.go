@@ -3,7 +3,7 @@
 //
 // The methods whose request and answer MLflow's REST API carries fully are
 // MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go): creating,
-// reading, updating, deleting, restoring, renaming and tagging experiments;
+// reading, listing, updating, deleting, restoring, renaming and tagging experiments;
 // updating, deleting and restoring runs and their tags; metric histories;
 // getting, creating, renaming, updating and deleting registered models;
 // getting, updating and deleting versions; tags, aliases and stages. They are
@@ -13,7 +13,7 @@
 // tracking types with the fields MLflow's shapes drop (run owners and
 // heartbeats in GetRun and SearchRuns, file:// artifact URIs), params
 // logged with the run that creates them, versions that create their model
-// (CreateModelVersion), the lists (ListExperiments, ListRegisteredModels,
+// (CreateModelVersion), the registry's lists (ListRegisteredModels,
 // ListModelVersions, LatestVersion), LogBatch in one transaction of any
 // size (MLflow's log-batch caps a request at 1000 metrics, 100 params and
 // 100 tags), and what MLflow has no endpoint for: reaping, schedules and

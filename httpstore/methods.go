@@ -25,12 +25,6 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 	return s.experiment(ctx, "EnsureExperiment", name)
 }
 
-// ListExperiments lists experiments ordered by id.
-func (s *Store) ListExperiments(ctx context.Context, view tracking.ViewType) ([]*tracking.Experiment, error) {
-	var out []*tracking.Experiment
-	return out, s.call(ctx, "ListExperiments", args(view), &out)
-}
-
 // CreateRun creates a RUNNING run with its params and tags.
 func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.RunInfo, error) {
 	var info tracking.RunInfo

@@ -94,8 +94,7 @@ func (s *Store) getExperiment(ctx context.Context, endpoint string, query url.Va
 	if w == nil {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without an experiment", s.base, endpoint)
 	}
-	return &tracking.Experiment{ID: w.ExperimentID, Name: w.Name, ArtifactLocation: w.ArtifactLocation,
-		LifecycleStage: w.LifecycleStage, CreationTime: w.CreationTime, LastUpdateTime: w.LastUpdateTime, Tags: tagMap(w.Tags)}, nil
+	return w.experiment(), nil
 }
 
 // CreateExperiment creates an experiment.
@@ -124,6 +123,39 @@ func keyValues(m map[string]string) []server.KeyValue {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// ListExperiments lists experiments ordered by id (under --auth, those the
+// user may read), a page of MLflow's search at a time.
+func (s *Store) ListExperiments(ctx context.Context, view tracking.ViewType) ([]*tracking.Experiment, error) {
+	out := []*tracking.Experiment{}
+	token := ""
+	for {
+		body := map[string]any{"max_results": 50000, "order_by": []string{"experiment_id ASC"}, "view_type": int(view)}
+		if token != "" {
+			body["page_token"] = token
+		}
+		var resp struct {
+			Experiments   []*mlflowExperiment `json:"experiments"`
+			NextPageToken string              `json:"next_page_token"`
+		}
+		if err := s.mlflowCall(ctx, http.MethodPost, "/experiments/search", body, &resp); err != nil {
+			return nil, err
+		}
+		for _, w := range resp.Experiments {
+			out = append(out, w.experiment())
+		}
+		if resp.NextPageToken == "" || len(resp.Experiments) == 0 {
+			return out, nil
+		}
+		token = resp.NextPageToken
+	}
+}
+
+// experiment is the store's experiment.
+func (w *mlflowExperiment) experiment() *tracking.Experiment {
+	return &tracking.Experiment{ID: w.ExperimentID, Name: w.Name, ArtifactLocation: w.ArtifactLocation,
+		LifecycleStage: w.LifecycleStage, CreationTime: w.CreationTime, LastUpdateTime: w.LastUpdateTime, Tags: tagMap(w.Tags)}
 }
 
 // GetExperiment returns an experiment by id.
