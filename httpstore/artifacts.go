@@ -3,7 +3,6 @@ package httpstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -291,20 +290,15 @@ func (a *Artifacts) Size(ctx context.Context, rel string) (int64, error) {
 	return n, nil
 }
 
-// probeArtifacts reports whether the server serves artifacts: its proxy
-// answers a listing of the root, or 503 when it runs with
-// --no-serve-artifacts.
+// probeArtifacts asks the server whether it serves artifacts (it does not
+// with --no-serve-artifacts). Listing the proxy's root would tell too, but
+// under --auth only admins may list it.
 func (s *Store) probeArtifacts(ctx context.Context) (bool, error) {
-	resp, err := s.send(ctx, http.MethodGet, artifactsAPI, url.Values{"path": {""}}, nil, "")
-	if err != nil {
-		var e *errs.Error
-		if errors.As(err, &e) && strings.Contains(e.Message, "503") {
-			return false, nil
-		}
+	var serving bool
+	if err := s.call(ctx, "ServesArtifacts", nil, &serving); err != nil {
 		return false, fmt.Errorf("ask the tracking server %s whether it serves artifacts: %w", s.base, err)
 	}
-	resp.Body.Close()
-	return true, nil
+	return serving, nil
 }
 
 // public turns an artifact location the server's store keeps (file://

@@ -1,16 +1,25 @@
 // Package httpstore is a tracking.Store served by an `mlrun server` over
 // HTTP: a tracking URI http://host:port (or https://) opens it.
 //
-// The methods whose request and answer MLflow's REST API carries fully
-// (deleting, restoring, renaming and tagging experiments; deleting and
-// restoring runs and their tags; the registry's tags, aliases and
-// deletions) are MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go).
+// The methods whose request and answer MLflow's REST API carries fully are
+// MLflow's own endpoints under /api/2.0/mlflow/ (mlflow.go): creating,
+// reading, listing, updating, deleting, restoring, renaming and tagging experiments;
+// updating, deleting and restoring runs and their tags; metric histories;
+// getting, creating, renaming, updating and deleting registered models;
+// getting, updating and deleting versions; tags, aliases and stages. They are
+// checked against the user's permissions as for MLflow's Python client.
 // The others are one POST each to the server's store API,
 // /api/2.0/mlrun/store/<Method> (see package server), which carries the
 // tracking types with the fields MLflow's shapes drop (run owners and
-// heartbeats, file:// artifact URIs, the registry's aliases map), and what
-// MLflow has no endpoint for: reaping, schedules and their leases, the step
-// cache, run id prefixes, params logged with the run that creates them.
+// heartbeats in GetRun and SearchRuns, file:// artifact URIs), params
+// logged with the run that creates them, versions that create their model
+// (CreateModelVersion), the registry's lists (ListRegisteredModels,
+// ListModelVersions, LatestVersion), LogBatch in one transaction of any
+// size (MLflow's log-batch caps a request at 1000 metrics, 100 params and
+// 100 tags), and what MLflow has no endpoint for: reaping, schedules and
+// their leases, the step cache, run id prefixes. Under --auth the store API
+// checks each method's permission on its run, experiment or model as the
+// MLflow endpoints do; global methods (purging, schedules) are for admins.
 // Errors come back in MLflow's shape {"error_code", "message"} and become
 // *errs.Error values with the same code, so callers see what a local store
 // returns. Artifacts of mlflow-artifacts:/ locations go through the
@@ -75,6 +84,16 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		return nil, errs.Errorf(errs.Invalid, "tracking URI %q is not an http:// or https:// server address", uri)
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if u.User != nil {
+		// http://user:password@host: the credentials, unless the options
+		// (MLFLOW_TRACKING_USERNAME/PASSWORD) give them, and never in
+		// messages.
+		if opts.Username == "" && opts.Password == "" {
+			opts.Username = u.User.Username()
+			opts.Password, _ = u.User.Password()
+		}
+		u.User = nil
+	}
 	s := &Store{base: strings.TrimSuffix(u.String(), "/"), client: opts.Client, user: opts.Username, password: opts.Password}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 5 * time.Minute}
@@ -148,7 +167,7 @@ func (s *Store) send(ctx context.Context, method, path string, query url.Values,
 	}
 	switch {
 	case e.ErrorCode == "UNAUTHENTICATED" || e.ErrorCode == "PERMISSION_DENIED":
-		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and mlrun's store API needs an admin)", s.base, path, e.Message, e.ErrorCode)
+		return nil, errs.Errorf(errs.Invalid, "the tracking server %s refused %s: %s (%s; the credentials are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)", s.base, path, e.Message, e.ErrorCode)
 	case e.ErrorCode == "ENDPOINT_NOT_FOUND":
 		return nil, errs.Errorf(errs.Invalid, "the tracking server %s has no endpoint %s: is it an mlrun server? (%s)", s.base, path, e.Message)
 	case !knownCodes[e.ErrorCode]:

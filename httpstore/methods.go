@@ -11,12 +11,6 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// CreateExperiment creates an experiment.
-func (s *Store) CreateExperiment(ctx context.Context, name string, tags map[string]string) (*tracking.Experiment, error) {
-	var e tracking.Experiment
-	return &e, s.call(ctx, "CreateExperiment", args(name, tags), &e)
-}
-
 // experiment calls a method that returns an experiment.
 func (s *Store) experiment(ctx context.Context, method string, a ...any) (*tracking.Experiment, error) {
 	var e tracking.Experiment
@@ -26,25 +20,9 @@ func (s *Store) experiment(ctx context.Context, method string, a ...any) (*track
 	return &e, nil
 }
 
-// GetExperiment returns an experiment by id.
-func (s *Store) GetExperiment(ctx context.Context, id string) (*tracking.Experiment, error) {
-	return s.experiment(ctx, "GetExperiment", id)
-}
-
-// GetExperimentByName returns an experiment by name.
-func (s *Store) GetExperimentByName(ctx context.Context, name string) (*tracking.Experiment, error) {
-	return s.experiment(ctx, "GetExperimentByName", name)
-}
-
 // EnsureExperiment returns the experiment named name, creating it if needed.
 func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Experiment, error) {
 	return s.experiment(ctx, "EnsureExperiment", name)
-}
-
-// ListExperiments lists experiments ordered by id.
-func (s *Store) ListExperiments(ctx context.Context, view tracking.ViewType) ([]*tracking.Experiment, error) {
-	var out []*tracking.Experiment
-	return out, s.call(ctx, "ListExperiments", args(view), &out)
 }
 
 // CreateRun creates a RUNNING run with its params and tags.
@@ -71,11 +49,6 @@ func (s *Store) ResolveRunID(ctx context.Context, prefix string) (string, error)
 	return id, s.call(ctx, "ResolveRunID", args(prefix), &id)
 }
 
-// UpdateRun changes a run's status, end time or name.
-func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) error {
-	return s.call(ctx, "UpdateRun", args(id, u), nil)
-}
-
 // SetRunsDeleted marks runs deleted (or active again) in one transaction.
 func (s *Store) SetRunsDeleted(ctx context.Context, ids []string, deleted bool) error {
 	return s.call(ctx, "SetRunsDeleted", args(ids, deleted), nil)
@@ -96,12 +69,6 @@ func (s *Store) PurgeRun(ctx context.Context, id string) error {
 // LogBatch logs metrics, params and tags in one transaction.
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error {
 	return s.call(ctx, "LogBatch", args(runID, metrics, params, tags), nil)
-}
-
-// MetricHistory returns every point of one metric.
-func (s *Store) MetricHistory(ctx context.Context, runID, key string) ([]tracking.Metric, error) {
-	var out []tracking.Metric
-	return out, s.call(ctx, "MetricHistory", args(runID, key), &out)
 }
 
 // SearchRuns returns matching runs and the next page's token.
@@ -164,20 +131,6 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 	return ids, s.call(ctx, "ReapDeadRuns", args(host, dead, stale.Milliseconds()), &ids)
 }
 
-// CreateRegisteredModel creates a registered model.
-func (s *Store) CreateRegisteredModel(ctx context.Context, name, description string, tags map[string]string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "CreateRegisteredModel", name, description, tags)
-}
-
-// model calls a method that returns a registered model.
-func (s *Store) model(ctx context.Context, method string, a ...any) (*tracking.RegisteredModel, error) {
-	var m tracking.RegisteredModel
-	if err := s.call(ctx, method, a, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
 // version calls a method that returns a model version.
 func (s *Store) version(ctx context.Context, method string, a ...any) (*tracking.ModelVersion, error) {
 	var mv tracking.ModelVersion
@@ -187,35 +140,15 @@ func (s *Store) version(ctx context.Context, method string, a ...any) (*tracking
 	return &mv, nil
 }
 
-// GetRegisteredModel returns a registered model.
-func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "GetRegisteredModel", name)
-}
-
 // ListRegisteredModels lists registered models.
 func (s *Store) ListRegisteredModels(ctx context.Context) ([]*tracking.RegisteredModel, error) {
 	var out []*tracking.RegisteredModel
 	return out, s.call(ctx, "ListRegisteredModels", nil, &out)
 }
 
-// RenameRegisteredModel renames a model.
-func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "RenameRegisteredModel", name, newName)
-}
-
-// UpdateRegisteredModel sets a model's description.
-func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*tracking.RegisteredModel, error) {
-	return s.model(ctx, "UpdateRegisteredModel", name, description)
-}
-
 // CreateModelVersion creates the next version of a model.
 func (s *Store) CreateModelVersion(ctx context.Context, name, source, runID, description string, tags map[string]string) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "CreateModelVersion", name, s.private(source), runID, description, tags)
-}
-
-// GetModelVersion returns a model version.
-func (s *Store) GetModelVersion(ctx context.Context, name string, version int) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "GetModelVersion", name, version)
 }
 
 // ListModelVersions lists a model's versions.
@@ -224,24 +157,9 @@ func (s *Store) ListModelVersions(ctx context.Context, name string) ([]*tracking
 	return out, s.call(ctx, "ListModelVersions", args(name), &out)
 }
 
-// UpdateModelVersion sets a version's description.
-func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int, description string) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "UpdateModelVersion", name, version, description)
-}
-
 // LatestVersion returns a model's latest version in stage.
 func (s *Store) LatestVersion(ctx context.Context, name string, stage tracking.Stage) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "LatestVersion", name, stage)
-}
-
-// GetVersionByAlias returns the version an alias points at.
-func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "GetVersionByAlias", name, alias)
-}
-
-// TransitionStage moves a version to stage.
-func (s *Store) TransitionStage(ctx context.Context, name string, version int, stage tracking.Stage, archiveExisting bool) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "TransitionStage", name, version, stage, archiveExisting)
 }
 
 // CreateSchedule creates a schedule; s gets its stored fields.

@@ -26,7 +26,9 @@ import (
 // (an array when it has several). Errors are MLflow's error JSON. Methods
 // that take callbacks are served in two steps: the client asks which of
 // its processes the store thinks are running (probe-pids), decides
-// locally, and sends its decision. Under --auth only admins may call it.
+// locally, and sends its decision. Under --auth each method needs what the MLflow endpoint
+// doing the same needs (storeNeeds, in mlrun_guard.go); what is global
+// (purging, deleted runs, schedules) is for admins.
 
 // MlrunAPIPrefix is the prefix of mlrun's store API.
 const MlrunAPIPrefix = "/api/2.0/mlrun"
@@ -503,15 +505,13 @@ func (s *Server) mlrunRoutes() {
 
 // storeCall serves POST /api/2.0/mlrun/store/<Method>.
 func (s *Server) storeCall(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Auth != nil {
-		// The store API bypasses per-experiment permissions: admins only.
-		if p, ok := r.Context().Value(principalKey{}).(*principal); !ok || !p.admin {
-			writeCodeError(w, codePermissionDenied, "Permission denied: mlrun's store API is for admins")
-			return
-		}
-	}
 	name := r.PathValue("method")
 	call, ok := storeCalls[name]
+	if name == "ServesArtifacts" {
+		// Not a store method: whether this server proxies artifacts,
+		// which a client under --auth cannot learn by listing the root.
+		call, ok = func(context.Context, Store, *callArgs) (any, error) { return s.opts.ServeArtifacts, nil }, true
+	}
 	if !ok {
 		writeCodeError(w, codeEndpointNotFound, fmt.Sprintf("the store API has no method %q", name))
 		return
@@ -523,10 +523,31 @@ func (s *Server) storeCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := call(r.Context(), s.store, &callArgs{raw: req.Args})
-	if err != nil {
+	a := &callArgs{raw: req.Args}
+	g := s.guardOf(r)
+	if g != nil {
+		if err := g.check(name, a); err != nil {
+			if d, ok := err.(*deniedError); ok {
+				writeCodeError(w, codePermissionDenied, d.msg)
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	var res any
+	var err error
+	if alt, ok := g.instead(name); ok {
+		res = alt
+	} else if res, err = call(r.Context(), s.store, a); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if g != nil {
+		if res, err = g.after(name, res); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if v := reflect.ValueOf(res); res == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
 		res = nil
