@@ -116,6 +116,7 @@ func TestAuthGuardsEveryRoute(t *testing.T) {
 		"run_id": run, "run_uuid": run, "name": "m", "new_name": "m2", "version": "1", "alias": "champion",
 		"key": "k", "value": "v", "metric_key": "k", "path": "a.txt", "username": "nobody",
 		"password": "nobody-password", "permission": "READ", "stage": "Staging", "timestamp": 1,
+		"args": []string{run}, // the store API's GetRun
 	}
 	type request struct{ key, method, target, body string }
 	var reqs []request
