@@ -150,7 +150,7 @@ func (s *Scheduler) tick(ctx context.Context) {
 	}
 	for _, f := range reaped {
 		// The dead scheduler's job got SIGTERM from the kernel (see
-		// jobProcAttr) and may have ended its run: record that run.
+		// executor.Batch.Group) and may have ended its run: record that run.
 		if id, status, err := s.Store.RunByTag(ctx, FireTag, FireTagValue(f.Schedule, f.FireTime)); err == nil {
 			f.RunID = id
 			if status.Terminal() {
