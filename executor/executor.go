@@ -14,8 +14,10 @@ package executor
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -36,7 +38,9 @@ type Executor interface {
 }
 
 // Batch is what Submit runs: Command executes one run, whose id is
-// appended as its last argument; one task per id in RunIDs.
+// appended as its last argument; one task per id in RunIDs. An empty id
+// is not appended: on Local, that task's command creates its own run (a
+// schedule's fire, `mlrun run ...`).
 type Batch struct {
 	Name    string   // a job name, for the cluster's listings
 	Command []string // argv; the run id is appended
@@ -47,9 +51,15 @@ type Batch struct {
 	Func      func(ctx context.Context, i int) State
 	RunIDs    []string
 	Parallel  int    // at most this many tasks at once (0: no limit)
-	Dir       string // a directory for scripts and logs, created
+	Dir       string // a directory for scripts and logs, created (unless Output is set); a Local task's working directory
 	Env       []string
 	Resources Resources
+
+	// For Local's Command tasks only (a scheduler's fires):
+	BaseEnv []string      // the environment Env is added to; nil: this process's
+	Output  io.Writer     // when set, stdout and stderr go here instead of the files Logs names
+	Group   bool          // each task in its own process group, sent SIGTERM if this process dies (Linux); Cancel's SIGKILL reaches the whole group
+	Grace   time.Duration // how long Cancel waits after SIGTERM before SIGKILL; default DefaultGrace
 }
 
 // Resources is what one task asks the cluster for (tracking.Resources,

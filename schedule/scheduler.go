@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -41,6 +41,11 @@ type Scheduler struct {
 	MissedAfter time.Duration // a fire later than this is missed; default DefaultMissedAfter
 	Out         io.Writer     // one line per fire started, skipped, queued or ended; default io.Discard
 	Now         func() time.Time
+	// Executor runs each fire's job (`mlrun run ...`, which itself submits
+	// to Slurm when the schedule says so) as a child process in its own
+	// process group, its output in the fire's log; default a new
+	// executor.Local.
+	Executor *executor.Local
 
 	host string
 	pid  int
@@ -54,14 +59,14 @@ type jobKey struct {
 	fire int64 // Unix ms
 }
 
-// job is a running child process.
+// job is a fire's running child process.
 type job struct {
 	fire    *Fire
-	cmd     *exec.Cmd
+	task    executor.Task
+	pid     int
 	log     *os.File
-	err     error // from Wait
-	stopped bool  // SIGTERM was sent by the scheduler
-	killed  bool  // SIGKILL was sent after the grace period
+	end     executor.State // how the process ended, once it has
+	stopped bool           // the scheduler cancelled it (SIGTERM, then SIGKILL after Grace)
 }
 
 // Run checks the schedules every Tick and starts the jobs of due ones
@@ -122,6 +127,9 @@ func (s *Scheduler) init() error {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Executor == nil {
+		s.Executor = &executor.Local{}
+	}
 	s.host, _ = os.Hostname()
 	s.pid = os.Getpid()
 	s.jobs = map[jobKey]*job{}
@@ -142,7 +150,7 @@ func (s *Scheduler) tick(ctx context.Context) {
 	}
 	for _, f := range reaped {
 		// The dead scheduler's job got SIGTERM from the kernel (see
-		// jobProcAttr) and may have ended its run: record that run.
+		// executor.Batch.Group) and may have ended its run: record that run.
 		if id, status, err := s.Store.RunByTag(ctx, FireTag, FireTagValue(f.Schedule, f.FireTime)); err == nil {
 			f.RunID = id
 			if status.Terminal() {
@@ -287,25 +295,39 @@ func (s *Scheduler) start(ctx context.Context, sc *Schedule, f *Fire) {
 	args := Args(sc, f.FireTime)
 	fmt.Fprintf(logFile, "# mlrun scheduler (pid %d): schedule %s, fire %s: %s %s\n",
 		s.pid, sc.Name, describeTime(f.FireTime), s.Executable, strings.Join(args, " "))
-	cmd := exec.Command(s.Executable, args...)
-	cmd.Dir = sc.ProjectDir
-	cmd.Env = s.jobEnv()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = jobProcAttr()
-	if err := cmd.Start(); err != nil {
+	tasks, err := s.Executor.Submit(ctx, executor.Batch{
+		Name:    sc.Name,
+		Command: append([]string{s.Executable}, args...),
+		RunIDs:  []string{""}, // the job creates its run
+		Dir:     sc.ProjectDir,
+		BaseEnv: s.jobEnv(),
+		Output:  logFile,
+		Group:   true,
+		Grace:   s.Grace,
+	})
+	if err != nil {
 		logFile.Close()
 		fail("cannot start %s: %v", s.Executable, err)
 		return
 	}
-	j := &job{fire: f, cmd: cmd, log: logFile}
+	pid := s.Executor.PID(context.WithoutCancel(ctx), tasks[0])
+	if pid == 0 {
+		states, _ := s.Executor.States(ctx, tasks)
+		s.Executor.Forget(tasks)
+		logFile.Close()
+		fail("%s", states[0].Reason)
+		return
+	}
+	j := &job{fire: f, task: tasks[0], pid: pid, log: logFile}
 	s.jobs[jobKey{f.Schedule, f.FireTime.UnixMilli()}] = j
 	note := ""
 	if f.Message != "" {
 		note = " (" + f.Message + ")"
 	}
-	s.printf("mlrun scheduler: %s: fire %s started, pid %d, log %s%s", sc.Name, describeTime(f.FireTime), cmd.Process.Pid, f.LogPath, note)
+	s.printf("mlrun scheduler: %s: fire %s started, pid %d, log %s%s", sc.Name, describeTime(f.FireTime), pid, f.LogPath, note)
 	go func() {
-		j.err = cmd.Wait()
+		states, _ := s.Executor.Wait(context.Background(), tasks)
+		j.end = states[0]
 		s.done <- j
 	}()
 }
@@ -326,6 +348,7 @@ func (s *Scheduler) jobEnv() []string {
 // finish records the outcome of a job that exited.
 func (s *Scheduler) finish(ctx context.Context, j *job) {
 	delete(s.jobs, jobKey{j.fire.Schedule, j.fire.FireTime.UnixMilli()})
+	s.Executor.Forget([]executor.Task{j.task})
 	j.log.Close()
 	// Record the end even while stopping.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -337,7 +360,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job) {
 	switch {
 	case err == nil:
 		f.RunID = id
-		if status == tracking.StatusRunning && !provenance.ProcessAlive(j.cmd.Process.Pid) {
+		if status == tracking.StatusRunning && !provenance.ProcessAlive(j.pid) {
 			// The job was killed before it could end its run.
 			if _, err := s.Store.ReapDeadRuns(ctx, s.host, provenance.ProcessAlive, staleRun); err != nil {
 				s.report(ctx, err)
@@ -352,7 +375,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job) {
 		}
 	case errs.Code(err) == errs.NotFound:
 		f.Status = FireFailed
-		f.Message = join(note, fmt.Sprintf("the job ended (%s) without creating a run; see %s", exitText(j.err), f.LogPath))
+		f.Message = join(note, fmt.Sprintf("the job ended (%s) without creating a run; see %s", exitText(j.end), f.LogPath))
 		if j.stopped {
 			f.Status = FireKilled
 		}
@@ -360,8 +383,8 @@ func (s *Scheduler) finish(ctx context.Context, j *job) {
 		f.Status = FireFailed
 		f.Message = join(note, "cannot read the job's run: "+errs.Message(err))
 	}
-	if j.killed {
-		f.Message = join(f.Message, fmt.Sprintf("killed (SIGKILL) after the %s grace period", s.Grace))
+	if j.end.Raw == "KILLED" { // SIGKILL after the grace period
+		f.Message = join(f.Message, j.end.Reason)
 	}
 	s.end(ctx, f)
 }
@@ -386,43 +409,31 @@ func (s *Scheduler) end(ctx context.Context, f *Fire) {
 	s.printf("mlrun scheduler: %s: fire %s ended %s%s%s%s", f.Schedule, describeTime(f.FireTime), f.Status, took, run, msg)
 }
 
-// stop sends SIGTERM to every job, waits up to Grace, SIGKILLs the rest,
-// and records every outcome.
+// stop cancels every job (SIGTERM, then SIGKILL after Grace: see
+// executor.Local) and records every outcome.
 func (s *Scheduler) stop() {
 	if len(s.jobs) == 0 {
 		return
 	}
 	s.printf("mlrun scheduler: stopping: SIGTERM to %s, waiting up to %s", plural(len(s.jobs), "job"), s.Grace)
+	ctx := context.Background()
+	tasks := make([]executor.Task, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		j.stopped = true
-		terminate(j.cmd.Process)
+		tasks = append(tasks, j.task)
 	}
-	ctx := context.Background()
-	grace := time.NewTimer(s.Grace)
-	defer grace.Stop()
+	s.Executor.Cancel(ctx, tasks)
 	for len(s.jobs) > 0 {
-		select {
-		case j := <-s.done:
-			s.finish(ctx, j)
-		case <-grace.C:
-			for _, j := range s.jobs {
-				j.killed = true
-				kill(j.cmd.Process)
-			}
-		}
+		s.finish(ctx, <-s.done)
 	}
 }
 
-// exitText describes how a job exited.
-func exitText(err error) string {
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
+// exitText describes how a job's process ended.
+func exitText(st executor.State) string {
+	if st.Reason == "" {
 		return "exit status 0"
-	case errors.As(err, &ee):
-		return ee.ProcessState.String()
 	}
-	return err.Error()
+	return st.Reason
 }
 
 // report prints a store error, unless it comes from stopping.

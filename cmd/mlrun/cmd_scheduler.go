@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/schedule"
 )
 
@@ -66,6 +67,7 @@ the next scheduler. See docs/scheduling.md to run it under systemd or cron.`,
 				Grace:       grace,
 				MissedAfter: missedAfter,
 				Out:         a.stderr,
+				Executor:    &executor.Local{},
 			}
 			return s.Run(c.Context())
 		},
