@@ -140,12 +140,6 @@ func (s *Store) version(ctx context.Context, method string, a ...any) (*tracking
 	return &mv, nil
 }
 
-// ListRegisteredModels lists registered models.
-func (s *Store) ListRegisteredModels(ctx context.Context) ([]*tracking.RegisteredModel, error) {
-	var out []*tracking.RegisteredModel
-	return out, s.call(ctx, "ListRegisteredModels", nil, &out)
-}
-
 // CreateModelVersion creates the next version of a model.
 func (s *Store) CreateModelVersion(ctx context.Context, name, source, runID, description string, tags map[string]string) (*tracking.ModelVersion, error) {
 	return s.version(ctx, "CreateModelVersion", name, s.private(source), runID, description, tags)
@@ -155,11 +149,6 @@ func (s *Store) CreateModelVersion(ctx context.Context, name, source, runID, des
 func (s *Store) ListModelVersions(ctx context.Context, name string) ([]*tracking.ModelVersion, error) {
 	var out []*tracking.ModelVersion
 	return out, s.call(ctx, "ListModelVersions", args(name), &out)
-}
-
-// LatestVersion returns a model's latest version in stage.
-func (s *Store) LatestVersion(ctx context.Context, name string, stage tracking.Stage) (*tracking.ModelVersion, error) {
-	return s.version(ctx, "LatestVersion", name, stage)
 }
 
 // CreateSchedule creates a schedule; s gets its stored fields.

@@ -316,6 +316,11 @@ func (s *Store) registeredModel(ctx context.Context, method, endpoint string, bo
 	if w == nil {
 		return nil, errs.Errorf(errs.Internal, "the tracking server %s answered %s without a registered model", s.base, endpoint)
 	}
+	return s.toModel(endpoint, w)
+}
+
+// toModel turns MLflow's registered model into the store's.
+func (s *Store) toModel(endpoint string, w *mlflowModel) (*tracking.RegisteredModel, error) {
 	m := &tracking.RegisteredModel{Name: w.Name, CreationTime: w.CreationTimestamp, LastUpdatedTime: w.LastUpdatedTimestamp,
 		Description: w.Description, Tags: tagMap(w.Tags)}
 	for _, a := range w.Aliases {
@@ -471,4 +476,73 @@ func (s *Store) SetAlias(ctx context.Context, name, alias string, version int) e
 // DeleteAlias removes an alias.
 func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
 	return s.mlflow(ctx, http.MethodDelete, "/registered-models/alias", map[string]any{"name": name, "alias": alias})
+}
+
+// ListRegisteredModels lists the registered models by name, through
+// MLflow's registered-models/search, a page at a time.
+func (s *Store) ListRegisteredModels(ctx context.Context) ([]*tracking.RegisteredModel, error) {
+	out := []*tracking.RegisteredModel{}
+	token := ""
+	for {
+		q := url.Values{"max_results": {"1000"}, "order_by": {"name ASC"}}
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		var resp struct {
+			RegisteredModels []*mlflowModel `json:"registered_models"`
+			NextPageToken    string         `json:"next_page_token"`
+		}
+		if err := s.mlflowGet(ctx, "/registered-models/search", q, &resp); err != nil {
+			return nil, err
+		}
+		for _, w := range resp.RegisteredModels {
+			m, err := s.toModel("/registered-models/search", w)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		if resp.NextPageToken == "" || len(resp.RegisteredModels) == 0 {
+			return out, nil
+		}
+		token = resp.NextPageToken
+	}
+}
+
+// LatestVersion returns a model's highest version in stage, or in any
+// stage when stage is "", through MLflow's get-latest-versions (the
+// latest version of each stage asked for).
+func (s *Store) LatestVersion(ctx context.Context, name string, stage tracking.Stage) (*tracking.ModelVersion, error) {
+	body := map[string]any{"name": name}
+	if stage != "" {
+		st, err := tracking.ParseStage(string(stage))
+		if err != nil {
+			return nil, err
+		}
+		body["stages"] = []string{string(st)}
+	}
+	var resp struct {
+		ModelVersions []*mlflowVersion `json:"model_versions"`
+	}
+	const endpoint = "/registered-models/get-latest-versions"
+	if err := s.mlflowCall(ctx, http.MethodPost, endpoint, body, &resp); err != nil {
+		return nil, err
+	}
+	var latest *tracking.ModelVersion
+	for _, w := range resp.ModelVersions {
+		mv, err := s.toVersion(endpoint, w)
+		if err != nil {
+			return nil, err
+		}
+		if latest == nil || mv.Version > latest.Version {
+			latest = mv
+		}
+	}
+	if latest == nil {
+		if stage == "" {
+			return nil, errs.Errorf(errs.NotFound, "registered model %q has no versions", name)
+		}
+		return nil, errs.Errorf(errs.NotFound, "registered model %q has no version in stage %s", name, stage)
+	}
+	return latest, nil
 }
