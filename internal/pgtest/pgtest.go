@@ -5,7 +5,8 @@
 // initdb and postgres refuse to run as root, so when the tests run as root
 // the server runs as the postgres user the package created. It listens on
 // 127.0.0.1 at a free port, with its socket in a private directory, trust
-// authentication and fsync off: it is for tests only. When no server binary
+// authentication and fsync off (unless MLRUN_PGTEST_DURABLE is set): it is
+// for tests only. When no server binary
 // is installed, tests call testenv.Missing (skip, or fail in CI).
 package pgtest
 
@@ -136,7 +137,13 @@ func start() (*Server, error) {
 		if s.Port, err = freePort(); err != nil {
 			return nil, err
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", s.Port, sock)
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300", s.Port, sock)
+		if os.Getenv("MLRUN_PGTEST_DURABLE") == "" {
+			// Tests need no durability; benchmarks that quote absolute
+			// rates set MLRUN_PGTEST_DURABLE=1 to keep PostgreSQL's
+			// defaults (fsync and synchronous commit on).
+			opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		}
 		s.opts = opts
 		out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "-o", opts, "start")
 		if err == nil {
