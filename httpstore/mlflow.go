@@ -46,6 +46,19 @@ func (s *Store) mlflowCall(ctx context.Context, method, endpoint string, body ma
 	return s.decodeAnswer(resp.Body, endpoint, out)
 }
 
+// mlflowDo calls endpoint with body: as query parameters for a GET, as a
+// JSON body otherwise.
+func (s *Store) mlflowDo(ctx context.Context, method, endpoint string, body map[string]any, out any) error {
+	if method != http.MethodGet {
+		return s.mlflowCall(ctx, method, endpoint, body, out)
+	}
+	q := url.Values{}
+	for k, v := range body {
+		q.Set(k, fmt.Sprint(v))
+	}
+	return s.mlflowGet(ctx, endpoint, q, out)
+}
+
 // decodeAnswer decodes the JSON answer of endpoint into out.
 func (s *Store) decodeAnswer(body io.Reader, endpoint string, out any) error {
 	data, err := io.ReadAll(io.LimitReader(body, maxResponseBytes))
@@ -236,17 +249,7 @@ func (s *Store) modelVersion(ctx context.Context, method, endpoint string, body 
 	var resp struct {
 		ModelVersion *mlflowVersion `json:"model_version"`
 	}
-	var err error
-	if method == http.MethodGet {
-		q := url.Values{}
-		for k, v := range body {
-			q.Set(k, fmt.Sprint(v))
-		}
-		err = s.mlflowGet(ctx, endpoint, q, &resp)
-	} else {
-		err = s.mlflowCall(ctx, method, endpoint, body, &resp)
-	}
-	if err != nil {
+	if err := s.mlflowDo(ctx, method, endpoint, body, &resp); err != nil {
 		return nil, err
 	}
 	w := resp.ModelVersion
@@ -299,17 +302,7 @@ func (s *Store) registeredModel(ctx context.Context, method, endpoint string, bo
 	var resp struct {
 		RegisteredModel *mlflowModel `json:"registered_model"`
 	}
-	var err error
-	if method == http.MethodGet {
-		q := url.Values{}
-		for k, v := range body {
-			q.Set(k, fmt.Sprint(v))
-		}
-		err = s.mlflowGet(ctx, endpoint, q, &resp)
-	} else {
-		err = s.mlflowCall(ctx, method, endpoint, body, &resp)
-	}
-	if err != nil {
+	if err := s.mlflowDo(ctx, method, endpoint, body, &resp); err != nil {
 		return nil, err
 	}
 	w := resp.RegisteredModel

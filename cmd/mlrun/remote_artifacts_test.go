@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -69,6 +70,7 @@ func startServerIn(t *testing.T, e *env, dir string, args ...string) *liveServer
 				urlc <- m[1]
 			}
 		}
+		io.Copy(io.Discard, stderr) // a line too long for the scanner
 		s.done <- c.Wait()
 	}()
 	select {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -119,42 +118,7 @@ type lineLog struct {
 // test ends.
 func startServer(t *testing.T, e *env, args ...string) *liveServer {
 	t.Helper()
-	c := e.command(t.TempDir(), append([]string{"server", "--port", "0"}, args...)...)
-	stderr, err := c.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &liveServer{cmd: c, done: make(chan error, 1), stderr: &lineLog{ch: make(chan string, 1000)}}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`listening on (http://\S+)`)
-		for sc.Scan() {
-			line := sc.Text()
-			select {
-			case s.stderr.ch <- line:
-			default:
-			}
-			if m := re.FindStringSubmatch(line); m != nil {
-				urlc <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		s.done <- c.Wait()
-	}()
-	select {
-	case s.url = <-urlc:
-	case err := <-s.done:
-		t.Fatalf("mlrun server exited before listening: %v\n%s", err, s.drain())
-	case <-time.After(60 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("mlrun server did not listen within 60s\n%s", s.drain())
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
+	return startServerIn(t, e, t.TempDir(), append([]string{"server", "--port", "0"}, args...)...)
 }
 
 // drain returns the server's stderr lines read so far.
