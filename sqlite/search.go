@@ -20,10 +20,6 @@ const (
 	maxMaxResults     = 50000
 )
 
-// searchMmapSize is how much of the database file SearchRuns reads through
-// memory mapping (address space, not memory: SQLite maps at most the file).
-const searchMmapSize = 1 << 30
-
 // attributeColumns maps search attributes to columns of runs.
 var attributeColumns = map[string]string{
 	tracking.AttrRunID:       "r.run_id",
@@ -86,11 +82,6 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.SearchRuns) ([]*track
 	runs := []*tracking.Run{}
 	more := false
 	err = s.read(ctx, func(tx *sql.Tx) error {
-		// Read the file through memory mapping: a page of a large store
-		// visits thousands of scattered database pages.
-		if _, err := tx.ExecContext(ctx, "PRAGMA mmap_size = "+strconv.Itoa(searchMmapSize)); err != nil {
-			return fmt.Errorf("search runs: %w", err)
-		}
 		need := limit + 1 // one row more than a page tells whether another follows
 		part, err := sq.choose(ctx, tx)
 		if err != nil {
