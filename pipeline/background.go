@@ -2,13 +2,14 @@ package pipeline
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
-// background runs the work steps defer (drawing plots) on goroutines, at
-// most limit at a time, while the run goes on; the run waits for all of it
-// (wait) before it ends, and the first failure, or a panic as a
-// *PanicError, fails the run.
+// background runs the work steps defer (drawing plots) on goroutines, one
+// per free slot, while the run goes on; the run waits for all of it (wait)
+// before it ends, and the first failure, or a panic as a *PanicError, fails
+// the run.
 type background struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
@@ -16,9 +17,17 @@ type background struct {
 	err   error
 }
 
-// newBackground returns a group running up to limit works at once.
-func newBackground(limit int) *background {
-	return &background{slots: make(chan struct{}, max(limit, 1))}
+// newBackground returns a group running works when one of slots is free.
+// The trials of a sweep share their slots, so that many runs at once draw
+// no more plots at a time than there are processors.
+func newBackground(slots chan struct{}) *background {
+	return &background{slots: slots}
+}
+
+// newBackgroundSlots returns the slots of background work: one per
+// processor.
+func newBackgroundSlots() chan struct{} {
+	return make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
 }
 
 // start runs work on a goroutine once a slot is free and then calls done

@@ -11,7 +11,7 @@ import (
 // wait returns only when every work has run, never runs more than the
 // limit at once, and gives the first failure with where it happened.
 func TestBackgroundWaitsForAllWorkWithinItsLimit(t *testing.T) {
-	b := newBackground(2)
+	b := newBackground(make(chan struct{}, 2))
 	var running, most, done atomic.Int32
 	for i := range 8 {
 		b.start("plot", func() error {
@@ -46,7 +46,7 @@ func TestBackgroundWaitsForAllWorkWithinItsLimit(t *testing.T) {
 // A panic in a work is recovered into a *PanicError naming the work, which
 // fails the run as a bug in mlrun; the process goes on.
 func TestBackgroundPanicBecomesRunFailure(t *testing.T) {
-	b := newBackground(1)
+	b := newBackground(make(chan struct{}, 1))
 	w := &stepWork{}
 	w.deferTo(b, "evaluate")("confusion_matrix.png", func() error {
 		var m map[string]int
@@ -69,7 +69,7 @@ func TestBackgroundPanicBecomesRunFailure(t *testing.T) {
 // A step's cache entry waits for the step's deferred work: ok is false
 // when any failed, and true once all succeeded.
 func TestStepWorkOK(t *testing.T) {
-	b := newBackground(4)
+	b := newBackground(make(chan struct{}, 4))
 	good, bad := &stepWork{}, &stepWork{}
 	if good.pending() {
 		t.Fatal("pending before any work")

@@ -30,7 +30,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		return err
 	}
 	defer staging.Close()
-	log := newRunLogger(r.Store, info.ID, staging)
+	log := newRunLogger(r.Store, info.ID, staging, r.bgSlots)
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}
@@ -68,6 +68,9 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		runErr = r.runCommand(ctx, plan, env, out, log)
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log)
+	}
+	if r.onStepsDone != nil {
+		r.onStepsDone()
 	}
 	// The plots steps drew in the background are written before the run
 	// ends, and a failure among them fails it.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -77,9 +76,14 @@ func (l *runLogger) flush(ctx context.Context) error {
 }
 
 // newRunLogger returns the logger of a run whose artifacts are staged in
-// staging.
-func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging) *runLogger {
-	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(runtime.GOMAXPROCS(0))}
+// staging. Its background work takes slots from bgSlots, shared with other
+// runs (the trials of a sweep); when bgSlots is nil, the run has its own,
+// one per processor.
+func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging, bgSlots chan struct{}) *runLogger {
+	if bgSlots == nil {
+		bgSlots = newBackgroundSlots()
+	}
+	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(bgSlots)}
 }
 
 // LogArtifact implements steps.Logger.

@@ -54,8 +54,10 @@ type Runner struct {
 
 	flight  *flightGroup       // shared by the trials of a sweep
 	capture *provenanceCapture // the sweep's, reused by its trials
+	bgSlots chan struct{}      // background work (plots) of all runs at once; nil: per run
 
-	onCreated func(runID string)   // told the run id as soon as the run exists
+	onCreated   func(runID string) // told the run id as soon as the run exists
+	onStepsDone func()             // told when the steps are done and only background work is left
 	unowned   bool                 // runs are created SCHEDULED, for another process (Submit)
 	exp       *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
 }

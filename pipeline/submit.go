@@ -55,7 +55,7 @@ func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[s
 		return fail(err)
 	}
 	defer staging.Close()
-	if err := capture.saveArtifacts(ctx, newRunLogger(r.Store, info.ID, staging)); err != nil {
+	if err := capture.saveArtifacts(ctx, newRunLogger(r.Store, info.ID, staging, nil)); err != nil {
 		return fail(err)
 	}
 	if err := staging.Sync(ctx); err != nil {

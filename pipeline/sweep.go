@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
@@ -100,6 +101,10 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 	if r.flight == nil {
 		r.flight = newFlightGroup()
 	}
+	if r.bgSlots == nil {
+		r.bgSlots = newBackgroundSlots()
+		defer func() { r.bgSlots = nil }()
+	}
 
 	parent, err := r.createSweepParent(ctx, req, plans[0])
 	if err != nil {
@@ -112,16 +117,30 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 	}
 
 	// The trials are the tasks of one batch on the local executor, which
-	// runs them in this process, Workers at a time, in order.
+	// runs them in this process, in order. Workers trials run their steps
+	// at a time; a trial whose steps are done gives its place to the next
+	// while its plots are still being drawn (and its run ended), so the
+	// executor runs up to twice as many tasks.
 	trialCtx, stopTrials := context.WithCancelCause(ctx)
 	defer stopTrials(nil)
+	stepSlots := make(chan struct{}, workers)
 	local := &executor.Local{}
 	tasks, err := local.Submit(trialCtx, executor.Batch{
 		Name:     "sweep",
 		RunIDs:   make([]string, len(req.Trials)),
-		Parallel: workers,
+		Parallel: min(2*workers, len(req.Trials)),
 		Func: func(_ context.Context, i int) executor.State {
-			res := r.runTrial(trialCtx, req, plans[i], parent.ID, req.Trials[i])
+			select {
+			case stepSlots <- struct{}{}:
+			case <-trialCtx.Done():
+				// Stopped before its steps began: dropped, as a trial the
+				// executor had not started.
+				return executor.State{Status: tracking.StatusKilled, Raw: "CANCELLED", Reason: "cancelled"}
+			}
+			var release sync.Once
+			stepsDone := func() { release.Do(func() { <-stepSlots }) }
+			defer stepsDone()
+			res := r.runTrial(trialCtx, req, plans[i], parent.ID, req.Trials[i], stepsDone)
 			out.Results[i] = res
 			if req.Observer != nil {
 				req.Observer.TrialFinished(res)
@@ -152,7 +171,9 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 
 // runTrial runs one trial as a child run. A panic in the trial's steps
 // ends its run FAILED (RunPlan); one outside them fails the run here.
-func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial) (res TrialResult) {
+// stepsDone is called once the trial's steps are done (or never, if it
+// fails before).
+func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial, stepsDone func()) (res TrialResult) {
 	res = TrialResult{Trial: t, Objective: math.NaN()}
 	if req.Observer != nil {
 		req.Observer.TrialStarted(t)
@@ -161,7 +182,7 @@ func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, par
 	defer func() { res.Duration = time.Since(start) }()
 	err := func() (err error) {
 		defer recoverPanic(&err, fmt.Sprintf("trial %d", t.Index+1))
-		return r.runTrialPlan(ctx, req, plan, parentID, t, &res)
+		return r.runTrialPlan(ctx, req, plan, parentID, t, stepsDone, &res)
 	}()
 	if err == nil {
 		return res
@@ -177,7 +198,7 @@ func (r *Runner) runTrial(ctx context.Context, req SweepRequest, plan *Plan, par
 }
 
 // runTrialPlan runs the trial's plan and fills res with what happened.
-func (r *Runner) runTrialPlan(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial, res *TrialResult) error {
+func (r *Runner) runTrialPlan(ctx context.Context, req SweepRequest, plan *Plan, parentID string, t sweep.Trial, stepsDone func(), res *TrialResult) error {
 	tr := req.Request
 	tr.Params = t.Params
 	tr.ParentRunID = parentID
@@ -193,6 +214,7 @@ func (r *Runner) runTrialPlan(ctx context.Context, req SweepRequest, plan *Plan,
 	quiet := *r
 	quiet.Stdout, quiet.Stderr, quiet.Observer = nil, nil, nil // many trials at once: their output goes to their logs
 	quiet.onCreated = func(id string) { res.RunID = id }
+	quiet.onStepsDone = stepsDone
 	outcome, runErr := quiet.RunPlan(ctx, tr, plan)
 	if outcome != nil {
 		res.RunID, res.Status = outcome.RunID, outcome.Status
@@ -244,7 +266,7 @@ func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *
 		return nil, err
 	}
 	defer staging.Close()
-	log := newRunLogger(r.Store, info.ID, staging)
+	log := newRunLogger(r.Store, info.ID, staging, nil)
 	spec, _ := json.MarshalIndent(map[string]any{"sweep": req.Sweep, "trials": req.Trials}, "", "  ")
 	if err := log.WriteArtifact(ctx, "sweep.json", spec); err != nil {
 		return nil, err
