@@ -17,7 +17,7 @@ import (
 
 // searchStoreVersion names the layout buildSearchStore writes; change it
 // when the layout changes so that cached stores are rebuilt.
-const searchStoreVersion = 2
+const searchStoreVersion = 3
 
 // searchStore returns a store holding n runs in the Default experiment, each
 // with params C (one of 10 values, so "C = '1'" matches a tenth), model,
@@ -135,6 +135,16 @@ func fillSearchStore(ctx context.Context, db *sql.DB, n int) error {
 		if err != nil {
 			return fmt.Errorf("insert run %d: %w", i, err)
 		}
+	}
+	// Each run's summary row, as the store's writes keep it (and as
+	// migration 0007 builds it).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO run_summaries (run_id, params, tags, metrics)
+		SELECT r.run_id,
+		  (SELECT json_group_array(json_array(key, value)) FROM params WHERE run_id = r.run_id),
+		  (SELECT json_group_array(json_array(key, value)) FROM tags WHERE run_id = r.run_id),
+		  (SELECT json_group_array(json_array(key, step, timestamp, value, is_nan)) FROM latest_metrics WHERE run_id = r.run_id)
+		FROM runs r`); err != nil {
+		return fmt.Errorf("summarize runs: %w", err)
 	}
 	return tx.Commit()
 }

@@ -16,17 +16,21 @@ import (
 
 // pageDataQuery returns one row per run id of a JSON array, in the array's
 // order: the run's params, tags and latest metrics, each as a JSON array of
-// arrays that SQLite builds ([["key","value"],...] and
-// [["key",step,timestamp,value,is_nan],...]). One row per run instead of one
-// per value is what makes a page of 1,000 runs cheap: the cost of a row
-// read through database/sql is several times that of SQLite finding it.
-// SQLite writes a REAL with 17 significant digits, which reads back as the
-// same float64 (an infinity as ±9.0e+999).
+// arrays ([["key","value"],...] and [["key",step,timestamp,value,is_nan],...]).
+// They come from the run's row in run_summaries (one lookup), or, for a
+// run that has none (just created, or copied by `mlrun db copy`), are
+// built by SQLite from the params, tags and latest_metrics tables with the
+// same expressions.
+// One row per run instead of one per value is what makes a page of 1,000
+// runs cheap: the cost of a row read through database/sql is several
+// times that of SQLite finding it. SQLite writes a REAL with 17
+// significant digits, which reads back as the same float64 (an infinity as
+// ±9.0e+999).
 const pageDataQuery = `SELECT
-  (SELECT json_group_array(json_array(key, value)) FROM params WHERE run_id = ids.value),
-  (SELECT json_group_array(json_array(key, value)) FROM tags WHERE run_id = ids.value),
-  (SELECT json_group_array(json_array(key, step, timestamp, value, is_nan)) FROM latest_metrics WHERE run_id = ids.value)
-FROM json_each(?) ids
+  coalesce(s.params, (SELECT json_group_array(json_array(key, value)) FROM params WHERE run_id = ids.value)),
+  coalesce(s.tags, (SELECT json_group_array(json_array(key, value)) FROM tags WHERE run_id = ids.value)),
+  coalesce(s.metrics, (SELECT json_group_array(json_array(key, step, timestamp, value, is_nan)) FROM latest_metrics WHERE run_id = ids.value))
+FROM json_each(?) ids LEFT JOIN run_summaries s ON s.run_id = ids.value
 ORDER BY ids.key`
 
 // loadPageData fills the params, latest metrics and tags of a page of runs

@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
 
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -73,5 +75,101 @@ func TestSearchReturnsRunDataExactly(t *testing.T) {
 				t.Errorf("run %s: metric %+v (bits %x), want %+v (bits %x)", got.Info.Name, m, math.Float64bits(m.Value), wm, math.Float64bits(wm.Value))
 			}
 		}
+	}
+}
+
+// TestSearchSeesEveryWriteToARun follows one run through every write that
+// changes its params, tags or latest metrics (create, log batch, a rename,
+// deleting a tag, a newer and an older point, reaping), and after each one
+// checks that SearchRuns, which reads the run's summary row, returns what
+// GetRun reads from the tables. Then it drops every summary row, as a store
+// filled by `mlrun db copy` has none, and checks the same again.
+func TestSearchSeesEveryWriteToARun(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	other := mustCreateRun(t, s, tracking.NewRun{Name: "other", Params: []tracking.Param{{Key: "C", Value: "2"}}})
+	mustLog(t, s, other.ID, []tracking.Metric{{Key: "acc", Value: 0.5}}, nil, nil)
+	info := mustCreateRun(t, s, tracking.NewRun{Name: "first", Params: []tracking.Param{{Key: "C", Value: "1"}},
+		Tags: []tracking.Tag{{Key: "team", Value: "a"}}, Host: "nowhere", PID: 1})
+	same := func(step string) {
+		t.Helper()
+		runs, _, err := s.SearchRuns(ctx, tracking.SearchRuns{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range runs {
+			want, err := s.GetRun(ctx, got.Info.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Params, want.Params) || !reflect.DeepEqual(got.Tags, want.Tags) || !reflect.DeepEqual(got.Metrics, want.Metrics) {
+				t.Errorf("after %s, run %s is searched as\n%v %v %v\nbut is\n%v %v %v", step, got.Info.Name,
+					got.Params, got.Tags, got.Metrics, want.Params, want.Tags, want.Metrics)
+			}
+		}
+	}
+	same("create")
+	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.9, Step: 1}}, []tracking.Param{{Key: "max_iter", Value: "100"}}, []tracking.Tag{{Key: "team", Value: "b"}})
+	same("a log batch of a metric, a param and a tag")
+	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.95, Step: 2}, {Key: "loss", Value: 0.1}}, nil, nil)
+	same("a newer point and a new metric")
+	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.1, Step: 0}}, nil, nil)
+	same("an older point")
+	mustLog(t, s, info.ID, nil, []tracking.Param{{Key: "solver", Value: "lbfgs"}}, nil)
+	same("a param alone")
+	name := "renamed"
+	if err := s.UpdateRun(ctx, info.ID, tracking.RunUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	same("a rename")
+	if err := s.DeleteTag(ctx, info.ID, "team"); err != nil {
+		t.Fatal(err)
+	}
+	same("deleting a tag")
+	if _, err := s.ReapDeadRuns(ctx, "nowhere", func(int) bool { return false }, 0); err != nil {
+		t.Fatal(err)
+	}
+	same("reaping the run")
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM run_summaries`); err != nil {
+		t.Fatal(err)
+	}
+	same("dropping the summaries")
+	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.99, Step: 3}}, nil, nil)
+	same("a log batch to a run without a summary")
+}
+
+// TestMigrationSummarizesExistingRuns opens a store as it was before
+// run_summaries existed (migration 7 undone) and checks that opening it
+// again writes each run's summary from its params, tags and latest metrics.
+func TestMigrationSummarizesExistingRuns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		info := mustCreateRun(t, s, tracking.NewRun{Params: []tracking.Param{{Key: "C", Value: strconv.Itoa(i)}}})
+		mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: float64(i) / 4}}, nil, []tracking.Tag{{Key: "team", Value: "x"}})
+	}
+	if _, err := s.DB().ExecContext(ctx, `DROP TABLE run_summaries; DELETE FROM schema_migrations WHERE version = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = sqlite.Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts")); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var missing, stale int
+	err = s.DB().QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM runs WHERE run_id NOT IN (SELECT run_id FROM run_summaries)),
+		(SELECT COUNT(*) FROM run_summaries s WHERE s.metrics NOT LIKE '[["acc",0,%' OR s.tags NOT LIKE '%["team","x"]%' OR s.params NOT LIKE '[["C","_"]]')`).Scan(&missing, &stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || stale != 0 {
+		t.Errorf("after the migration, %d runs have no summary and %d a wrong one", missing, stale)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Store) PurgeRun(ctx context.Context, id string) error {
 		if stage != tracking.LifecycleDeleted {
 			return errs.Errorf(errs.Invalid, "run %s is not deleted, so it cannot be purged (delete it first)", id)
 		}
-		for _, table := range []string{"metrics", "latest_metrics", "params", "tags", "runs"} {
+		for _, table := range []string{"metrics", "latest_metrics", "params", "tags", "run_summaries", "runs"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id = ?`, id); err != nil {
 				return fmt.Errorf("purge run %s from %s: %w", id, table, err)
 			}

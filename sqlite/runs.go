@@ -258,7 +258,17 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 		if err := insertParams(ctx, tx, runID, params); err != nil {
 			return err
 		}
-		return upsertTags(ctx, tx, runID, tags)
+		if err := upsertTags(ctx, tx, runID, tags); err != nil {
+			return err
+		}
+		var parts summaryPart
+		if len(metrics) > 0 {
+			parts |= summaryOfMetrics
+		}
+		if len(params) > 0 {
+			parts |= summaryOfParams
+		}
+		return refreshSummary(ctx, tx, runID, parts)
 	})
 }
 
@@ -372,7 +382,8 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 	return nil
 }
 
-// upsertTags sets tags; setting mlflow.runName renames the run.
+// upsertTags sets tags and refreshes the run's summary; setting
+// mlflow.runName renames the run.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	if err := setTags(ctx, tx, runID, tags); err != nil {
 		return err
@@ -384,7 +395,10 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 			}
 		}
 	}
-	return nil
+	if len(tags) == 0 {
+		return nil
+	}
+	return refreshSummary(ctx, tx, runID, summaryOfTags)
 }
 
 // setTags inserts or replaces tags, without renaming the run, in
@@ -442,7 +456,7 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.Errorf(errs.NotFound, "run %s has no tag %q", runID, key)
 		}
-		return nil
+		return refreshSummary(ctx, tx, runID, summaryOfTags)
 	})
 }
 
