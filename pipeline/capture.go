@@ -20,13 +20,12 @@ type provenanceCapture struct {
 	build     []byte                // mlrun's build info; nil when unknown
 }
 
-// captureProvenance inspects the project's git state, lockfiles, the mlrun
-// build (recorded as the lockfile provenance.BuildLockfile) and the
-// machine, before the run is created.
+// captureProvenance inspects the git state and lockfiles of the project in
+// dir, the mlrun build (recorded as the lockfile provenance.BuildLockfile)
+// and the machine, before the run is created.
 // storeDir, the tracking store's directory, is left out of the dirty check
 // when it lies inside the repository (as ./mlruns usually does).
-func captureProvenance(ctx context.Context, plan *Plan, version, storeDir string) (*provenanceCapture, error) {
-	dir := plan.Project.Dir
+func captureProvenance(ctx context.Context, dir, version, storeDir string) (*provenanceCapture, error) {
 	var ignores []string
 	if root := gitRoot(dir); root != "" && storeDir != "" {
 		if rel, err := filepath.Rel(root, storeDir); err == nil && filepath.IsLocal(rel) {
@@ -98,4 +97,33 @@ func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) e
 		}
 	}
 	return nil
+}
+
+// Provenance is a project's provenance captured on another goroutine while
+// the command gets ready to run it (opens the tracking store): a Runner
+// given one (Runner.Provenance) uses it for its run instead of capturing
+// its own. The capture must end before any step runs, so that what a step
+// writes is not taken for a change to the project.
+type Provenance struct {
+	dir     string
+	done    chan struct{}
+	capture *provenanceCapture
+	err     error
+}
+
+// StartProvenance starts capturing the provenance of the project in dir
+// (see captureProvenance) and returns at once.
+func StartProvenance(ctx context.Context, dir, version, storeDir string) *Provenance {
+	p := &Provenance{dir: dir, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.capture, p.err = captureProvenance(ctx, dir, version, storeDir)
+	}()
+	return p
+}
+
+// wait returns the capture once it is done.
+func (p *Provenance) wait() (*provenanceCapture, error) {
+	<-p.done
+	return p.capture, p.err
 }

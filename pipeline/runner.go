@@ -51,15 +51,19 @@ type Runner struct {
 	// (an mlrun server's mlflow-artifacts:/) are written to a temporary
 	// staging directory and uploaded after every step.
 	Artifacts *artifact.Schemes
+	// Provenance, when set, is the project's provenance captured ahead
+	// (StartProvenance), used instead of capturing it again; it must have
+	// been started with this Runner's Version and StoreDir.
+	Provenance *Provenance
 
 	flight  *flightGroup       // shared by the trials of a sweep
 	capture *provenanceCapture // the sweep's, reused by its trials
 	bgSlots chan struct{}      // background work (plots) of all runs at once; nil: per run
 
-	onCreated   func(runID string) // told the run id as soon as the run exists
-	onStepsDone func()             // told when the steps are done and only background work is left
-	unowned   bool                 // runs are created SCHEDULED, for another process (Submit)
-	exp       *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
+	onCreated   func(runID string)   // told the run id as soon as the run exists
+	onStepsDone func()               // told when the steps are done and only background work is left
+	unowned     bool                 // runs are created SCHEDULED, for another process (Submit)
+	exp         *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
 }
 
 // StepObserver is told how a run's steps go. Its methods are called from
@@ -267,7 +271,12 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 	capture := r.capture
 	if capture == nil {
 		var err error
-		if capture, err = captureProvenance(ctx, plan, r.Version, r.StoreDir); err != nil {
+		if r.Provenance != nil && r.Provenance.dir == plan.Project.Dir {
+			capture, err = r.Provenance.wait()
+		} else {
+			capture, err = captureProvenance(ctx, plan.Project.Dir, r.Version, r.StoreDir)
+		}
+		if err != nil {
 			return nil, nil, nil, err
 		}
 	}

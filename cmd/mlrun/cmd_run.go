@@ -160,10 +160,17 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if o.slurm.remote() {
 			return a.runOnSlurm(c, req, plan, o, o.slurm)
 		}
+		// The project's provenance is captured while the store opens.
+		storeDir := ""
+		if loc, err := a.storeLocation(); err == nil {
+			storeDir = loc.Dir
+		}
+		prov := pipeline.StartProvenance(ctx, plan.Project.Dir, a.version, storeDir)
 		r, st, err := a.runner(c, o)
 		if err != nil {
 			return err
 		}
+		r.Provenance = prov
 		defer st.Close()
 		out, err := r.RunPlan(ctx, req, plan)
 		return runFailed(out, err)
