@@ -69,7 +69,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log)
 	}
-	if r.onStepsDone != nil {
+	if r.onStepsDone != nil && runErr == nil {
 		r.onStepsDone()
 	}
 	// The plots steps drew in the background are written before the run

@@ -61,7 +61,7 @@ type Runner struct {
 	bgSlots chan struct{}      // background work (plots) of all runs at once; nil: per run
 
 	onCreated   func(runID string)   // told the run id as soon as the run exists
-	onStepsDone func()               // told when the steps are done and only background work is left
+	onStepsDone func()               // told when the steps succeeded and only background work is left
 	unowned     bool                 // runs are created SCHEDULED, for another process (Submit)
 	exp         *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
 }

@@ -118,17 +118,22 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 
 	// The trials are the tasks of one batch on the local executor, which
 	// runs them in this process, in order. Workers trials run their steps
-	// at a time; a trial whose steps are done gives its place to the next
+	// at a time; a trial whose steps succeeded gives its place to the next
 	// while its plots are still being drawn (and its run ended), so the
-	// executor runs up to twice as many tasks.
+	// executor runs up to twice as many tasks. With FailFast a trial keeps
+	// its place until its run has ended: no trial starts after a failure.
 	trialCtx, stopTrials := context.WithCancelCause(ctx)
 	defer stopTrials(nil)
 	stepSlots := make(chan struct{}, workers)
+	tasksAtOnce := min(2*workers, len(req.Trials))
+	if req.FailFast {
+		tasksAtOnce = workers
+	}
 	local := &executor.Local{}
 	tasks, err := local.Submit(trialCtx, executor.Batch{
 		Name:     "sweep",
 		RunIDs:   make([]string, len(req.Trials)),
-		Parallel: min(2*workers, len(req.Trials)),
+		Parallel: tasksAtOnce,
 		Func: func(_ context.Context, i int) executor.State {
 			select {
 			case stepSlots <- struct{}{}:
