@@ -168,6 +168,11 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	defer in.Close()
+	// A file already there is replaced, not rewritten: other runs may
+	// share it as a hard link (see pipeline's provenance artifacts).
+	if err := removeRegular(dst); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
 	// O_NOFOLLOW: a link put there since the check is not followed either.
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, mode.Perm()|0o600)
 	if err != nil {
@@ -178,6 +183,16 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	return out.Close()
+}
+
+// removeRegular removes path if it is a regular file; anything else (no
+// file, a directory) is left for the caller to meet.
+func removeRegular(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	return os.Remove(path)
 }
 
 // File describes one artifact, as MLflow's FileInfo.

@@ -101,6 +101,13 @@ func (l *runLogger) WriteArtifact(ctx context.Context, dst string, data []byte) 
 	if err != nil {
 		return err
 	}
+	// Replaced, not rewritten in place: it may be a hard link shared with
+	// other runs (provenanceCapture.writeShared).
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("write artifact %s: %w", dst, err)
+		}
+	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("write artifact %s: %w", dst, err)
 	}
