@@ -1,8 +1,13 @@
 package report
 
 import (
+	"bytes"
+	"compress/zlib"
+	"image"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -30,5 +35,38 @@ func irisLikePlots(tb testing.TB) {
 func BenchmarkIrisPlots(b *testing.B) {
 	for b.Loop() {
 		irisLikePlots(b)
+	}
+}
+
+// BenchmarkPlotPNG times, for every kind of plot, its drawing and its
+// encoding by encodePNGZlib (the encoder before deflateRuns) and by
+// encodePNG, on the same image in the same run, and reports the size of
+// each file.
+func BenchmarkPlotPNG(b *testing.B) {
+	plots := samplePlots(b)
+	for _, name := range slices.Sorted(maps.Keys(plots)) {
+		sp := plots[name]
+		img := drawPlot(sp, false)
+		b.Run(name+"/draw", func(b *testing.B) {
+			for b.Loop() {
+				drawInto(img, sp, false)
+			}
+		})
+		for _, enc := range []struct {
+			name   string
+			encode func(io.Writer, *image.RGBA, *zlib.Writer) error
+		}{{"zlib", encodePNGZlib}, {"runs", encodePNG}} {
+			b.Run(name+"/encode-"+enc.name, func(b *testing.B) {
+				zw, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed)
+				var out bytes.Buffer
+				for b.Loop() {
+					out.Reset()
+					if err := enc.encode(&out, img, zw); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(out.Len()), "bytes/file")
+			})
+		}
 	}
 }

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math/rand/v2"
 	"testing"
@@ -11,7 +13,7 @@ import (
 
 // samplePlots are one plot of every kind, with rotated tick labels (long
 // class names) and a regression projection among them.
-func samplePlots(t *testing.T) map[string]*sizedPlot {
+func samplePlots(t testing.TB) map[string]*sizedPlot {
 	t.Helper()
 	plots := map[string]*sizedPlot{}
 	add := func(name string, sp *sizedPlot, err error) {
@@ -151,4 +153,136 @@ func TestConcurrentRendersAreIdentical(t *testing.T) {
 			t.Errorf("%s: drawn concurrently, it differs from the plot drawn alone", r.name)
 		}
 	}
+}
+
+// decodePNG decodes a PNG and returns its pixels as non-premultiplied RGBA,
+// row by row from the top left, and its colour model.
+func decodePNG(t *testing.T, data []byte) (image.Rectangle, []color.NRGBA, color.Model) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("the PNG does not decode: %v", err)
+	}
+	b := img.Bounds()
+	var px []color.NRGBA
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			px = append(px, color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA))
+		}
+	}
+	return b, px, img.ColorModel()
+}
+
+// sameDecodedPixels fails t unless encodePNG and encodePNGZlib (the
+// encoder before deflateRuns) write PNGs of img that decode to the same
+// size and pixels, and returns encodePNG's.
+func sameDecodedPixels(t *testing.T, name string, img *image.RGBA) []byte {
+	t.Helper()
+	var ours, old bytes.Buffer
+	if err := encodePNG(&ours, img, nil); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := encodePNGZlib(&old, img, nil); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	gotRect, got, _ := decodePNG(t, ours.Bytes())
+	wantRect, want, _ := decodePNG(t, old.Bytes())
+	if gotRect.Size() != wantRect.Size() {
+		t.Fatalf("%s: %v, before %v", name, gotRect, wantRect)
+	}
+	bad := 0
+	for i := range want {
+		if got[i] != want[i] {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d pixels differ from the encoder before", name, bad, len(want))
+	}
+	return ours.Bytes()
+}
+
+// Every plot, encoded through deflateRuns, decodes to exactly the pixels
+// the encoder before it wrote, byte for byte the same on every encoding.
+func TestRunDeflatedPlotsKeepEveryPixel(t *testing.T) {
+	plots := samplePlots(t)
+	for name, sp := range plots {
+		img := drawPlot(sp, false)
+		if _, ok := deflateRuns(img); !ok {
+			t.Fatalf("%s: deflateRuns refuses the plot", name)
+		}
+		first := sameDecodedPixels(t, name, img)
+		var again bytes.Buffer
+		if err := encodePNG(&again, img, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again.Bytes()) {
+			t.Errorf("%s: two encodings of the same image differ", name)
+		}
+		if _, _, model := decodePNG(t, first); model != color.RGBAModel {
+			t.Errorf("%s: decodes with colour model %v, not 8-bit RGB", name, model)
+		}
+	}
+}
+
+// deflateRuns codes every shape of run: rows repeating the row above
+// (across several rows, longer than a deflate match, with rests of 1 and
+// 2 bytes), pixels repeating the one on their left, lone filter bytes,
+// literals, images one pixel wide or high, and widths up to the farthest
+// distance deflate can copy from.
+func TestRunDeflateKeepsEveryPixel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	palette := []color.RGBA{{255, 255, 255, 255}, {0, 0, 0, 255}, {31, 119, 180, 255}, {225, 225, 225, 255}, {250, 250, 251, 255}}
+	sizes := []image.Point{{1, 1}, {1, 9}, {9, 1}, {2, 2}, {86, 40}, {87, 40}, {172, 5}, {173, 7}, {300, 60}, {700, 40}, {maxDistance/3 - 1, 3}, {(maxDistance - 1) / 3, 4}}
+	for _, size := range sizes {
+		for trial := range 4 {
+			img := image.NewRGBA(image.Rectangle{Max: size}.Add(image.Pt(trial, -trial)))
+			// Rectangles of a few colours on white, and some noise.
+			draw.Draw(img, img.Rect, image.White, image.Point{}, draw.Src)
+			for range 1 + rng.IntN(12) {
+				c := palette[rng.IntN(len(palette))]
+				x0, y0 := rng.IntN(size.X), rng.IntN(size.Y)
+				x1, y1 := x0+1+rng.IntN(size.X-x0), y0+1+rng.IntN(size.Y-y0)
+				draw.Draw(img, image.Rect(x0, y0, x1, y1).Add(img.Rect.Min), image.NewUniform(c), image.Point{}, draw.Src)
+			}
+			for range rng.IntN(1 + size.X*size.Y/20) {
+				img.SetRGBA(img.Rect.Min.X+rng.IntN(size.X), img.Rect.Min.Y+rng.IntN(size.Y),
+					color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255})
+			}
+			name := fmt.Sprintf("%v trial %d", size, trial)
+			if _, ok := deflateRuns(img); !ok {
+				t.Fatalf("%s: deflateRuns refuses an opaque image", name)
+			}
+			sameDecodedPixels(t, name, img)
+		}
+	}
+}
+
+// An image with a pixel that is not opaque, wherever it is, or too wide
+// for deflate to copy the row above, goes to the general encoder, whose
+// PNG keeps its alpha.
+func TestRunDeflateFallsBack(t *testing.T) {
+	for _, at := range []image.Point{{0, 0}, {5, 0}, {0, 3}, {7, 3}, {9, 5}} {
+		img := image.NewRGBA(image.Rect(0, 0, 10, 6))
+		draw.Draw(img, img.Rect, image.White, image.Point{}, draw.Src)
+		img.SetRGBA(at.X, at.Y, color.RGBA{10, 20, 30, 128})
+		if _, ok := deflateRuns(img); ok {
+			t.Errorf("deflateRuns takes an image translucent at %v", at)
+		}
+		var out bytes.Buffer
+		if err := encodePNG(&out, img, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, px, _ := decodePNG(t, out.Bytes())
+		if got, want := px[at.Y*10+at.X], color.NRGBAModel.Convert(img.At(at.X, at.Y)); got != want {
+			t.Errorf("translucent pixel at %v decodes as %v, not %v", at, got, want)
+		}
+		sameDecodedPixels(t, fmt.Sprint("translucent at ", at), img)
+	}
+	wide := image.NewRGBA(image.Rect(0, 0, (maxDistance-1)/3+1, 2))
+	draw.Draw(wide, wide.Rect, image.White, image.Point{}, draw.Src)
+	if canRunDeflate(wide.Rect.Dx()) {
+		t.Errorf("deflateRuns would take rows of %d pixels, farther apart than deflate reaches", wide.Rect.Dx())
+	}
+	sameDecodedPixels(t, "too wide", wide)
 }
