@@ -239,7 +239,7 @@ func ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title stri
 
 // ConfusionMatrixPNG writes the plot of the package function ConfusionMatrixPNG, reusing r's buffers.
 func (r *Renderer) ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title string) error {
-	return r.save(path, func() (*sizedPlot, error) { return confusionMatrixPlot(cm, classNames, title) })
+	return r.save(path, confusionKey(cm, classNames, title), func() (*sizedPlot, error) { return confusionMatrixPlot(cm, classNames, title) })
 }
 
 // WriteConfusionMatrixPNG writes cm as a PNG heat map: true classes top to
@@ -332,7 +332,7 @@ func ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) err
 
 // ROCCurvePNG writes the plot of the package function ROCCurvePNG, reusing r's buffers.
 func (r *Renderer) ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) error {
-	return r.save(path, func() (*sizedPlot, error) { return rocCurvePlot(fpr, tpr, auc, title) })
+	return r.save(path, rocKey(fpr, tpr, auc, title), func() (*sizedPlot, error) { return rocCurvePlot(fpr, tpr, auc, title) })
 }
 
 // WriteROCCurvePNG writes a ROC curve as PNG: the curve with its AUC in the
@@ -412,7 +412,7 @@ func LearningCurvePNG(path string, series []Series, title, yLabel string) error 
 
 // LearningCurvePNG writes the plot of the package function LearningCurvePNG, reusing r's buffers.
 func (r *Renderer) LearningCurvePNG(path string, series []Series, title, yLabel string) error {
-	return r.save(path, func() (*sizedPlot, error) { return learningCurvePlot(series, title, yLabel) })
+	return r.save(path, learningCurveKey(series, title, yLabel), func() (*sizedPlot, error) { return learningCurvePlot(series, title, yLabel) })
 }
 
 // WriteLearningCurvePNG writes series as PNG lines, one colour per series
