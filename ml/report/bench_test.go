@@ -11,22 +11,35 @@ import (
 	"testing"
 )
 
-// irisLikePlots renders the three plots of the iris pipeline (learning
-// curve, confusion matrix, projection) to io.Discard.
-func irisLikePlots(tb testing.TB) {
+// irisPlots are the three plots of the iris pipeline (learning curve,
+// confusion matrix, projection).
+func irisPlots(tb testing.TB) map[string]*sizedPlot {
 	steps := make([]float64, 30)
 	loss := make([]float64, 30)
 	for i := range steps {
 		steps[i], loss[i] = float64(i), math.Exp(-float64(i)/8)
 	}
-	if err := WriteLearningCurvePNG(io.Discard, []Series{{Name: "loss", Steps: steps, Values: loss}}, "Training history: logistic_regression", "loss"); err != nil {
+	lc, err := learningCurvePlot([]Series{{Name: "loss", Steps: steps, Values: loss}}, "Training history: logistic_regression", "loss")
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := WriteConfusionMatrixPNG(io.Discard, [][]int{{15, 0, 0}, {0, 11, 1}, {0, 0, 11}}, irisNames, "Confusion matrix (logistic_regression)"); err != nil {
+	cm, err := confusionMatrixPlot([][]int{{15, 0, 0}, {0, 11, 1}, {0, 0, 11}}, irisNames, "Confusion matrix (logistic_regression)")
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := WriteProjectionPNG(io.Discard, testProjection(), "Test set on its principal components (logistic_regression)"); err != nil {
+	pr, err := projectionPlot(testProjection(), "Test set on its principal components (logistic_regression)")
+	if err != nil {
 		tb.Fatal(err)
+	}
+	return map[string]*sizedPlot{"iris learning curve": lc, "iris confusion": cm, "iris projection": pr}
+}
+
+// irisLikePlots renders the three plots of the iris pipeline to io.Discard.
+func irisLikePlots(tb testing.TB) {
+	for _, sp := range irisPlots(tb) {
+		if err := writePNG(io.Discard, sp); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
@@ -38,18 +51,20 @@ func BenchmarkIrisPlots(b *testing.B) {
 	}
 }
 
-// BenchmarkPlotPNG times, for every kind of plot, its drawing and its
+// BenchmarkPlotPNG times, for every kind of plot and the iris pipeline's, its drawing and its
 // encoding by encodePNGZlib (the encoder before deflateRuns) and by
 // encodePNG, on the same image in the same run, and reports the size of
 // each file.
 func BenchmarkPlotPNG(b *testing.B) {
 	plots := samplePlots(b)
+	maps.Copy(plots, irisPlots(b))
 	for _, name := range slices.Sorted(maps.Keys(plots)) {
 		sp := plots[name]
 		img := drawPlot(sp, false)
+		glyphs := &glyphCache{} // as a Renderer keeps them
 		b.Run(name+"/draw", func(b *testing.B) {
 			for b.Loop() {
-				drawInto(img, sp, false)
+				drawInto(img, sp, false, glyphs)
 			}
 		})
 		for _, enc := range []struct {

@@ -45,8 +45,8 @@ type fixedCodes struct {
 	end     code               // end of block
 }
 
-// fixed are the fixed Huffman codes.
-var fixed = newFixedCodes()
+// fixedCode are the fixed Huffman codes.
+var fixedCode = newFixedCodes()
 
 // lengthBase and lengthExtra are the first length and the number of extra
 // bits of the length codes 257 to 285 (RFC 1951, section 3.2.5).
@@ -187,7 +187,7 @@ func deflateRuns(img *image.RGBA) (stream []byte, ok bool) {
 		prev = row
 	}
 	d.end()
-	d.bw.write(fixed.end)
+	d.bw.write(fixedCode.end)
 	d.bw.align()
 	return binary.BigEndian.AppendUint32(d.bw.out, uint32(adlerB<<16|adlerA)), true
 }
@@ -202,7 +202,7 @@ func (d *runDeflater) row(row, prev []byte) (dSum, dWeighted int64, ok bool) {
 		d.match(1, stride) // the filter byte, 0 in every row, copies the one above
 	} else {
 		d.end()
-		d.bw.write(fixed.literal[0])
+		d.bw.write(fixedCode.literal[0])
 	}
 	for x := 0; x+3 < len(row); {
 		if prev != nil {
@@ -224,7 +224,7 @@ func (d *runDeflater) row(row, prev []byte) (dSum, dWeighted int64, ok bool) {
 				return 0, 0, false
 			}
 			d.end()
-			r, g, b := fixed.literal[row[x]], fixed.literal[row[x+1]], fixed.literal[row[x+2]]
+			r, g, b := fixedCode.literal[row[x]], fixedCode.literal[row[x+1]], fixedCode.literal[row[x+2]]
 			d.bw.write(code{r.bits | g.bits<<r.n | b.bits<<(r.n+g.n), r.n + g.n + b.n})
 		}
 		// The change of pixels x to j from the row above: the bytes of
@@ -314,7 +314,7 @@ func (d *runDeflater) end() {
 		// Only a lone filter byte (a row whose first pixel differs from
 		// the one above) makes a match too short for deflate.
 		for range n {
-			d.bw.write(fixed.literal[0])
+			d.bw.write(fixedCode.literal[0])
 		}
 		return
 	}
@@ -323,7 +323,7 @@ func (d *runDeflater) end() {
 		if r := n - k; r > 0 && r < 3 {
 			k = n - 3 // leave a codable rest
 		}
-		d.bw.write(fixed.length[k])
+		d.bw.write(fixedCode.length[k])
 		d.bw.write(dc)
 		n -= k
 	}

@@ -75,11 +75,12 @@ func writePNG(out io.Writer, sp *sizedPlot) error {
 
 // drawPlot draws sp on a w×h image (rounded to whole pixels). Unless plain
 // is set (tests compare the two), it takes shortcuts that change no pixel:
-// glyphs are copied rather than resampled (glyphCopier) and the plot's
-// white background is not painted over the image's white.
+// glyphs are copied rather than resampled (glyphCopier), the plot's white
+// background is not painted over the image's white, and polygons are
+// filled and glyphs taken from a cache by fastCanvas.
 func drawPlot(sp *sizedPlot, plain bool) *image.RGBA {
 	img := image.NewRGBA(sp.bounds())
-	drawInto(img, sp, plain)
+	drawInto(img, sp, plain, &glyphCache{})
 	return img
 }
 
@@ -89,8 +90,8 @@ func (sp *sizedPlot) bounds() image.Rectangle {
 }
 
 // drawInto draws sp on img, whatever img held before (vgimg paints it all
-// white first); see drawPlot.
-func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
+// white first), taking glyphs from glyphs unless plain; see drawPlot.
+func drawInto(img *image.RGBA, sp *sizedPlot, plain bool, glyphs *glyphCache) {
 	// The canvas draws straight into img: vgimg's own constructor would
 	// allocate the image, then a copy of it for its drawing context, which
 	// costs a fifth of a plot.
@@ -108,8 +109,12 @@ func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
 		}
 	}
 	c := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(dpi))
+	var canvas vg.CanvasSizer = c
+	if !plain {
+		canvas = newFastCanvas(c, ctx, img, glyphs)
+	}
 	m := vg.Inch / 8
-	p.Draw(draw.Crop(draw.New(c), m, -m, m, -m))
+	p.Draw(draw.Crop(draw.New(canvas), m, -m, m, -m))
 }
 
 // glyphCopier is the interpolator the canvas draws text with: gg places

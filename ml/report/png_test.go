@@ -7,7 +7,9 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -36,17 +38,30 @@ func samplePlots(t testing.TB) map[string]*sizedPlot {
 	return plots
 }
 
-// The drawing shortcuts (glyphs copied rather than resampled, no second
-// white background) give exactly the pixels of gonum's plain drawing.
+// The drawing shortcuts (glyphs copied rather than resampled and taken
+// from a cache, no second white background, polygons filled by
+// fastCanvas) give exactly the pixels of gonum's plain drawing, with the
+// glyphs of other plots in the cache too.
 func TestDrawingShortcutsChangeNoPixel(t *testing.T) {
-	for name, sp := range samplePlots(t) {
-		fast, plain := drawPlot(sp, false), drawPlot(sp, true)
-		if fast.Rect != plain.Rect {
-			t.Fatalf("%s: %v, plainly drawn %v", name, fast.Rect, plain.Rect)
+	plots := samplePlots(t)
+	maps.Copy(plots, irisPlots(t))
+	glyphs := &glyphCache{}
+	for round := range 2 {
+		for _, name := range slices.Sorted(maps.Keys(plots)) {
+			sp := plots[name]
+			plain := drawPlot(sp, true)
+			fast := image.NewRGBA(sp.bounds())
+			drawInto(fast, sp, false, glyphs)
+			if fast.Rect != plain.Rect {
+				t.Fatalf("%s: %v, plainly drawn %v", name, fast.Rect, plain.Rect)
+			}
+			if n := differentPixels(fast, plain); n > 0 {
+				t.Errorf("%s, round %d: %d of %d pixels differ from the plain drawing", name, round, n, len(fast.Pix)/4)
+			}
 		}
-		if n := differentPixels(fast, plain); n > 0 {
-			t.Errorf("%s: %d of %d pixels differ from the plain drawing", name, n, len(fast.Pix)/4)
-		}
+	}
+	if len(glyphs.faces) == 0 {
+		t.Error("no face went through the glyph cache")
 	}
 }
 

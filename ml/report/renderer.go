@@ -28,6 +28,8 @@ type Renderer struct {
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
 	order []plotKey
+	// glyphs are the glyphs of the plots' text.
+	glyphs glyphCache
 }
 
 // keepFiles bounds the plots a Renderer remembers: a sweep's plots that
@@ -143,7 +145,11 @@ func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 		*pix = (*pix)[:n]
 	}
 	img := &image.RGBA{Pix: *pix, Stride: 4 * rect.Dx(), Rect: rect}
-	drawInto(img, sp, false)
+	glyphs := &glyphCache{}
+	if r != nil {
+		glyphs = &r.glyphs
+	}
+	drawInto(img, sp, false, glyphs)
 	if zw == nil && r != nil {
 		zw, _ = zlib.NewWriterLevel(nil, zlib.BestSpeed) // Reset before use
 	}
