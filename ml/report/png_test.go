@@ -218,7 +218,8 @@ func sameDecodedPixels(t *testing.T, name string, img *image.RGBA) []byte {
 }
 
 // Every plot, encoded through deflateRuns, decodes to exactly the pixels
-// the encoder before it wrote, byte for byte the same on every encoding.
+// the encoder before it wrote, byte for byte the same on every encoding,
+// in a file about as small.
 func TestRunDeflatedPlotsKeepEveryPixel(t *testing.T) {
 	plots := samplePlots(t)
 	for name, sp := range plots {
@@ -227,6 +228,13 @@ func TestRunDeflatedPlotsKeepEveryPixel(t *testing.T) {
 			t.Fatalf("%s: deflateRuns refuses the plot", name)
 		}
 		first := sameDecodedPixels(t, name, img)
+		var old bytes.Buffer
+		if err := encodePNGZlib(&old, img, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(first) > old.Len()*11/10 {
+			t.Errorf("%s: %d bytes, more than a tenth above the %d of compress/flate", name, len(first), old.Len())
+		}
 		var again bytes.Buffer
 		if err := encodePNG(&again, img, nil); err != nil {
 			t.Fatal(err)
