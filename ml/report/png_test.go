@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"image/png"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -272,6 +273,22 @@ func TestRunDeflateKeepsEveryPixel(t *testing.T) {
 				img.SetRGBA(img.Rect.Min.X+rng.IntN(size.X), img.Rect.Min.Y+rng.IntN(size.Y),
 					color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255})
 			}
+			if trial == 3 && size.X*size.Y > 1000 {
+				// Noise whose bytes are k with probability 2^-(k+1):
+				// its Huffman code is deeper than deflate allows.
+				skewed := func() uint8 {
+					k := uint8(0)
+					for k < 40 && rng.IntN(2) == 0 {
+						k++
+					}
+					return k
+				}
+				for y := range size.Y {
+					for x := range size.X {
+						img.SetRGBA(img.Rect.Min.X+x, img.Rect.Min.Y+y, color.RGBA{skewed(), skewed(), skewed(), 255})
+					}
+				}
+			}
 			name := fmt.Sprintf("%v trial %d", size, trial)
 			if _, ok := deflateRuns(img); !ok {
 				t.Fatalf("%s: deflateRuns refuses an opaque image", name)
@@ -308,4 +325,52 @@ func TestRunDeflateFallsBack(t *testing.T) {
 		t.Errorf("deflateRuns would take rows of %d pixels, farther apart than deflate reaches", wide.Rect.Dx())
 	}
 	sameDecodedPixels(t, "too wide", wide)
+}
+
+// huffmanLengths gives complete codes (Kraft sum exactly 1) no longer than
+// the limit, even for frequencies whose Huffman code is much deeper, and
+// lengths only to the symbols that occur.
+func TestHuffmanLengthsAreLimitedAndComplete(t *testing.T) {
+	fib := make([]int, 40)
+	fib[0], fib[1] = 1, 1
+	for i := 2; i < len(fib); i++ {
+		fib[i] = fib[i-1] + fib[i-2]
+	}
+	sparse := make([]int, 286)
+	sparse[7], sparse[200], sparse[285] = 5, 1, 1000
+	for _, c := range []struct {
+		name  string
+		freq  []int
+		limit uint8
+	}{
+		{"fibonacci, 15 bits", fib[:30], 15},
+		{"fibonacci, 7 bits", fib[:19], 7},
+		{"two symbols", []int{0, 3, 0, 9}, 15},
+		{"sparse", sparse, 15},
+	} {
+		lengths := make([]uint8, len(c.freq))
+		huffmanLengths(c.freq, c.limit, lengths)
+		var kraft float64
+		longest := uint8(0)
+		for i, l := range lengths {
+			if (l > 0) != (c.freq[i] > 0) {
+				t.Errorf("%s: symbol %d of frequency %d has length %d", c.name, i, c.freq[i], l)
+			}
+			if l > 0 {
+				kraft += math.Ldexp(1, -int(l))
+				longest = max(longest, l)
+			}
+		}
+		if longest > c.limit {
+			t.Errorf("%s: a code of %d bits, above the limit of %d", c.name, longest, c.limit)
+		}
+		if kraft != 1 {
+			t.Errorf("%s: Kraft sum %v, not 1", c.name, kraft)
+		}
+	}
+	// Without the limit, the Fibonacci frequencies make a 29-bit code.
+	lengths := make([]uint8, 30)
+	if got := huffman(fib[:30], lengths); got != 29 {
+		t.Errorf("the unlimited code of 30 Fibonacci frequencies is %d bits deep, not 29", got)
+	}
 }
