@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -83,5 +84,34 @@ func BenchmarkPlotPNG(b *testing.B) {
 				b.ReportMetric(float64(out.Len()), "bytes/file")
 			})
 		}
+	}
+}
+
+// BenchmarkSweepPlots writes the plots of the trials of a sweep through
+// one Renderer, as a sweep's process does: every trial's learning curve
+// differs, its confusion matrix and projection take one of a few values.
+func BenchmarkSweepPlots(b *testing.B) {
+	dir := b.TempDir()
+	r := NewRenderer()
+	steps := make([]float64, 30)
+	loss := make([]float64, 30)
+	cms := [][][]int{{{15, 0, 0}, {0, 11, 1}, {0, 0, 11}}, {{15, 0, 0}, {0, 10, 2}, {0, 0, 11}}, {{15, 0, 0}, {0, 12, 0}, {0, 1, 10}}}
+	trial := 0
+	for b.Loop() {
+		for i := range steps {
+			steps[i], loss[i] = float64(i), math.Exp(-float64(i)/(8+float64(trial%100)/10))
+		}
+		if err := r.LearningCurvePNG(filepath.Join(dir, "learning_curve.png"), []Series{{Name: "loss", Steps: steps, Values: loss}}, "Training history: logistic_regression", "loss"); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.ConfusionMatrixPNG(filepath.Join(dir, "confusion_matrix.png"), cms[trial%len(cms)], irisNames, "Confusion matrix (logistic_regression)"); err != nil {
+			b.Fatal(err)
+		}
+		p := testProjection()
+		p.Ratio1 += float64(trial%3) / 100
+		if err := r.ProjectionPNG(filepath.Join(dir, "projection.png"), p, "Test set on its principal components (logistic_regression)"); err != nil {
+			b.Fatal(err)
+		}
+		trial++
 	}
 }

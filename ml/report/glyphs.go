@@ -48,9 +48,16 @@ func (g *glyphCache) face(f plotfont.Face, dpi float64) *cachedFace {
 	face := f.FontFace(dpi)
 	cf := &cachedFace{face: face, metrics: face.Metrics(),
 		glyphs: map[glyphKey]cachedGlyph{}, advances: map[rune]cachedAdvance{}, kerns: map[[2]rune]fixed.Int26_6{}}
-	g.faces[key] = cf
+	if len(g.faces) < maxFaces {
+		g.faces[key] = cf
+	}
 	return cf
 }
+
+// maxFaces bounds the faces a glyphCache keeps (plots use a few: title,
+// labels, ticks, legend, and the counts of a confusion matrix, whose size
+// depends on the number of classes); beyond, a face serves one string.
+const maxFaces = 64
 
 // glyphKey is a rune at a position within a pixel.
 type glyphKey struct {

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"golang.org/x/image/math/fixed"
+	plotfont "gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
 )
 
 // A Renderer writes a plot of the same inputs as an earlier one from its
@@ -138,4 +142,31 @@ func TestPlotKeysCoverEveryInput(t *testing.T) {
 	distinct("confusion with another count", confusionKey([][]int{{1, 0}, {1, 1}}, []string{"a", "b"}, "t"))
 	distinct("confusion with other names", confusionKey([][]int{{1, 0}, {0, 1}}, []string{"a", "c"}, "t"))
 	distinct("confusion with rows split otherwise", confusionKey([][]int{{1}, {0, 0, 1}}, []string{"a", "b"}, "t"))
+}
+
+// A glyph cache keeps at most maxFaces faces; a face beyond still draws.
+func TestGlyphCacheKeepsAtMostMaxFaces(t *testing.T) {
+	g := &glyphCache{}
+	base := newPlot("t", "x", "y").Title.TextStyle.Font
+	lookup := func(i int) plotfont.Face {
+		size := vg.Points(6 + float64(i)/4)
+		return plotfont.DefaultCache.Lookup(base, size)
+	}
+	for i := range maxFaces + 6 {
+		g.face(lookup(i), dpi)
+	}
+	if len(g.faces) != maxFaces {
+		t.Fatalf("the cache keeps %d faces, not %d", len(g.faces), maxFaces)
+	}
+	last := lookup(maxFaces + 5)
+	if _, ok := g.faces[faceKey{last.Face, last.Font.Size, dpi}]; ok {
+		t.Fatal("a face beyond maxFaces is kept")
+	}
+	if _, ok := g.faces[faceKey{lookup(0).Face, lookup(0).Font.Size, dpi}]; !ok {
+		t.Fatal("the first face is not kept")
+	}
+	dr, mask, _, adv, ok := g.face(last, dpi).Glyph(fixed.P(3, 7), 'g')
+	if !ok || mask == nil || dr.Empty() || adv == 0 {
+		t.Fatalf("a face beyond maxFaces draws no 'g': %v %v %v %v", dr, mask, adv, ok)
+	}
 }
