@@ -19,10 +19,8 @@ import (
 // plots (see deflate.go) that costs a fraction of compress/flate's fastest
 // level; any other, or one too wide for it, is encoded as encodePNGZlib
 // does.
-//
-// zw, when not nil, is a compressor to reuse (Reset to the new stream).
-func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
-	return encodePNGWith(w, img, zw, true)
+func encodePNG(w io.Writer, img *image.RGBA) error {
+	return encodePNGWith(w, img, nil, true)
 }
 
 // encodePNGZlib writes img as encodePNG does, but always with the "up"
@@ -33,6 +31,8 @@ func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
 // mostly repeat the row above (background, axes, vertical edges), so "up"
 // turns them into runs of zeros that deflate at full speed, and the file
 // stays about as small.
+//
+// zw, when not nil, is a compressor to reuse (Reset to the new stream).
 func encodePNGZlib(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
 	return encodePNGWith(w, img, zw, false)
 }

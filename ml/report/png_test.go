@@ -96,7 +96,7 @@ func TestEncodePNGKeepsEveryPixel(t *testing.T) {
 	images["translucent noise"] = noisy
 	for name, img := range images {
 		var ours, std bytes.Buffer
-		if err := encodePNG(&ours, img, nil); err != nil {
+		if err := encodePNG(&ours, img); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if err := png.Encode(&std, img); err != nil {
@@ -195,7 +195,7 @@ func decodePNG(t *testing.T, data []byte) (image.Rectangle, []color.NRGBA, color
 func sameDecodedPixels(t *testing.T, name string, img *image.RGBA) []byte {
 	t.Helper()
 	var ours, old bytes.Buffer
-	if err := encodePNG(&ours, img, nil); err != nil {
+	if err := encodePNG(&ours, img); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	if err := encodePNGZlib(&old, img, nil); err != nil {
@@ -237,7 +237,7 @@ func TestRunDeflatedPlotsKeepEveryPixel(t *testing.T) {
 			t.Errorf("%s: %d bytes, more than a tenth above the %d of compress/flate", name, len(first), old.Len())
 		}
 		var again bytes.Buffer
-		if err := encodePNG(&again, img, nil); err != nil {
+		if err := encodePNG(&again, img); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(first, again.Bytes()) {
@@ -316,7 +316,7 @@ func TestRunDeflateFallsBack(t *testing.T) {
 			t.Errorf("deflateRuns takes an image translucent at %v", at)
 		}
 		var out bytes.Buffer
-		if err := encodePNG(&out, img, nil); err != nil {
+		if err := encodePNG(&out, img); err != nil {
 			t.Fatal(err)
 		}
 		_, px, _ := decodePNG(t, out.Bytes())

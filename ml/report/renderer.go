@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"compress/zlib"
 	"fmt"
 	"image"
 	"io"
@@ -10,7 +9,7 @@ import (
 )
 
 // Renderer draws plots reusing the memory of earlier ones (the image's
-// pixels, the PNG compressor), which spares the allocation and clearing of
+// pixels, the glyphs of their text), which spares the allocation and clearing of
 // megabytes per plot: a process keeps one for all its runs, so the trials
 // of a sweep share it. It also keeps the files of its latest plots: a plot
 // drawn from the same inputs as one of them (the confusion matrix of a
@@ -23,7 +22,6 @@ type Renderer struct {
 	// any garbage collection, which a run of plots triggers often).
 	mu     sync.Mutex
 	pixels []*[]byte
-	zlibs  []*zlib.Writer
 	// files are the PNG files of the latest plots by key (at most
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
@@ -37,30 +35,26 @@ type Renderer struct {
 // few tens of kilobytes each.
 const keepFiles = 32
 
-// keep bounds the free buffers a Renderer holds: as many as plots drawn
+// keep bounds the free pixel buffers a Renderer holds: as many as plots drawn
 // at once by a run on a machine of a few cores.
 const keep = 8
 
-// get takes a free pixel buffer and compressor, or nils.
-func (r *Renderer) get() (*[]byte, *zlib.Writer) {
+// get takes a free pixel buffer, or nil.
+func (r *Renderer) get() *[]byte {
 	if r == nil {
-		return nil, nil
+		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var pix *[]byte
-	var zw *zlib.Writer
 	if n := len(r.pixels); n > 0 {
 		pix, r.pixels = r.pixels[n-1], r.pixels[:n-1]
 	}
-	if n := len(r.zlibs); n > 0 {
-		zw, r.zlibs = r.zlibs[n-1], r.zlibs[:n-1]
-	}
-	return pix, zw
+	return pix
 }
 
-// put gives buffers back for the next plot.
-func (r *Renderer) put(pix *[]byte, zw *zlib.Writer) {
+// put gives a pixel buffer back for the next plot.
+func (r *Renderer) put(pix *[]byte) {
 	if r == nil {
 		return
 	}
@@ -68,9 +62,6 @@ func (r *Renderer) put(pix *[]byte, zw *zlib.Writer) {
 	defer r.mu.Unlock()
 	if len(r.pixels) < keep {
 		r.pixels = append(r.pixels, pix)
-	}
-	if zw != nil && len(r.zlibs) < keep {
-		r.zlibs = append(r.zlibs, zw)
 	}
 }
 
@@ -137,7 +128,7 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 // writePNG draws sp and writes it as PNG.
 func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 	rect := sp.bounds()
-	pix, zw := r.get()
+	pix := r.get()
 	if n := 4 * rect.Dx() * rect.Dy(); pix == nil || cap(*pix) < n {
 		buf := make([]byte, n)
 		pix = &buf
@@ -150,11 +141,8 @@ func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 		glyphs = &r.glyphs
 	}
 	drawInto(img, sp, false, glyphs)
-	if zw == nil && r != nil {
-		zw, _ = zlib.NewWriterLevel(nil, zlib.BestSpeed) // Reset before use
-	}
-	err := encodePNG(out, img, zw)
-	r.put(pix, zw)
+	err := encodePNG(out, img)
+	r.put(pix)
 	if err != nil {
 		return fmt.Errorf("write png: %w", err)
 	}
