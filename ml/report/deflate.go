@@ -101,7 +101,7 @@ func (w *bitWriter) align() {
 
 // runDeflater gathers the tokens of one image and their frequencies.
 type runDeflater struct {
-	tokens   []uint32 // see literal and copy
+	tokens   []uint32 // see matchToken
 	litFreq  [286]int // of literal/length symbols
 	distFreq [30]int  // of distance codes
 	run, dst int      // bytes of the pending match and its distance, or 0

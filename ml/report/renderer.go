@@ -9,16 +9,16 @@ import (
 )
 
 // Renderer draws plots reusing the memory of earlier ones (the image's
-// pixels, the glyphs of their text), which spares the allocation and clearing of
-// megabytes per plot: a process keeps one for all its runs, so the trials
-// of a sweep share it. It also keeps the files of its latest plots: a plot
+// pixels, the glyphs of their text), which spares the allocation and
+// clearing of megabytes per plot: a process keeps one for all its runs, so
+// the trials of a sweep share it. It also keeps the files of its latest plots: a plot
 // drawn from the same inputs as one of them (the confusion matrix of a
 // trial that classifies the test set as another did) is that file, byte for
 // byte, so it is written again without drawing. The zero value is ready; a
 // nil *Renderer allocates afresh for every plot and keeps nothing. It is
 // safe for concurrent use.
 type Renderer struct {
-	// Free buffers, at most keep of each (a sync.Pool would drop them at
+	// Free pixel buffers, at most keep (a sync.Pool would drop them at
 	// any garbage collection, which a run of plots triggers often).
 	mu     sync.Mutex
 	pixels []*[]byte
