@@ -123,7 +123,8 @@ func drawInto(img *image.RGBA, sp *sizedPlot, plain bool, glyphs *glyphCache) {
 // samples pixel by pixel through interfaces (a sixth of a plot's time). A
 // translation is a copy: draw.Copy composes the same pixels (each bilinear
 // sample falls exactly on a source pixel) through image/draw's fast glyph
-// path. Rotated text still goes to the bilinear interpolator.
+// path. Rotated text goes to bilinearGlyphOver, the bilinear interpolator's
+// arithmetic without its interface calls.
 type glyphCopier struct{ xdraw.Interpolator }
 
 // Transform implements draw.Transformer.
@@ -133,6 +134,15 @@ func (g glyphCopier) Transform(dst xdraw.Image, s2d f64.Aff3, src image.Image, s
 		math.Abs(tx) < 1<<30 && math.Abs(ty) < 1<<30 {
 		xdraw.Copy(dst, sr.Min.Add(image.Pt(int(tx), int(ty))), src, sr, op, opts)
 		return
+	}
+	if g.Interpolator == xdraw.BiLinear && op == xdraw.Over && opts != nil && opts.DstMask == nil {
+		d, dOK := dst.(*image.RGBA)
+		u, uOK := src.(*image.Uniform)
+		m, mOK := opts.SrcMask.(*image.Alpha)
+		if dOK && uOK && mOK {
+			bilinearGlyphOver(d, s2d, u, sr, m, opts.SrcMaskP)
+			return
+		}
 	}
 	g.Interpolator.Transform(dst, s2d, src, sr, op, opts)
 }
