@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/binary"
 	"image"
 	"image/color"
 	"math"
@@ -159,9 +158,10 @@ func (r *spanPainter) Paint(ss []raster.Span, done bool) {
 		if solid && ma == m {
 			// a = (m - ca·ma/m)·0x101 = 0, so each channel becomes
 			// (c·m/m) >> 8 = c >> 8.
-			v := binary.LittleEndian.Uint32(px[:])
-			for i := 0; i+3 < len(pix); i += 4 {
-				binary.LittleEndian.PutUint32(pix[i:], v)
+			// The first pixel, then copies doubling the painted part.
+			copy(pix, px[:])
+			for n := 4; n < len(pix); n *= 2 {
+				copy(pix[n:], pix[:n])
 			}
 			continue
 		}
