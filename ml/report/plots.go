@@ -75,11 +75,12 @@ func writePNG(out io.Writer, sp *sizedPlot) error {
 
 // drawPlot draws sp on a w×h image (rounded to whole pixels). Unless plain
 // is set (tests compare the two), it takes shortcuts that change no pixel:
-// glyphs are copied rather than resampled (glyphCopier) and the plot's
-// white background is not painted over the image's white.
+// glyphs are copied rather than resampled (glyphCopier), the plot's white
+// background is not painted over the image's white, and polygons are
+// filled and glyphs taken from a cache by fastCanvas.
 func drawPlot(sp *sizedPlot, plain bool) *image.RGBA {
 	img := image.NewRGBA(sp.bounds())
-	drawInto(img, sp, plain)
+	drawInto(img, sp, plain, &glyphCache{})
 	return img
 }
 
@@ -89,8 +90,8 @@ func (sp *sizedPlot) bounds() image.Rectangle {
 }
 
 // drawInto draws sp on img, whatever img held before (vgimg paints it all
-// white first); see drawPlot.
-func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
+// white first), taking glyphs from glyphs unless plain; see drawPlot.
+func drawInto(img *image.RGBA, sp *sizedPlot, plain bool, glyphs *glyphCache) {
 	// The canvas draws straight into img: vgimg's own constructor would
 	// allocate the image, then a copy of it for its drawing context, which
 	// costs a fifth of a plot.
@@ -108,8 +109,12 @@ func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
 		}
 	}
 	c := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(dpi))
+	var canvas vg.CanvasSizer = c
+	if !plain {
+		canvas = newFastCanvas(c, ctx, img, glyphs)
+	}
 	m := vg.Inch / 8
-	p.Draw(draw.Crop(draw.New(c), m, -m, m, -m))
+	p.Draw(draw.Crop(draw.New(canvas), m, -m, m, -m))
 }
 
 // glyphCopier is the interpolator the canvas draws text with: gg places
@@ -118,7 +123,8 @@ func drawInto(img *image.RGBA, sp *sizedPlot, plain bool) {
 // samples pixel by pixel through interfaces (a sixth of a plot's time). A
 // translation is a copy: draw.Copy composes the same pixels (each bilinear
 // sample falls exactly on a source pixel) through image/draw's fast glyph
-// path. Rotated text still goes to the bilinear interpolator.
+// path. Rotated text goes to bilinearGlyphOver, the bilinear interpolator's
+// arithmetic without its interface calls.
 type glyphCopier struct{ xdraw.Interpolator }
 
 // Transform implements draw.Transformer.
@@ -128,6 +134,15 @@ func (g glyphCopier) Transform(dst xdraw.Image, s2d f64.Aff3, src image.Image, s
 		math.Abs(tx) < 1<<30 && math.Abs(ty) < 1<<30 {
 		xdraw.Copy(dst, sr.Min.Add(image.Pt(int(tx), int(ty))), src, sr, op, opts)
 		return
+	}
+	if g.Interpolator == xdraw.BiLinear && op == xdraw.Over && opts != nil && opts.DstMask == nil {
+		d, dOK := dst.(*image.RGBA)
+		u, uOK := src.(*image.Uniform)
+		m, mOK := opts.SrcMask.(*image.Alpha)
+		if dOK && uOK && mOK {
+			bilinearGlyphOver(d, s2d, u, sr, m, opts.SrcMaskP)
+			return
+		}
 	}
 	g.Interpolator.Transform(dst, s2d, src, sr, op, opts)
 }
@@ -239,7 +254,7 @@ func ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title stri
 
 // ConfusionMatrixPNG writes the plot of the package function ConfusionMatrixPNG, reusing r's buffers.
 func (r *Renderer) ConfusionMatrixPNG(path string, cm [][]int, classNames []string, title string) error {
-	return r.save(path, func() (*sizedPlot, error) { return confusionMatrixPlot(cm, classNames, title) })
+	return r.save(path, confusionKey(cm, classNames, title), func() (*sizedPlot, error) { return confusionMatrixPlot(cm, classNames, title) })
 }
 
 // WriteConfusionMatrixPNG writes cm as a PNG heat map: true classes top to
@@ -332,7 +347,7 @@ func ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) err
 
 // ROCCurvePNG writes the plot of the package function ROCCurvePNG, reusing r's buffers.
 func (r *Renderer) ROCCurvePNG(path string, fpr, tpr []float64, auc float64, title string) error {
-	return r.save(path, func() (*sizedPlot, error) { return rocCurvePlot(fpr, tpr, auc, title) })
+	return r.save(path, rocKey(fpr, tpr, auc, title), func() (*sizedPlot, error) { return rocCurvePlot(fpr, tpr, auc, title) })
 }
 
 // WriteROCCurvePNG writes a ROC curve as PNG: the curve with its AUC in the
@@ -412,7 +427,7 @@ func LearningCurvePNG(path string, series []Series, title, yLabel string) error 
 
 // LearningCurvePNG writes the plot of the package function LearningCurvePNG, reusing r's buffers.
 func (r *Renderer) LearningCurvePNG(path string, series []Series, title, yLabel string) error {
-	return r.save(path, func() (*sizedPlot, error) { return learningCurvePlot(series, title, yLabel) })
+	return r.save(path, learningCurveKey(series, title, yLabel), func() (*sizedPlot, error) { return learningCurvePlot(series, title, yLabel) })
 }
 
 // WriteLearningCurvePNG writes series as PNG lines, one colour per series

@@ -12,25 +12,45 @@ import (
 )
 
 // encodePNG writes img as an 8-bit truecolour PNG (RGB when every pixel is
-// opaque, as a plot on its white background is, RGBA otherwise) with the
-// "up" filter on every row and the fastest deflate level.
+// opaque, as a plot on its white background is, RGBA otherwise). The
+// pixels are exactly img's: any PNG decoder reads them back unchanged.
+//
+// An opaque image goes through deflateRuns, a deflate encoder made for
+// plots (see deflate.go) that costs a fraction of compress/flate's fastest
+// level; any other, or one too wide for it, is encoded as encodePNGZlib
+// does.
+func encodePNG(w io.Writer, img *image.RGBA) error {
+	return encodePNGWith(w, img, nil, true)
+}
+
+// encodePNGZlib writes img as encodePNG does, but always with the "up"
+// filter on every row and compress/flate's fastest level.
 //
 // image/png picks a filter for each row by trying all five, which costs
 // more than drawing a plot; it offers no way to choose one. A plot's rows
 // mostly repeat the row above (background, axes, vertical edges), so "up"
 // turns them into runs of zeros that deflate at full speed, and the file
-// stays about as small. The pixels are exactly img's: any PNG decoder reads
-// them back unchanged.
+// stays about as small.
 //
 // zw, when not nil, is a compressor to reuse (Reset to the new stream).
-func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
+func encodePNGZlib(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
+	return encodePNGWith(w, img, zw, false)
+}
+
+// encodePNGWith is encodePNG, with deflateRuns only if runs is set.
+func encodePNGWith(w io.Writer, img *image.RGBA, zw *zlib.Writer, runs bool) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
 	if width <= 0 || height <= 0 {
 		return fmt.Errorf("png: empty image %dx%d", width, height)
 	}
+	var stream []byte
+	runsOK := false
+	if runs && canRunDeflate(width) {
+		stream, runsOK = deflateRuns(img)
+	}
 	bpp, colorType := 3, byte(2) // RGB
-	if !img.Opaque() {
+	if !runsOK && !opaque(img) {
 		bpp, colorType = 4, 6 // RGBA, non-premultiplied
 	}
 	pw := &pngWriter{w: bufio.NewWriterSize(w, 32<<10)}
@@ -41,6 +61,10 @@ func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
 	ihdr[8], ihdr[9] = 8, colorType // bit depth, colour type; compression, filter, interlace 0
 	pw.chunk("IHDR", ihdr[:])
 
+	if runsOK {
+		pw.chunk("IDAT", stream)
+		return pw.finish()
+	}
 	idat := &chunkWriter{pw: pw, buf: make([]byte, 0, 32<<10)}
 	if zw == nil {
 		var err error
@@ -91,12 +115,17 @@ func encodePNG(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
 		return fmt.Errorf("png: %w", err)
 	}
 	idat.flush()
-	pw.chunk("IEND", nil)
-	if pw.err == nil {
-		pw.err = pw.w.Flush()
+	return pw.finish()
+}
+
+// finish writes the IEND chunk and flushes the output.
+func (p *pngWriter) finish() error {
+	p.chunk("IEND", nil)
+	if p.err == nil {
+		p.err = p.w.Flush()
 	}
-	if pw.err != nil {
-		return fmt.Errorf("png: %w", pw.err)
+	if p.err != nil {
+		return fmt.Errorf("png: %w", p.err)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func ProjectionPNG(path string, p *Projection, title string) error {
 
 // ProjectionPNG writes the plot of the package function ProjectionPNG, reusing r's buffers.
 func (r *Renderer) ProjectionPNG(path string, p *Projection, title string) error {
-	return r.save(path, func() (*sizedPlot, error) { return projectionPlot(p, title) })
+	return r.save(path, projectionKey(p, title), func() (*sizedPlot, error) { return projectionPlot(p, title) })
 }
 
 // WriteProjectionPNG draws the embeddings view as PNG. For a classifier:

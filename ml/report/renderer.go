@@ -1,7 +1,7 @@
 package report
 
 import (
-	"compress/zlib"
+	"bytes"
 	"fmt"
 	"image"
 	"io"
@@ -9,42 +9,52 @@ import (
 )
 
 // Renderer draws plots reusing the memory of earlier ones (the image's
-// pixels, the PNG compressor), which spares the allocation and clearing of
-// megabytes per plot: a process keeps one for all its runs, so the trials
-// of a sweep share it. The zero value is ready; a nil *Renderer allocates
-// afresh for every plot. It is safe for concurrent use.
+// pixels, the glyphs of their text), which spares the allocation and
+// clearing of megabytes per plot: a process keeps one for all its runs, so
+// the trials of a sweep share it. It also keeps the files of its latest plots: a plot
+// drawn from the same inputs as one of them (the confusion matrix of a
+// trial that classifies the test set as another did) is that file, byte for
+// byte, so it is written again without drawing. The zero value is ready; a
+// nil *Renderer allocates afresh for every plot and keeps nothing. It is
+// safe for concurrent use.
 type Renderer struct {
-	// Free buffers, at most keep of each (a sync.Pool would drop them at
+	// Free pixel buffers, at most keep (a sync.Pool would drop them at
 	// any garbage collection, which a run of plots triggers often).
 	mu     sync.Mutex
 	pixels []*[]byte
-	zlibs  []*zlib.Writer
+	// files are the PNG files of the latest plots by key (at most
+	// keepFiles, the oldest in order[0]); they are never modified.
+	files map[plotKey][]byte
+	order []plotKey
+	// glyphs are the glyphs of the plots' text.
+	glyphs glyphCache
 }
 
-// keep bounds the free buffers a Renderer holds: as many as plots drawn
+// keepFiles bounds the plots a Renderer remembers: a sweep's plots that
+// repeat (a confusion matrix, a projection) take a few distinct values, a
+// few tens of kilobytes each.
+const keepFiles = 32
+
+// keep bounds the free pixel buffers a Renderer holds: as many as plots drawn
 // at once by a run on a machine of a few cores.
 const keep = 8
 
-// get takes a free pixel buffer and compressor, or nils.
-func (r *Renderer) get() (*[]byte, *zlib.Writer) {
+// get takes a free pixel buffer, or nil.
+func (r *Renderer) get() *[]byte {
 	if r == nil {
-		return nil, nil
+		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var pix *[]byte
-	var zw *zlib.Writer
 	if n := len(r.pixels); n > 0 {
 		pix, r.pixels = r.pixels[n-1], r.pixels[:n-1]
 	}
-	if n := len(r.zlibs); n > 0 {
-		zw, r.zlibs = r.zlibs[n-1], r.zlibs[:n-1]
-	}
-	return pix, zw
+	return pix
 }
 
-// put gives buffers back for the next plot.
-func (r *Renderer) put(pix *[]byte, zw *zlib.Writer) {
+// put gives a pixel buffer back for the next plot.
+func (r *Renderer) put(pix *[]byte) {
 	if r == nil {
 		return
 	}
@@ -53,27 +63,72 @@ func (r *Renderer) put(pix *[]byte, zw *zlib.Writer) {
 	if len(r.pixels) < keep {
 		r.pixels = append(r.pixels, pix)
 	}
-	if zw != nil && len(r.zlibs) < keep {
-		r.zlibs = append(r.zlibs, zw)
-	}
 }
 
 // NewRenderer returns an empty Renderer.
 func NewRenderer() *Renderer { return &Renderer{} }
 
-// save builds a plot and writes it to path as PNG.
-func (r *Renderer) save(path string, build func() (*sizedPlot, error)) error {
+// save writes to path the plot build returns, whose inputs give key,
+// or the file of an earlier plot of the same key.
+func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, error)) error {
+	if data, ok := r.file(key); ok {
+		return saveFile(path, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+	}
 	sp, err := build()
 	if err != nil {
 		return err
 	}
-	return saveFile(path, func(w io.Writer) error { return r.writePNG(w, sp) })
+	return saveFile(path, func(w io.Writer) error {
+		var buf bytes.Buffer
+		if err := r.writePNG(&buf, sp); err != nil {
+			return err
+		}
+		r.remember(key, buf.Bytes())
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+}
+
+// file returns the file of the remembered plot of key.
+func (r *Renderer) file(key plotKey) ([]byte, bool) {
+	if r == nil {
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	data, ok := r.files[key]
+	return data, ok
+}
+
+// remember keeps data, which the caller no longer modifies, as the file of
+// the plot of key, forgetting the oldest beyond keepFiles.
+func (r *Renderer) remember(key plotKey, data []byte) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.files[key]; ok {
+		return // drawn at the same time by another goroutine
+	}
+	if r.files == nil {
+		r.files = map[plotKey][]byte{}
+	}
+	if len(r.order) == keepFiles {
+		delete(r.files, r.order[0])
+		r.order = append(r.order[:0], r.order[1:]...)
+	}
+	r.files[key] = data
+	r.order = append(r.order, key)
 }
 
 // writePNG draws sp and writes it as PNG.
 func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 	rect := sp.bounds()
-	pix, zw := r.get()
+	pix := r.get()
 	if n := 4 * rect.Dx() * rect.Dy(); pix == nil || cap(*pix) < n {
 		buf := make([]byte, n)
 		pix = &buf
@@ -81,12 +136,13 @@ func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 		*pix = (*pix)[:n]
 	}
 	img := &image.RGBA{Pix: *pix, Stride: 4 * rect.Dx(), Rect: rect}
-	drawInto(img, sp, false)
-	if zw == nil && r != nil {
-		zw, _ = zlib.NewWriterLevel(nil, zlib.BestSpeed) // Reset before use
+	glyphs := &glyphCache{}
+	if r != nil {
+		glyphs = &r.glyphs
 	}
-	err := encodePNG(out, img, zw)
-	r.put(pix, zw)
+	drawInto(img, sp, false, glyphs)
+	err := encodePNG(out, img)
+	r.put(pix)
 	if err != nil {
 		return fmt.Errorf("write png: %w", err)
 	}
