@@ -199,6 +199,13 @@ func saveFile(path string, render func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
+	// A file already there is replaced, not rewritten: it may be a hard
+	// link to another run's plot (Renderer.link).
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("save %s: %w", path, err)
+		}
+	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("save %s: %w", path, err)

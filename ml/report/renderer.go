@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -26,6 +28,11 @@ type Renderer struct {
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
 	order []plotKey
+	// written is, for a remembered plot, the first file written with it:
+	// the next plots of the same key are hard links to it while it is
+	// that same file (creating a file costs several times more than a
+	// link, and a sweep's trials repeat their plots).
+	written map[plotKey]writtenFile
 	// glyphs are the glyphs of the plots' text.
 	glyphs glyphCache
 }
@@ -72,16 +79,23 @@ func NewRenderer() *Renderer { return &Renderer{} }
 // or the file of an earlier plot of the same key.
 func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, error)) error {
 	if data, ok := r.file(key); ok {
-		return saveFile(path, func(w io.Writer) error {
+		if r.link(key, path) {
+			return nil
+		}
+		if err := saveFile(path, func(w io.Writer) error {
 			_, err := w.Write(data)
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		r.wrote(key, path)
+		return nil
 	}
 	sp, err := build()
 	if err != nil {
 		return err
 	}
-	return saveFile(path, func(w io.Writer) error {
+	if err := saveFile(path, func(w io.Writer) error {
 		var buf bytes.Buffer
 		if err := r.writePNG(&buf, sp); err != nil {
 			return err
@@ -89,7 +103,69 @@ func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, erro
 		r.remember(key, buf.Bytes())
 		_, err := w.Write(buf.Bytes())
 		return err
-	})
+	}); err != nil {
+		return err
+	}
+	r.wrote(key, path)
+	return nil
+}
+
+// writtenFile is a file written with a remembered plot, and what it was
+// when written.
+type writtenFile struct {
+	path string
+	info os.FileInfo
+}
+
+// wrote records path as the file of the remembered plot of key, if it has
+// none.
+func (r *Renderer) wrote(key plotKey, path string) {
+	if r == nil {
+		return
+	}
+	info, err := os.Lstat(path)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.files[key]; !ok {
+		return // forgotten meanwhile
+	}
+	if _, ok := r.written[key]; ok {
+		return
+	}
+	if r.written == nil {
+		r.written = map[plotKey]writtenFile{}
+	}
+	r.written[key] = writtenFile{path, info}
+}
+
+// link makes path a hard link to the file written with the plot of key,
+// if there is one and it is still that file (not removed or replaced), and
+// reports whether it did.
+func (r *Renderer) link(key plotKey, path string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	f, ok := r.written[key]
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if now, err := os.Lstat(f.path); err != nil || !os.SameFile(now, f.info) || now.Size() != f.info.Size() {
+		r.mu.Lock()
+		if r.written[key] == f {
+			delete(r.written, key)
+		}
+		r.mu.Unlock()
+		return false
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false
+	}
+	return os.Link(f.path, path) == nil
 }
 
 // file returns the file of the remembered plot of key.
@@ -119,6 +195,7 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 	}
 	if len(r.order) == keepFiles {
 		delete(r.files, r.order[0])
+		delete(r.written, r.order[0])
 		r.order = append(r.order[:0], r.order[1:]...)
 	}
 	r.files[key] = data

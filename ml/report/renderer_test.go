@@ -170,3 +170,46 @@ func TestGlyphCacheKeepsAtMostMaxFaces(t *testing.T) {
 		t.Fatalf("a face beyond maxFaces draws no 'g': %v %v %v %v", dr, mask, adv, ok)
 	}
 }
+
+// A repeated plot is a hard link to the first file written with it while
+// that file is unchanged; once that file is replaced, the next plot is a
+// file of its own again, with the plot's bytes.
+func TestRendererLinksARepeatedPlotToItsFirstFile(t *testing.T) {
+	dir := t.TempDir()
+	r := NewRenderer()
+	cm := [][]int{{15, 0, 0}, {0, 11, 1}, {0, 0, 11}}
+	path := func(name string) string { return filepath.Join(dir, name) }
+	draw := func(name string) os.FileInfo {
+		t.Helper()
+		if err := r.ConfusionMatrixPNG(path(name), cm, irisNames, "iris"); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	first, second := draw("a/first.png"), draw("b/second.png")
+	if !os.SameFile(first, second) {
+		t.Error("the repeated plot is a file of its own, not a link to the first")
+	}
+	want, err := os.ReadFile(path("a/first.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace the first file (as an artifact is replaced: a new file).
+	if err := os.Remove(path("a/first.png")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path("a/first.png"), []byte("not a plot"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	draw("c/third.png")
+	if got, _ := os.ReadFile(path("c/third.png")); !bytes.Equal(got, want) {
+		t.Errorf("after the first file was replaced, the plot holds %q, not the plot", got[:min(len(got), 20)])
+	}
+	if got, _ := os.ReadFile(path("b/second.png")); !bytes.Equal(got, want) {
+		t.Error("replacing the first file changed the second, its link")
+	}
+}
