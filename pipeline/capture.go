@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 
 	"github.com/mlrun/mlrun/provenance"
 )
@@ -20,9 +19,6 @@ type provenanceCapture struct {
 	git       *provenance.Git
 	lockfiles []provenance.Lockfile // the project's
 	build     []byte                // mlrun's build info; nil when unknown
-
-	mu      sync.Mutex
-	written map[string]string // artifact name -> the first file written for it, for the next runs to link to
 }
 
 // captureProvenance inspects the git state and lockfiles of the project in
@@ -87,7 +83,7 @@ func gitRoot(dir string) string {
 // lockfiles/mlrun.buildinfo.
 func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) error {
 	if c.git != nil && c.git.Dirty {
-		if err := c.writeShared(ctx, log, "code.diff", c.git.Diff); err != nil {
+		if err := log.WriteArtifact(ctx, "code.diff", c.git.Diff); err != nil {
 			return err
 		}
 	}
@@ -97,38 +93,10 @@ func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) e
 		}
 	}
 	if c.build != nil {
-		if err := c.writeShared(ctx, log, filepath.Join("lockfiles", provenance.BuildLockfile), c.build); err != nil {
+		if err := log.WriteArtifact(ctx, filepath.Join("lockfiles", provenance.BuildLockfile), c.build); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-// writeShared writes the artifact dst of the run, the same for every run
-// sharing the capture: the first run writes a file, the next ones make a
-// hard link to it where they can (creating a file costs several times
-// more, and the trials of a sweep each record the same code.diff and build
-// info). Artifacts are never changed in place, so the runs cannot tell.
-func (c *provenanceCapture) writeShared(ctx context.Context, log *runLogger, dst string, data []byte) error {
-	path, err := log.ArtifactPath(dst)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	first := c.written[dst]
-	c.mu.Unlock()
-	if first != "" && os.Link(first, path) == nil {
-		return nil
-	}
-	if err := log.WriteArtifact(ctx, dst, data); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.written == nil {
-		c.written = map[string]string{}
-	}
-	c.written[dst] = path
 	return nil
 }
 

@@ -30,7 +30,7 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		return err
 	}
 	defer staging.Close()
-	log := newRunLogger(r.Store, info.ID, staging, r.bgSlots)
+	log := newRunLogger(r.Store, info.ID, staging, r.bgSlots).sharing(r.shared)
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ type runLogger struct {
 	staging     *artifact.Staging
 	// bg runs what steps defer (plots); execute waits for it.
 	bg *background
+	// shared stores the bytes WriteArtifact writes once across the runs
+	// sharing it (a sweep's trials); nil: every artifact is a file of its
+	// own.
+	shared *sharedFiles
 
 	mu      sync.Mutex
 	params  []tracking.Param
@@ -86,6 +90,13 @@ func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging, bg
 	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(bgSlots)}
 }
 
+// sharing returns l writing its artifacts through shared (nil: as files of
+// their own).
+func (l *runLogger) sharing(shared *sharedFiles) *runLogger {
+	l.shared = shared
+	return l
+}
+
 // LogArtifact implements steps.Logger.
 func (l *runLogger) LogArtifact(ctx context.Context, src, dst string) error {
 	target, err := artifact.Join(l.artifactDir, dst)
@@ -102,13 +113,18 @@ func (l *runLogger) WriteArtifact(ctx context.Context, dst string, data []byte) 
 		return err
 	}
 	// Replaced, not rewritten in place: it may be a hard link shared with
-	// other runs (provenanceCapture.writeShared).
+	// other runs (sharedFiles).
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("write artifact %s: %w", dst, err)
 		}
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if l.shared != nil {
+		err = l.shared.write(path, data)
+	} else {
+		err = os.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
 		return fmt.Errorf("write artifact %s: %w", dst, err)
 	}
 	return nil

@@ -105,6 +105,10 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 		r.bgSlots = newBackgroundSlots()
 		defer func() { r.bgSlots = nil }()
 	}
+	if r.shared == nil {
+		r.shared = &sharedFiles{}
+		defer func() { r.shared = nil }()
+	}
 
 	parent, err := r.createSweepParent(ctx, req, plans[0])
 	if err != nil {
