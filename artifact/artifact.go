@@ -53,6 +53,9 @@ func Join(root, rel string) (string, error) {
 		return "", errs.Errorf(errs.Invalid, "artifact path %q must be relative and stay inside the run's artifacts", rel)
 	}
 	path := filepath.Join(root, rel)
+	if noLinkBelow(root, rel) {
+		return path, nil
+	}
 	ok, err := Inside(root, path)
 	if err != nil {
 		return "", errs.Errorf(errs.Invalid, "artifact path %q: %v", rel, err)
@@ -61,6 +64,26 @@ func Join(root, rel string) (string, error) {
 		return "", errs.Errorf(errs.Invalid, "artifact path %q leaves the run's artifacts through a symbolic link", rel)
 	}
 	return path, nil
+}
+
+// noLinkBelow reports whether no existing path of rel's components below
+// root is a symbolic link (nor unreadable): then root/rel stays inside root
+// wherever root itself leads, and Join needs no more checks. It costs a
+// stat per component, where resolving both paths costs one per component
+// of each from the file system root.
+func noLinkBelow(root, rel string) bool {
+	cur := root
+	for elem := range strings.SplitSeq(filepath.Clean(rel), string(filepath.Separator)) {
+		cur = filepath.Join(cur, elem)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return true // nothing further exists to lead elsewhere
+		}
+		if err != nil || fi.Mode()&fs.ModeSymlink != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Inside reports whether path stays inside dir once the symbolic links of

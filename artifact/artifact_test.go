@@ -18,16 +18,17 @@ func TestJoinResolvesSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, target := range map[string]string{
-		"out":      outside,
-		"dangling": filepath.Join(outside, "nothing", "here"),
-		"alias":    filepath.Join(root, "plots"),
-		"relout":   "../..",
+		"out":           outside,
+		"dangling":      filepath.Join(outside, "nothing", "here"),
+		"alias":         filepath.Join(root, "plots"),
+		"relout":        "../..",
+		"plots/deep/up": outside, // a link below real directories
 	} {
 		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, rel := range []string{"out/x.txt", "out", "dangling", "dangling/x", "relout/etc", "../x", "/etc/passwd", "plots/../../x"} {
+	for _, rel := range []string{"out/x.txt", "out", "dangling", "dangling/x", "relout/etc", "../x", "/etc/passwd", "plots/../../x", "plots/deep/up/x.txt", "plots/deep/up"} {
 		if p, err := Join(root, rel); err == nil || errs.Code(err) != errs.Invalid {
 			t.Errorf("Join(%q) = %q, %v; want an invalid-input error", rel, p, err)
 		}
