@@ -78,6 +78,13 @@ type Git struct {
 // not make the tree dirty. Like all ignore rules they never hide tracked
 // files.
 func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, error) {
+	return inspectGit(ctx, dir, false, extraIgnores)
+}
+
+// inspectGit is InspectGit; legacy turns off the shortcuts (the direct
+// object reader, the index parser and the combined stat-and-walk) so that
+// tests and benchmarks can compare them with go-git's plain path.
+func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []string) (*Git, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("inspect git at %s: %w", dir, err)
@@ -111,6 +118,17 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 		g.Branch = headRef.Target().Short()
 	}
 
+	// Objects are read directly from the packs when possible (see
+	// objectReader), else by go-git.
+	var objects storer.EncodedObjectStorer = repo.Storer
+	var fast *objectReader
+	fsStorage, isFS := repo.Storer.(*filesystem.Storage)
+	if isFS && !legacy {
+		fast = &objectReader{fs: fsStorage.Filesystem()}
+		defer fast.close()
+		objects = fastStore{EncodedObjectStorer: repo.Storer, r: fast}
+	}
+
 	var headTree *object.Tree
 	head, err := repo.Head()
 	switch {
@@ -120,7 +138,7 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 		return nil, fmt.Errorf("resolve HEAD of %s: %w", g.Root, err)
 	default:
 		g.Commit = head.Hash().String()
-		commit, err := repo.CommitObject(head.Hash())
+		commit, err := object.GetCommit(objects, head.Hash())
 		if err != nil {
 			return nil, fmt.Errorf("read HEAD commit %s of %s: %w", g.Commit, g.Root, err)
 		}
@@ -140,8 +158,9 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 		return nil, fmt.Errorf("read git index of %s: %w", g.Root, err)
 	}
 	trustMode := cfg.Raw.Section("core").Option("filemode") != "false"
-	st := &scanner{repo: repo, root: g.Root, idx: idx, trustMode: trustMode, objects: repo.Storer, extraIgnores: extraIgnores}
-	if fsStorage, ok := repo.Storer.(*filesystem.Storage); ok {
+	st := &scanner{repo: repo, root: g.Root, idx: idx, trustMode: trustMode, objects: repo.Storer, fast: fast,
+		legacy: legacy, extraIgnores: extraIgnores}
+	if isFS {
 		// The same object database, but blobs over 1 MiB are read as streams.
 		st.objects = filesystem.NewStorageWithOptions(fsStorage.Filesystem(), cache.NewObjectLRUDefault(),
 			filesystem.Options{LargeObjectThreshold: 1 << 20})
@@ -231,6 +250,8 @@ type scanner struct {
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
+	fast      *objectReader              // reads objects directly; nil to use objects only
+	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).
 	extraIgnores []string
 }
@@ -476,6 +497,15 @@ func (s *scanner) readWorktree(rel string, mode filemode.FileMode) ([]byte, bool
 // readForDiff. Large blobs are streamed, so a binary one is not inflated
 // whole.
 func (s *scanner) readBlob(h plumbing.Hash) ([]byte, bool, error) {
+	if s.fast != nil {
+		if size, r, err := s.fast.openBlob(h); err == nil {
+			data, binary, err := readForDiff(r, size)
+			r.Close()
+			if err == nil {
+				return data, binary, nil
+			}
+		}
+	}
 	obj, err := s.objects.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return nil, false, fmt.Errorf("read blob %s of %s: %w", h, s.root, err)
