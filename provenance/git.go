@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -250,6 +251,7 @@ type scanner struct {
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
+	stats     map[string]fileStat        // stat data of working tree files met by the walk
 	fast      *objectReader              // reads objects directly; nil to use objects only
 	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).
@@ -305,7 +307,8 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	staged := false
 	tracked := make(map[string]bool, len(s.idx.Entries))
 	s.gitlinks = make(map[string]bool)
-	var out []change
+	s.stats = make(map[string]fileStat, len(s.idx.Entries))
+	var check []*index.Entry // entries whose working tree file is compared
 	for i, e := range s.idx.Entries {
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, false, ctx.Err()
@@ -325,13 +328,7 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 		if e.Mode == filemode.Submodule || e.SkipWorktree {
 			continue
 		}
-		w, err := s.worktreeVersion(e.Name, e, true)
-		if err != nil {
-			return nil, false, err
-		}
-		if w != h {
-			out = append(out, change{path: e.Name, old: h, new: w})
-		}
+		check = append(check, e)
 	}
 	// HEAD paths no longer in the index ("git rm --cached"): staged.
 	for p := range s.head {
@@ -341,6 +338,8 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 		}
 	}
 
+	// The walk for untracked files also records the stat data of the files
+	// it passes (see walkDir), which the comparisons below then use.
 	base, err := s.basePatterns(excludesFile)
 	if err != nil {
 		return nil, false, err
@@ -348,6 +347,21 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	untracked, err := s.untracked(ctx, base, tracked)
 	if err != nil {
 		return nil, false, err
+	}
+
+	var out []change
+	for i, e := range check {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		h := s.head[e.Name]
+		w, err := s.worktreeVersion(e.Name, e, true)
+		if err != nil {
+			return nil, false, err
+		}
+		if w != h {
+			out = append(out, change{path: e.Name, old: h, new: w})
+		}
 	}
 	seen := make(map[string]bool, len(untracked))
 	for _, p := range untracked {
@@ -372,27 +386,44 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	return out, staged, nil
 }
 
+// fileStat is what the scan uses of a file's lstat data.
+type fileStat struct {
+	mode  os.FileMode
+	size  int64
+	mtime time.Time
+}
+
+// statOf returns the fileStat of fi.
+func statOf(fi os.FileInfo) fileStat {
+	return fileStat{mode: fi.Mode(), size: fi.Size(), mtime: fi.ModTime()}
+}
+
 // worktreeVersion returns the mode and blob hash of a path in the working
 // tree (a zero version when it is missing or is a directory). When e, its
 // index entry, matches the file's stat data and is not racy, e's hash is
 // trusted; otherwise the file is hashed, unless needHash is false (then the
-// hash is left zero).
+// hash is left zero). The stat data comes from the walk when it met the
+// file, else from os.Lstat.
 func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (version, error) {
 	abs := filepath.Join(s.root, filepath.FromSlash(rel))
-	fi, err := os.Lstat(abs)
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return version{}, nil
-	}
-	if err != nil {
-		return version{}, fmt.Errorf("stat %s: %w", abs, err)
+	fi, ok := s.stats[rel]
+	if !ok {
+		info, err := os.Lstat(abs)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return version{}, nil
+		}
+		if err != nil {
+			return version{}, fmt.Errorf("stat %s: %w", abs, err)
+		}
+		fi = statOf(info)
 	}
 	var mode filemode.FileMode
 	switch {
-	case fi.Mode()&os.ModeSymlink != 0:
+	case fi.mode&os.ModeSymlink != 0:
 		mode = filemode.Symlink
-	case fi.Mode().IsRegular():
+	case fi.mode.IsRegular():
 		mode = filemode.Regular
-		if s.trustMode && fi.Mode()&0o100 != 0 {
+		if s.trustMode && fi.mode&0o100 != 0 {
 			mode = filemode.Executable
 		}
 		if !s.trustMode {
@@ -405,8 +436,8 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 	default:
 		return version{}, nil // a directory, socket, fifo...: not a file git tracks
 	}
-	if e != nil && normalMode(e.Mode) == mode && e.Size == uint32(fi.Size()) &&
-		e.ModifiedAt.Equal(fi.ModTime()) && fi.ModTime().Before(s.idx.ModTime) {
+	if e != nil && normalMode(e.Mode) == mode && e.Size == uint32(fi.size) &&
+		e.ModifiedAt.Equal(fi.mtime) && fi.mtime.Before(s.idx.ModTime) {
 		return version{mode: mode, hash: e.Hash}, nil
 	}
 	if !needHash {
@@ -421,8 +452,8 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 
 // hashWorktree returns the git blob hash of a working tree file (the link
 // target for a symlink), streaming the content.
-func hashWorktree(abs string, fi os.FileInfo) (plumbing.Hash, error) {
-	if fi.Mode()&os.ModeSymlink != 0 {
+func hashWorktree(abs string, fi fileStat) (plumbing.Hash, error) {
+	if fi.mode&os.ModeSymlink != 0 {
 		target, err := os.Readlink(abs)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("read link %s: %w", abs, err)
@@ -434,13 +465,13 @@ func hashWorktree(abs string, fi os.FileInfo) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("open %s: %w", abs, err)
 	}
 	defer f.Close()
-	h := blobHasher(fi.Size())
+	h := blobHasher(fi.size)
 	n, err := io.Copy(h, f)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read %s: %w", abs, err)
 	}
-	if n != fi.Size() {
-		return plumbing.ZeroHash, fmt.Errorf("read %s: file changed size while hashing (%d bytes, then %d)", abs, fi.Size(), n)
+	if n != fi.size {
+		return plumbing.ZeroHash, fmt.Errorf("read %s: file changed size while hashing (%d bytes, then %d)", abs, fi.size, n)
 	}
 	var sum plumbing.Hash
 	copy(sum[:], h.Sum(nil))
@@ -529,5 +560,5 @@ func (s *scanner) hashWorktreePath(rel string) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("stat %s: %w", abs, err)
 	}
-	return hashWorktree(abs, fi)
+	return hashWorktree(abs, statOf(fi))
 }

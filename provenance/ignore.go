@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/config"
@@ -164,24 +165,53 @@ func (s *scanner) untracked(ctx context.Context, base []gitignore.Pattern, track
 	return out, err
 }
 
+// walkDir lists the untracked files under rel (comps are its path
+// components) into out. Unless s.legacy, it also records in s.stats the
+// stat data of the tracked and untracked files it lists, looked up relative
+// to the open directory, and it reads a .gitignore or recognises a nested
+// repository from the directory's entries rather than by opening or
+// stat'ing names that are usually absent.
 func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patterns []gitignore.Pattern, tracked map[string]bool, out *[]string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	dir := filepath.Join(s.root, filepath.FromSlash(rel))
-	local, err := readIgnoreFile(filepath.Join(dir, ".gitignore"), comps)
-	if err != nil {
-		return err
-	}
-	if len(local) > 0 {
-		// Copy so that sibling directories do not share the appended tail.
-		patterns = append(append([]gitignore.Pattern(nil), patterns...), local...)
+	var entries []os.DirEntry
+	var d *os.File
+	var err error
+	if s.legacy {
+		if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
+			return err
+		}
+		if entries, err = os.ReadDir(dir); err != nil {
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+	} else {
+		if d, err = os.Open(dir); err != nil {
+			if rel != "" {
+				if _, e := os.Lstat(filepath.Join(dir, ".git")); e == nil {
+					return nil // a nested repository: not part of this one
+				}
+			}
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		defer d.Close()
+		entries, err = d.ReadDir(-1)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		slices.SortFunc(entries, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		if rel != "" && hasEntry(entries, ".git") {
+			return nil // a nested repository: not part of this one
+		}
+		if hasEntry(entries, ".gitignore") {
+			if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
+				return err
+			}
+		}
 	}
 	matcher := gitignore.NewMatcher(patterns)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("list %s: %w", dir, err)
-	}
+	var statNamesList, statPaths []string
 	for _, de := range entries {
 		name := de.Name()
 		if name == ".git" {
@@ -193,18 +223,49 @@ func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patte
 			if s.gitlinks[p] || matcher.Match(pc, true) {
 				continue // a submodule (tracked as a gitlink) or an ignored directory
 			}
-			if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
-				continue // a nested repository: not part of this one
+			if s.legacy {
+				if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
+					continue // a nested repository: not part of this one
+				}
 			}
 			if err := s.walkDir(ctx, p, pc, patterns, tracked, out); err != nil {
 				return err
 			}
 			continue
 		}
-		if tracked[p] || matcher.Match(pc, false) {
-			continue
+		if !tracked[p] {
+			if matcher.Match(pc, false) {
+				continue
+			}
+			*out = append(*out, p)
 		}
-		*out = append(*out, p)
+		if d != nil {
+			statNamesList = append(statNamesList, name)
+			statPaths = append(statPaths, p)
+		}
+	}
+	if len(statNamesList) > 0 {
+		statNames(d, statNamesList, func(i int, st fileStat) { s.stats[statPaths[i]] = st })
 	}
 	return nil
+}
+
+// withIgnoreFile returns patterns followed by those of dir's .gitignore,
+// if any (comps are dir's path components).
+func withIgnoreFile(dir string, comps []string, patterns []gitignore.Pattern) ([]gitignore.Pattern, error) {
+	local, err := readIgnoreFile(filepath.Join(dir, ".gitignore"), comps)
+	if err != nil {
+		return nil, err
+	}
+	if len(local) == 0 {
+		return patterns, nil
+	}
+	// Copy so that sibling directories do not share the appended tail.
+	return append(append([]gitignore.Pattern(nil), patterns...), local...), nil
+}
+
+// hasEntry reports whether sorted entries include name.
+func hasEntry(entries []os.DirEntry, name string) bool {
+	_, found := slices.BinarySearchFunc(entries, name, func(e os.DirEntry, n string) int { return strings.Compare(e.Name(), n) })
+	return found
 }

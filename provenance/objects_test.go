@@ -93,7 +93,6 @@ func TestObjectReader(t *testing.T) {
 	}
 }
 
-
 // readAll returns the content of an object.
 func readAll(t *testing.T, o plumbing.EncodedObject) []byte {
 	t.Helper()
