@@ -154,9 +154,15 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	}
 	g.RemoteURL = remoteURL(cfg.Remotes)
 
-	idx, err := repo.Storer.Index()
-	if err != nil {
-		return nil, fmt.Errorf("read git index of %s: %w", g.Root, err)
+	var idx *index.Index
+	decoded := false
+	if isFS && !legacy {
+		idx, decoded = readIndex(fsStorage.Filesystem())
+	}
+	if !decoded {
+		if idx, err = repo.Storer.Index(); err != nil {
+			return nil, fmt.Errorf("read git index of %s: %w", g.Root, err)
+		}
 	}
 	trustMode := cfg.Raw.Section("core").Option("filemode") != "false"
 	st := &scanner{repo: repo, root: g.Root, idx: idx, trustMode: trustMode, objects: repo.Storer, fast: fast,
