@@ -258,6 +258,7 @@ type scanner struct {
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
 	stats     map[string]fileStat        // stat data of working tree files met by the walk
+	direntBuf []byte                     // the walk's buffer for directory entries
 	fast      *objectReader              // reads objects directly; nil to use objects only
 	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).

@@ -161,33 +161,48 @@ func parseIgnore(r io.Reader, domain []string) ([]gitignore.Pattern, error) {
 // Ignored directories, nested repositories and .git are not entered.
 func (s *scanner) untracked(ctx context.Context, base []gitignore.Pattern, tracked map[string]bool) ([]string, error) {
 	var out []string
-	err := s.walkDir(ctx, "", nil, base, tracked, &out)
+	err := s.walkDir(ctx, nil, "", nil, base, tracked, &out)
 	return out, err
 }
 
+// dirEntry is an entry of a working tree directory.
+type dirEntry struct {
+	name  string
+	isDir bool // a directory, not a symlink to one
+}
+
 // walkDir lists the untracked files under rel (comps are its path
-// components) into out. Unless s.legacy, it also records in s.stats the
-// stat data of the tracked and untracked files it lists, looked up relative
-// to the open directory, and it reads a .gitignore or recognises a nested
-// repository from the directory's entries rather than by opening or
-// stat'ing names that are usually absent.
-func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patterns []gitignore.Pattern, tracked map[string]bool, out *[]string) error {
+// components; parent is the open directory holding it, nil for the root)
+// into out. Unless s.legacy, it also records in s.stats the stat data of
+// the tracked and untracked files it lists, looked up relative to the open
+// directory, and it reads a .gitignore or recognises a nested repository
+// from the directory's entries rather than by opening or stat'ing names
+// that are usually absent.
+func (s *scanner) walkDir(ctx context.Context, parent *dirHandle, rel string, comps []string, patterns []gitignore.Pattern, tracked map[string]bool, out *[]string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	dir := filepath.Join(s.root, filepath.FromSlash(rel))
-	var entries []os.DirEntry
-	var d *os.File
+	var entries []dirEntry
+	var d *dirHandle
 	var err error
 	if s.legacy {
 		if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
 			return err
 		}
-		if entries, err = os.ReadDir(dir); err != nil {
+		des, err := os.ReadDir(dir)
+		if err != nil {
 			return fmt.Errorf("list %s: %w", dir, err)
 		}
+		for _, de := range des {
+			entries = append(entries, dirEntry{name: de.Name(), isDir: de.IsDir()})
+		}
 	} else {
-		if d, err = os.Open(dir); err != nil {
+		name := ""
+		if len(comps) > 0 {
+			name = comps[len(comps)-1]
+		}
+		if d, err = openDir(parent, name, dir); err != nil {
 			if rel != "" {
 				if _, e := os.Lstat(filepath.Join(dir, ".git")); e == nil {
 					return nil // a nested repository: not part of this one
@@ -195,12 +210,10 @@ func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patte
 			}
 			return fmt.Errorf("list %s: %w", dir, err)
 		}
-		defer d.Close()
-		entries, err = d.ReadDir(-1)
-		if err != nil {
+		defer d.close()
+		if entries, err = d.entries(&s.direntBuf); err != nil {
 			return fmt.Errorf("list %s: %w", dir, err)
 		}
-		slices.SortFunc(entries, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 		if rel != "" && hasEntry(entries, ".git") {
 			return nil // a nested repository: not part of this one
 		}
@@ -213,13 +226,13 @@ func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patte
 	matcher := gitignore.NewMatcher(patterns)
 	var statNamesList, statPaths []string
 	for _, de := range entries {
-		name := de.Name()
+		name := de.name
 		if name == ".git" {
 			continue
 		}
 		p := path.Join(rel, name)
 		pc := append(comps[:len(comps):len(comps)], name)
-		if de.IsDir() {
+		if de.isDir {
 			if s.gitlinks[p] || matcher.Match(pc, true) {
 				continue // a submodule (tracked as a gitlink) or an ignored directory
 			}
@@ -228,7 +241,7 @@ func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patte
 					continue // a nested repository: not part of this one
 				}
 			}
-			if err := s.walkDir(ctx, p, pc, patterns, tracked, out); err != nil {
+			if err := s.walkDir(ctx, d, p, pc, patterns, tracked, out); err != nil {
 				return err
 			}
 			continue
@@ -245,7 +258,7 @@ func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patte
 		}
 	}
 	if len(statNamesList) > 0 {
-		statNames(d, statNamesList, func(i int, st fileStat) { s.stats[statPaths[i]] = st })
+		d.stat(statNamesList, func(i int, st fileStat) { s.stats[statPaths[i]] = st })
 	}
 	return nil
 }
@@ -265,7 +278,7 @@ func withIgnoreFile(dir string, comps []string, patterns []gitignore.Pattern) ([
 }
 
 // hasEntry reports whether sorted entries include name.
-func hasEntry(entries []os.DirEntry, name string) bool {
-	_, found := slices.BinarySearchFunc(entries, name, func(e os.DirEntry, n string) int { return strings.Compare(e.Name(), n) })
+func hasEntry(entries []dirEntry, name string) bool {
+	_, found := slices.BinarySearchFunc(entries, name, func(e dirEntry, n string) int { return strings.Compare(e.name, n) })
 	return found
 }

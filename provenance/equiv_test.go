@@ -1,0 +1,166 @@
+package provenance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+)
+
+// TestInspectGitShortcutsMatch checks that InspectGit with its shortcuts
+// (the direct object and index readers, the combined walk) returns exactly
+// what the plain go-git path returns, and that both agree with git itself
+// (its diff against HEAD and whether "git status --porcelain" is empty), for
+// working trees changed in each way the shortcuts could mishandle.
+func TestInspectGitShortcutsMatch(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		notGit bool // git disagrees on purpose (nested repositories)
+	}{
+		{"clean", func(t *testing.T, dir string) {}, false},
+		{"modified in a subtree", func(t *testing.T, dir string) {
+			write(t, dir, "pkg/deep/x.go", "package deep // changed\n")
+		}, false},
+		{"staged in a subtree (its cache tree invalidated)", func(t *testing.T, dir string) {
+			write(t, dir, "pkg/deep/x.go", "package deep // staged\n")
+			run(t, dir, "add", "pkg/deep/x.go")
+		}, false},
+		{"staged, not committed, then changed again", func(t *testing.T, dir string) {
+			write(t, dir, "pkg/a.go", "package pkg // staged\n")
+			run(t, dir, "add", "pkg/a.go")
+			write(t, dir, "pkg/a.go", "package pkg // worktree\n")
+		}, false},
+		{"index without a cache tree", func(t *testing.T, dir string) {
+			write(t, dir, "top.txt", "top changed\n")
+			dropCacheTree(t, dir)
+		}, false},
+		{"renamed with git mv", func(t *testing.T, dir string) {
+			run(t, dir, "mv", "pkg/a.go", "pkg/renamed.go")
+		}, false},
+		{"renamed without git", func(t *testing.T, dir string) {
+			if err := os.Rename(filepath.Join(dir, "pkg/a.go"), filepath.Join(dir, "pkg/b2.go")); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"deleted, and deleted with git rm", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "top.txt"))
+			run(t, dir, "rm", "-q", "pkg/deep/x.go")
+		}, false},
+		{"removed from the index only", func(t *testing.T, dir string) {
+			run(t, dir, "rm", "-q", "--cached", "pkg/a.go")
+		}, false},
+		{"directory deleted", func(t *testing.T, dir string) {
+			os.RemoveAll(filepath.Join(dir, "pkg/deep"))
+		}, false},
+		{"file replaced by a directory", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "top.txt"))
+			write(t, dir, "top.txt/inner.txt", "inner\n")
+		}, false},
+		{"directory replaced by a file", func(t *testing.T, dir string) {
+			os.RemoveAll(filepath.Join(dir, "pkg/deep"))
+			write(t, dir, "pkg/deep", "now a file\n")
+		}, false},
+		{"untracked, ignored, and a tracked file in an ignored directory", func(t *testing.T, dir string) {
+			write(t, dir, "new/dir/file.txt", "new\n")
+			write(t, dir, "build/out.bin", "ignored\n")
+			write(t, dir, "build/keep.txt", "tracked, changed\n")
+			write(t, dir, "pkg/x.tmp", "ignored\n")
+		}, false},
+		{"symlink and executable bit", func(t *testing.T, dir string) {
+			os.Chmod(filepath.Join(dir, "pkg/a.go"), 0o755)
+			if err := os.Symlink("pkg/a.go", filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"touched but unchanged", func(t *testing.T, dir string) {
+			future := time.Now().Add(time.Hour)
+			os.Chtimes(filepath.Join(dir, "pkg/a.go"), future, future)
+		}, false},
+		{"nested repository", func(t *testing.T, dir string) {
+			write(t, dir, "vendor/other/x.txt", "x\n")
+			run(t, filepath.Join(dir, "vendor/other"), "init", "-q")
+		}, true},
+		{"intent to add", func(t *testing.T, dir string) {
+			write(t, dir, "pkg/ita.go", "package pkg\n")
+			run(t, dir, "add", "-N", "pkg/ita.go")
+		}, false},
+		{"packed repository, changed", func(t *testing.T, dir string) {
+			run(t, dir, "gc", "-q")
+			write(t, dir, "pkg/deep/x.go", "package deep // after gc\n")
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := newRepo(t)
+			write(t, dir, "top.txt", "top\n")
+			write(t, dir, ".gitignore", "build/\n*.tmp\n")
+			write(t, dir, "pkg/a.go", "package pkg\n")
+			write(t, dir, "pkg/b.go", "package pkg // b\n")
+			write(t, dir, "pkg/deep/x.go", "package deep\n")
+			write(t, dir, "other/y.txt", "y\n")
+			write(t, dir, "build/keep.txt", "tracked\n")
+			run(t, dir, "add", "-A")
+			run(t, dir, "add", "-f", "build/keep.txt")
+			run(t, dir, "commit", "-q", "-m", "first")
+			time.Sleep(10 * time.Millisecond) // let the index's mtime pass the files'
+			run(t, dir, "status", "-s")       // refresh the index's stat data
+			tc.change(t, dir)
+
+			ctx := context.Background()
+			got, err := inspectGit(ctx, dir, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := inspectGit(ctx, dir, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("shortcut result differs from the plain path:\n got %+v\n%s\nwant %+v\n%s", got, got.Diff, want, want.Diff)
+			}
+			if tc.notGit {
+				return
+			}
+			if porcelain := run(t, dir, "status", "--porcelain"); got.Dirty != (porcelain != "") {
+				t.Fatalf("Dirty = %v, git status --porcelain:\n%s", got.Dirty, porcelain)
+			}
+			run(t, dir, "add", "-A", "-N")
+			if gd := gitDiff(t, dir); string(got.Diff) != gd {
+				t.Fatalf("diff differs from git's.\ngot:\n%s\nwant:\n%s", got.Diff, gd)
+			}
+		})
+	}
+}
+
+// dropCacheTree rewrites the index without extensions (go-git writes none),
+// so that it has no cache tree.
+func dropCacheTree(t *testing.T, dir string) {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := repo.Storer.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Cache == nil {
+		t.Fatal("the index had no cache tree to drop")
+	}
+	idx.Cache = nil
+	if err := repo.Storer.SetIndex(idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx, err = repo.Storer.Index(); err != nil || idx.Cache != nil {
+		t.Fatalf("index still has a cache tree (%v)", err)
+	}
+	if !strings.Contains(run(t, dir, "ls-files"), "top.txt") {
+		t.Fatal("index lost its entries")
+	}
+}
