@@ -14,7 +14,8 @@ import (
 // BenchmarkInspectGit measures InspectGit on a fresh clone of the
 // repository holding this package (the mlrun sources, some 500 files in one
 // packfile): clean, and with two modified files and an untracked one, as a
-// developer's tree usually is. MLRUN_GITSCAN_DIR names another directory
+// developer's tree usually is, and with one of the changes staged.
+// MLRUN_GITSCAN_DIR names another directory
 // to inspect in place (read only), e.g. a developer's checkout.
 func BenchmarkInspectGit(b *testing.B) {
 	if dir := os.Getenv("MLRUN_GITSCAN_DIR"); dir != "" {
@@ -39,6 +40,8 @@ func BenchmarkInspectGit(b *testing.B) {
 	}
 	write(b, clone, "pipeline/zz_new.go", "package pipeline\n")
 	b.Run("clone-dirty", func(b *testing.B) { benchInspect(b, clone) })
+	run(b, clone, "add", files[0]) // invalidates the cache tree from the root to the file
+	b.Run("clone-staged", func(b *testing.B) { benchInspect(b, clone) })
 }
 
 // benchInspect measures InspectGit on dir, and the path without its

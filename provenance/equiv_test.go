@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // TestInspectGitShortcutsMatch checks that InspectGit with its shortcuts
@@ -90,6 +93,15 @@ func TestInspectGitShortcutsMatch(t *testing.T) {
 			write(t, dir, "pkg/ita.go", "package pkg\n")
 			run(t, dir, "add", "-N", "pkg/ita.go")
 		}, false},
+		{"identical directories, one with a staged change undone", func(t *testing.T, dir string) {
+			// twin/ has other/'s tree hash, but its cache-tree entry is invalidated:
+			// its HEAD entries come from other/'s index entries.
+			write(t, dir, "twin/y.txt", "staged\n")
+			run(t, dir, "add", "twin/y.txt")
+			write(t, dir, "twin/y.txt", "y\n")
+			run(t, dir, "add", "twin/y.txt")
+			write(t, dir, "other/y.txt", "y, changed\n")
+		}, false},
 		{"packed repository, changed", func(t *testing.T, dir string) {
 			run(t, dir, "gc", "-q")
 			write(t, dir, "pkg/deep/x.go", "package deep // after gc\n")
@@ -104,6 +116,7 @@ func TestInspectGitShortcutsMatch(t *testing.T) {
 			write(t, dir, "pkg/b.go", "package pkg // b\n")
 			write(t, dir, "pkg/deep/x.go", "package deep\n")
 			write(t, dir, "other/y.txt", "y\n")
+			write(t, dir, "twin/y.txt", "y\n")
 			write(t, dir, "build/keep.txt", "tracked\n")
 			run(t, dir, "add", "-A")
 			run(t, dir, "add", "-f", "build/keep.txt")
@@ -160,7 +173,52 @@ func dropCacheTree(t *testing.T, dir string) {
 	if idx, err = repo.Storer.Index(); err != nil || idx.Cache != nil {
 		t.Fatalf("index still has a cache tree (%v)", err)
 	}
-	if !strings.Contains(run(t, dir, "ls-files"), "top.txt") {
+	if run(t, dir, "ls-files") == "" {
 		t.Fatal("index lost its entries")
+	}
+}
+
+// TestCoveredTrees checks which HEAD subtrees loadHead takes from the index:
+// those whose cache-tree entry is valid, not those on the path of a staged
+// change, nor any when the index has no cache tree.
+func TestCoveredTrees(t *testing.T) {
+	dir := newRepo(t)
+	write(t, dir, "a.txt", "a\n")
+	write(t, dir, "pkg/deep/x.go", "package deep\n")
+	write(t, dir, "pkg/y.go", "package pkg\n")
+	write(t, dir, "other/sub/z.txt", "z\n")
+	commitAll(t, dir, "first")
+	write(t, dir, "pkg/deep/x.go", "package deep // staged\n")
+	run(t, dir, "add", "pkg/deep/x.go")
+
+	covered := func() []string {
+		repo, err := git.PlainOpen(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, nodes, ok := readIndex(repo.Storer.(*filesystem.Storage).Filesystem())
+		if !ok {
+			t.Fatal("readIndex declined the index")
+		}
+		root := plumbing.NewHash(strings.TrimSpace(run(t, dir, "rev-parse", "HEAD^{tree}")))
+		s := &scanner{idx: idx, cacheTree: nodes}
+		var dirs []string
+		for _, c := range s.coveredTrees(root) {
+			dirs = append(dirs, c.dir)
+			for _, e := range idx.Entries[c.start:c.end] {
+				if !strings.HasPrefix(e.Name, c.dir+"/") {
+					t.Errorf("%s covers %s", c.dir, e.Name)
+				}
+			}
+		}
+		sort.Strings(dirs)
+		return dirs
+	}
+	if got, want := strings.Join(covered(), " "), "other other/sub"; got != want {
+		t.Fatalf("covered directories %q, want %q", got, want)
+	}
+	dropCacheTree(t, dir)
+	if got := covered(); len(got) != 0 {
+		t.Fatalf("covered directories %q without a cache tree", got)
 	}
 }

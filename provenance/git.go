@@ -155,9 +155,10 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	g.RemoteURL = remoteURL(cfg.Remotes)
 
 	var idx *index.Index
+	var cacheTree []cacheNode
 	decoded := false
 	if isFS && !legacy {
-		idx, decoded = readIndex(fsStorage.Filesystem())
+		idx, cacheTree, decoded = readIndex(fsStorage.Filesystem())
 	}
 	if !decoded {
 		if idx, err = repo.Storer.Index(); err != nil {
@@ -165,8 +166,8 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 		}
 	}
 	trustMode := cfg.Raw.Section("core").Option("filemode") != "false"
-	st := &scanner{repo: repo, root: g.Root, idx: idx, trustMode: trustMode, objects: repo.Storer, fast: fast,
-		legacy: legacy, extraIgnores: extraIgnores}
+	st := &scanner{repo: repo, root: g.Root, idx: idx, cacheTree: cacheTree, trustMode: trustMode, objects: repo.Storer,
+		trees: objects, fast: fast, legacy: legacy, extraIgnores: extraIgnores}
 	if isFS {
 		// The same object database, but blobs over 1 MiB are read as streams.
 		st.objects = filesystem.NewStorageWithOptions(fsStorage.Filesystem(), cache.NewObjectLRUDefault(),
@@ -253,12 +254,14 @@ type scanner struct {
 	repo      *git.Repository
 	root      string
 	idx       *index.Index
+	cacheTree []cacheNode // the index's whole cache tree, when readIndex decoded it
 	trustMode bool                       // core.fileMode: the executable bit is meaningful
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
 	stats     map[string]fileStat        // stat data of working tree files met by the walk
 	direntBuf []byte                     // the walk's buffer for directory entries
+	trees     storer.EncodedObjectStorer // the storer HEAD's trees were read from
 	fast      *objectReader              // reads objects directly; nil to use objects only
 	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).
@@ -267,7 +270,10 @@ type scanner struct {
 
 // loadHead records every blob of the HEAD tree (nothing when tree is nil).
 // When the index's cached tree says the index equals HEAD exactly, the index
-// entries are used instead of reading every tree object.
+// entries are used instead of reading every tree object. Otherwise, a HEAD
+// subtree whose hash is that of a valid cache-tree entry holds exactly the
+// index entries that cache-tree entry covers, and is not read either (see
+// coveredTrees).
 func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 	s.head = make(map[string]version)
 	if tree == nil {
@@ -279,6 +285,19 @@ func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 			s.head[e.Name] = version{mode: normalMode(e.Mode), hash: e.Hash}
 		}
 		return nil
+	}
+	var covered map[plumbing.Hash]coveredDir
+	if !s.legacy {
+		if covered = s.coveredTrees(tree.Hash); len(covered) > 0 {
+			// The same root, read through a storer that gives covered subtrees
+			// no entries, so that the walker does not read them.
+			t, err := object.GetTree(coverStore{EncodedObjectStorer: s.trees, covered: covered}, tree.Hash)
+			if err == nil {
+				tree = t
+			} else {
+				covered = nil
+			}
+		}
 	}
 	walker := object.NewTreeWalker(tree, true, nil)
 	defer walker.Close()
@@ -294,10 +313,115 @@ func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 			return fmt.Errorf("walk HEAD tree of %s: %w", s.root, err)
 		}
 		if entry.Mode == filemode.Dir {
+			if c, ok := covered[entry.Hash]; ok {
+				for _, e := range s.idx.Entries[c.start:c.end] {
+					s.head[name+e.Name[len(c.dir):]] = version{mode: normalMode(e.Mode), hash: e.Hash}
+				}
+			}
 			continue
 		}
 		s.head[name] = version{mode: normalMode(entry.Mode), hash: entry.Hash}
 	}
+}
+
+// coveredDir is a directory whose tree a valid cache-tree entry records:
+// the index entries start:end are the files under dir, all of them.
+type coveredDir struct {
+	dir        string
+	start, end int
+}
+
+// coveredTrees returns, by tree hash, the directories other than the root
+// that the cache tree records as valid, after checking that each covers
+// the number of index entries it claims and that these are plain (stage 0,
+// not intent-to-add) entries, as git guarantees. A tree with such a hash,
+// wherever it is in HEAD, holds exactly those entries (relative to dir).
+func (s *scanner) coveredTrees(root plumbing.Hash) map[plumbing.Hash]coveredDir {
+	paths := cacheTreePaths(s.cacheTree)
+	if len(paths) == 0 {
+		return nil
+	}
+	entries := s.idx.Entries
+	out := make(map[plumbing.Hash]coveredDir)
+	for _, p := range paths {
+		if p.path == "" || p.node.entries < 0 || p.node.hash == root {
+			continue
+		}
+		if _, ok := out[p.node.hash]; ok {
+			continue
+		}
+		prefix := p.path + "/"
+		start := sort.Search(len(entries), func(i int) bool { return entries[i].Name >= prefix })
+		end := start
+		for end < len(entries) && strings.HasPrefix(entries[end].Name, prefix) {
+			if e := entries[end]; e.Stage != 0 || e.IntentToAdd {
+				break
+			}
+			end++
+		}
+		if end-start != p.node.entries || (end < len(entries) && strings.HasPrefix(entries[end].Name, prefix)) {
+			continue
+		}
+		out[p.node.hash] = coveredDir{dir: p.path, start: start, end: end}
+	}
+	return out
+}
+
+// cachePath is a cache-tree entry with its directory's path.
+type cachePath struct {
+	path string
+	node cacheNode
+}
+
+// cacheTreePaths gives each cache-tree entry its path: the entries are in
+// pre-order, each followed by its subtrees. It returns nil when they do not
+// form one tree.
+func cacheTreePaths(nodes []cacheNode) []cachePath {
+	if len(nodes) == 0 || nodes[0].name != "" {
+		return nil
+	}
+	out := make([]cachePath, 0, len(nodes))
+	var walk func(i int, prefix string) int
+	walk = func(i int, prefix string) int {
+		if i >= len(nodes) {
+			return -1
+		}
+		n := nodes[i]
+		p := n.name
+		if prefix != "" {
+			p = prefix + "/" + n.name
+		}
+		if i > 0 && (n.name == "" || strings.Contains(n.name, "/")) {
+			return -1
+		}
+		out = append(out, cachePath{path: p, node: n})
+		j := i + 1
+		for k := 0; k < n.trees; k++ {
+			if j = walk(j, p); j < 0 {
+				return -1
+			}
+		}
+		return j
+	}
+	if walk(0, "") != len(nodes) {
+		return nil
+	}
+	return out
+}
+
+// coverStore serves the trees of covered directories as empty trees, and
+// every other object from the wrapped storer.
+type coverStore struct {
+	storer.EncodedObjectStorer
+	covered map[plumbing.Hash]coveredDir
+}
+
+// EncodedObject returns object h, an empty tree for a covered one.
+func (c coverStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if _, ok := c.covered[h]; ok && (t == plumbing.TreeObject || t == plumbing.AnyObject) {
+		return &rawObject{typ: plumbing.TreeObject, hash: h}, nil
+	}
+	return c.EncodedObjectStorer.EncodedObject(t, h)
 }
 
 // normalMode maps the deprecated group-writable mode to a regular file.

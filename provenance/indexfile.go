@@ -21,44 +21,62 @@ import (
 // reads each field through reflection). It reports ok false, and the caller
 // then uses go-git, for anything it does not decode exactly as go-git
 // does: an unreadable file, a malformed or unusual one (a required
-// extension, a resolve-undo or end-of-entries extension, a bad checksum).
-func readIndex(fs billy.Filesystem) (*index.Index, bool) {
+// extension, a bad checksum). (go-git pairs resolve-undo hashes with stages
+// in map order; this decoder pairs them in file order. Nothing here reads
+// them.)
+//
+// It also returns the cache tree with its invalidated entries (which
+// go-git leaves out), in file order, for loadHead.
+func readIndex(fs billy.Filesystem) (*index.Index, []cacheNode, bool) {
 	f, err := fs.Open("index")
 	if errors.Is(err, os.ErrNotExist) {
-		return &index.Index{Version: 2}, true
+		return &index.Index{Version: 2}, nil, true
 	}
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	defer f.Close()
 	idx := &index.Index{Version: 2}
 	fi, err := fs.Stat(f.Name())
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	idx.ModTime = fi.ModTime()
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, false
+		return nil, nil, false
 	}
-	if !decodeIndex(data, idx) {
-		return nil, false
+	nodes, ok := decodeIndex(data, idx)
+	if !ok {
+		return nil, nil, false
 	}
-	return idx, true
+	return idx, nodes, true
 }
 
-// decodeIndex decodes an index file (versions 2 to 4) into idx.
-func decodeIndex(data []byte, idx *index.Index) bool {
+// cacheNode is one entry of the cache tree (the TREE extension): a
+// directory (its name within its parent; "" for the root), how many index
+// entries it covers (-1 when invalidated), how many subtrees follow it, and
+// the hash of the tree the covered entries make.
+type cacheNode struct {
+	name    string
+	entries int
+	trees   int
+	hash    plumbing.Hash
+}
+
+// decodeIndex decodes an index file (versions 2 to 4) into idx, returning
+// also its whole cache tree.
+func decodeIndex(data []byte, idx *index.Index) ([]cacheNode, bool) {
 	if len(data) < 12 || !bytes.Equal(data[:4], []byte("DIRC")) {
-		return false
+		return nil, false
 	}
 	idx.Version = binary.BigEndian.Uint32(data[4:])
 	if idx.Version < 2 || idx.Version > 4 {
-		return false
+		return nil, false
 	}
 	count := int(binary.BigEndian.Uint32(data[8:]))
 	if count > len(data)/40 {
-		return false
+		return nil, false
 	}
 	pos := 12
 	entries := make([]index.Entry, count)
@@ -66,7 +84,7 @@ func decodeIndex(data []byte, idx *index.Index) bool {
 	last := ""
 	for i := range entries {
 		if pos+62 > len(data) {
-			return false
+			return nil, false
 		}
 		b := data[pos:]
 		e := &entries[i]
@@ -86,7 +104,7 @@ func decodeIndex(data []byte, idx *index.Index) bool {
 		read := 62
 		if flags&0x4000 != 0 {
 			if pos+64 > len(data) {
-				return false
+				return nil, false
 			}
 			ext := binary.BigEndian.Uint16(b[62:])
 			e.IntentToAdd = ext&(1<<13) != 0
@@ -101,11 +119,11 @@ func decodeIndex(data []byte, idx *index.Index) bool {
 			if n == 0xfff {
 				n = bytes.IndexByte(rest, 0)
 				if n < 0 {
-					return false
+					return nil, false
 				}
 				consumed = n + 1
 			} else if n > len(rest) {
-				return false
+				return nil, false
 			}
 			e.Name = string(rest[:n])
 			pad := 8 - (read+n)%8 - (consumed - n)
@@ -113,49 +131,63 @@ func decodeIndex(data []byte, idx *index.Index) bool {
 		case 4:
 			strip, k := varint(rest)
 			if k <= 0 || strip > int64(len(last)) || (i == 0 && strip > 0) {
-				return false
+				return nil, false
 			}
 			end := bytes.IndexByte(rest[k:], 0)
 			if end < 0 {
-				return false
+				return nil, false
 			}
 			e.Name = last[:len(last)-int(strip)] + string(rest[k:k+end])
 			pos += read + k + end + 1
 		}
 		if pos > len(data) {
-			return false
+			return nil, false
 		}
 		last = e.Name
 		idx.Entries[i] = e
 	}
 	// Extensions, as long as one could still fit before the checksum.
+	var nodes []cacheNode
 	for len(data)-pos >= 4+4+sha1.Size {
 		sig := data[pos : pos+4]
 		n := int(binary.BigEndian.Uint32(data[pos+4:]))
 		start := pos + 8
 		if n < 0 || n > len(data)-start {
-			return false
+			return nil, false
 		}
 		body := data[start : start+n]
 		switch {
 		case string(sig) == "TREE":
-			t, ok := decodeCacheTree(body)
+			t, raw, ok := decodeCacheTree(body)
 			if !ok {
-				return false
+				return nil, false
 			}
-			idx.Cache = t
-		case string(sig) == "REUC" || string(sig) == "EOIE":
-			return false // decoded (and checked) by go-git only
+			idx.Cache, nodes = t, raw
+		case string(sig) == "REUC":
+			ru, ok := decodeResolveUndo(body)
+			if !ok {
+				return nil, false
+			}
+			idx.ResolveUndo = ru
+		case string(sig) == "EOIE":
+			if len(body) != 24 {
+				return nil, false
+			}
+			idx.EndOfIndexEntry = &index.EndOfIndexEntry{Offset: binary.BigEndian.Uint32(body)}
+			copy(idx.EndOfIndexEntry.Hash[:], body[4:])
 		case sig[0] < 'A' || sig[0] > 'Z':
-			return false // a required extension: go-git refuses it
+			return nil, false // a required extension: go-git refuses it
 		}
 		pos = start + n
 	}
 	if len(data)-pos < sha1.Size {
-		return false
+		return nil, false
 	}
 	sum := sha1.Sum(data[:pos])
-	return bytes.Equal(sum[:], data[pos:pos+sha1.Size])
+	if !bytes.Equal(sum[:], data[pos:pos+sha1.Size]) {
+		return nil, false
+	}
+	return nodes, true
 }
 
 // varint decodes git's offset varint (as in index v4 and OFS_DELTA),
@@ -178,43 +210,86 @@ func varint(data []byte) (int64, int) {
 	return v, k
 }
 
-// decodeCacheTree decodes the TREE extension as go-git does: invalidated
-// entries (a negative entry count) are left out.
-func decodeCacheTree(body []byte) (*index.Tree, bool) {
+// decodeCacheTree decodes the TREE extension as go-git does (invalidated
+// entries, with a negative entry count, are left out), and also returns
+// every entry.
+func decodeCacheTree(body []byte) (*index.Tree, []cacheNode, bool) {
 	t := &index.Tree{}
+	var nodes []cacheNode
 	for len(body) > 0 {
 		nul := bytes.IndexByte(body, 0)
 		if nul < 0 {
-			return nil, false
+			return nil, nil, false
 		}
 		e := index.TreeEntry{Path: string(body[:nul])}
 		body = body[nul+1:]
 		sp := bytes.IndexByte(body, ' ')
 		if sp < 0 {
-			return nil, false
+			return nil, nil, false
 		}
 		var err error
 		if e.Entries, err = strconv.Atoi(string(body[:sp])); err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		body = body[sp+1:]
 		nl := bytes.IndexByte(body, '\n')
 		if nl < 0 {
-			return nil, false
+			return nil, nil, false
 		}
 		if e.Trees, err = strconv.Atoi(string(body[:nl])); err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		body = body[nl+1:]
-		if e.Entries < 0 {
-			continue
+		if e.Entries >= 0 {
+			if len(body) < len(plumbing.ZeroHash) {
+				return nil, nil, false
+			}
+			copy(e.Hash[:], body)
+			body = body[len(plumbing.ZeroHash):]
+			t.Entries = append(t.Entries, e)
 		}
-		if len(body) < len(plumbing.ZeroHash) {
+		nodes = append(nodes, cacheNode{name: e.Path, entries: e.Entries, trees: e.Trees, hash: e.Hash})
+	}
+	return t, nodes, true
+}
+
+// decodeResolveUndo decodes the REUC extension: per path, three octal modes
+// then the hash of each stage whose mode is not zero. It reports false for
+// anything go-git might decode differently or refuse.
+func decodeResolveUndo(body []byte) (*index.ResolveUndo, bool) {
+	ru := &index.ResolveUndo{}
+	for len(body) > 0 {
+		nul := bytes.IndexByte(body, 0)
+		if nul < 0 {
 			return nil, false
 		}
-		copy(e.Hash[:], body)
-		body = body[len(plumbing.ZeroHash):]
-		t.Entries = append(t.Entries, e)
+		e := index.ResolveUndoEntry{Path: string(body[:nul]), Stages: make(map[index.Stage]plumbing.Hash)}
+		body = body[nul+1:]
+		var present []index.Stage
+		for s := index.Stage(1); s <= 3; s++ {
+			nul := bytes.IndexByte(body, 0)
+			if nul < 0 {
+				return nil, false
+			}
+			mode, err := strconv.ParseInt(string(body[:nul]), 8, 64)
+			if err != nil {
+				return nil, false
+			}
+			body = body[nul+1:]
+			if mode != 0 {
+				present = append(present, s)
+			}
+		}
+		for _, s := range present {
+			if len(body) < len(plumbing.ZeroHash) {
+				return nil, false
+			}
+			var h plumbing.Hash
+			copy(h[:], body)
+			e.Stages[s] = h
+			body = body[len(plumbing.ZeroHash):]
+		}
+		ru.Entries = append(ru.Entries, e)
 	}
-	return t, true
+	return ru, true
 }
