@@ -254,7 +254,7 @@ type scanner struct {
 	repo      *git.Repository
 	root      string
 	idx       *index.Index
-	cacheTree []cacheNode // the index's whole cache tree, when readIndex decoded it
+	cacheTree []cacheNode                // the index's whole cache tree, when readIndex decoded it
 	trustMode bool                       // core.fileMode: the executable bit is meaningful
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
