@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -126,16 +127,23 @@ func TestInspectGitShortcutsMatch(t *testing.T) {
 			tc.change(t, dir)
 
 			ctx := context.Background()
-			got, err := inspectGit(ctx, dir, false, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want, err := inspectGit(ctx, dir, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("shortcut result differs from the plain path:\n got %+v\n%s\nwant %+v\n%s", got, got.Diff, want, want.Diff)
+			var got *Git
+			// One walker, then several (the top-level directories in parallel).
+			for _, procs := range []int{1, 3} {
+				prev := runtime.GOMAXPROCS(procs)
+				got, err = inspectGit(ctx, dir, false, nil)
+				runtime.GOMAXPROCS(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("with %d walkers, the result differs from the plain path:\n got %+v\n%s\nwant %+v\n%s",
+						procs, got, got.Diff, want, want.Diff)
+				}
 			}
 			if tc.notGit {
 				return

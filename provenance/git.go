@@ -260,7 +260,6 @@ type scanner struct {
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
 	stats     map[string]fileStat        // stat data of working tree files met by the walk
-	direntBuf []byte                     // the walk's buffer for directory entries
 	trees     storer.EncodedObjectStorer // the storer HEAD's trees were read from
 	fast      *objectReader              // reads objects directly; nil to use objects only
 	legacy    bool                       // no shortcuts (see inspectGit)
