@@ -125,7 +125,7 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	var fast *objectReader
 	fsStorage, isFS := repo.Storer.(*filesystem.Storage)
 	if isFS && !legacy {
-		fast = &objectReader{fs: fsStorage.Filesystem()}
+		fast = &objectReader{fs: fsStorage.Filesystem(), bulkNames: 4096}
 		defer fast.close()
 		objects = fastStore{EncodedObjectStorer: repo.Storer, r: fast}
 	}

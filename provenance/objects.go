@@ -42,6 +42,9 @@ type objectReader struct {
 	// cache holds inflated delta bases by pack and offset.
 	cache      map[packOffset]cachedObject
 	cacheBytes int
+	// bulkNames is the most index names read at once when looking an
+	// object up; past it the names are probed one by one (binary search).
+	bulkNames int
 }
 
 type packOffset struct {
@@ -62,6 +65,8 @@ type packReader struct {
 	fanout [256]uint32
 	err    error // from opening; the pack is then skipped
 	opened bool
+	// bulkNames is the most names find reads at once (else it probes).
+	bulkNames int
 }
 
 // close releases every open file.
@@ -91,7 +96,7 @@ func (r *objectReader) listPacks() error {
 	}
 	for _, fi := range infos {
 		if n := fi.Name(); strings.HasPrefix(n, "pack-") && strings.HasSuffix(n, ".idx") {
-			r.packs = append(r.packs, &packReader{name: path.Join("objects", "pack", n)})
+			r.packs = append(r.packs, &packReader{name: path.Join("objects", "pack", n), bulkNames: r.bulkNames})
 		}
 	}
 	return nil
@@ -143,14 +148,31 @@ func (p *packReader) find(h plumbing.Hash) (int64, error) {
 		return -1, errNoFastObject
 	}
 	const namesAt = 8 + 256*4
-	names := make([]byte, int(hi-lo)*20)
-	if _, err := p.idx.ReadAt(names, namesAt+int64(lo)*20); err != nil {
-		return -1, err
+	// The names with h's first byte: read at once when few (one read for a
+	// repository of up to a million objects), else probed one by one.
+	var names []byte
+	if int(hi-lo) <= p.bulkNames {
+		names = make([]byte, int(hi-lo)*20)
+		if _, err := p.idx.ReadAt(names, namesAt+int64(lo)*20); err != nil {
+			return -1, err
+		}
+	}
+	var probe [20]byte
+	name := func(k int) ([]byte, error) {
+		if names != nil {
+			return names[k*20 : k*20+20], nil
+		}
+		_, err := p.idx.ReadAt(probe[:], namesAt+(int64(lo)+int64(k))*20)
+		return probe[:], err
 	}
 	i, j := 0, int(hi-lo)
 	for i < j {
 		m := (i + j) / 2
-		switch c := bytes.Compare(names[m*20:m*20+20], h[:]); {
+		nm, err := name(m)
+		if err != nil {
+			return -1, err
+		}
+		switch c := bytes.Compare(nm, h[:]); {
 		case c == 0:
 			i, j = m, m
 		case c < 0:
@@ -159,8 +181,11 @@ func (p *packReader) find(h plumbing.Hash) (int64, error) {
 			j = m
 		}
 	}
-	if i >= int(hi-lo) || !bytes.Equal(names[i*20:i*20+20], h[:]) {
+	if i >= int(hi-lo) {
 		return -1, nil
+	}
+	if nm, err := name(i); err != nil || !bytes.Equal(nm, h[:]) {
+		return -1, err
 	}
 	n := int64(p.fanout[255])
 	pos := int64(lo) + int64(i)

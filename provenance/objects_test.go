@@ -41,8 +41,16 @@ func TestObjectReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	fsStorage := repo.Storer.(*filesystem.Storage)
-	r := &objectReader{fs: fsStorage.Filesystem()}
-	defer r.close()
+	for _, bulk := range []int{4096, 0} { // names read at once, or probed
+		r := &objectReader{fs: fsStorage.Filesystem(), bulkNames: bulk}
+		checkObjectReader(t, dir, fsStorage, r)
+		r.close()
+	}
+}
+
+// checkObjectReader compares every object r reads with go-git's.
+func checkObjectReader(t *testing.T, dir string, fsStorage *filesystem.Storage, r *objectReader) {
+	t.Helper()
 
 	all := strings.Fields(run(t, dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)"))
 	idxs, err := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
