@@ -73,6 +73,16 @@ type Git struct {
 // commit is staged counts as dirty but has no diff), clean/smudge filters and
 // end-of-line conversion (such files may show as modified).
 //
+// It reads no more than it must: objects (the HEAD commit, the trees not
+// known from the index, the blobs a diff needs) are looked up in the pack
+// indexes in place rather than through go-git's storage, which decodes
+// every pack index whole first; HEAD subtrees whose hash the index's cache
+// tree records are taken from the index; the index is decoded from one
+// read; and the walk stats the files it lists relative to their open
+// directory, the top-level directories in parallel. Whatever these readers
+// do not handle exactly (alternates, other index versions, required index
+// extensions, damage) is left to go-git, so the result is the same.
+//
 // extraIgnores are further gitignore patterns, relative to the repository
 // root, treated as if listed in .git/info/exclude: a caller passes its own
 // output directories (for example "/mlruns/") so that earlier runs' files do
