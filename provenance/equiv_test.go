@@ -2,7 +2,11 @@ package provenance
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -228,5 +232,111 @@ func TestCoveredTrees(t *testing.T) {
 	dropCacheTree(t, dir)
 	if got := covered(); len(got) != 0 {
 		t.Fatalf("covered directories %q without a cache tree", got)
+	}
+}
+
+// TestInspectGitRandomChanges applies seeded random sequences of changes
+// (edits, new files, deletions, renames, staging, unstaging, mode changes,
+// commits, repacks) to a repository and checks after each step that the
+// shortcuts agree with the plain path and with git.
+func TestInspectGitRandomChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 18))
+	dir := newRepo(t)
+	write(t, dir, ".gitignore", "*.log\nignored/\n")
+	dirs := []string{"", "a", "a/b", "a/b/c", "d", "e/f"}
+	var files []string
+	for i := 0; i < 30; i++ {
+		f := path.Join(dirs[i%len(dirs)], fmt.Sprintf("f%d.txt", i))
+		files = append(files, f)
+		write(t, dir, f, fmt.Sprintf("file %d\nline two\n", i))
+	}
+	commitAll(t, dir, "first")
+	pick := func() string { return files[rng.IntN(len(files))] }
+	for step := 0; step < 40; step++ {
+		var did []string
+		for n := 1 + rng.IntN(3); n > 0; n-- {
+			f := pick()
+			p := filepath.Join(dir, filepath.FromSlash(f))
+			switch op := rng.IntN(11); op {
+			case 0, 1:
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				os.WriteFile(p, []byte(fmt.Sprintf("edit %d of %s\n", step, f)), 0o644)
+			case 2:
+				os.Remove(p)
+			case 3:
+				g := path.Join(dirs[rng.IntN(len(dirs))], fmt.Sprintf("new%d.txt", step))
+				files = append(files, g)
+				write(t, dir, g, "new\n")
+				f = g
+			case 4:
+				write(t, dir, path.Join(dirs[rng.IntN(len(dirs))], fmt.Sprintf("x%d.log", step)), "ignored\n")
+			case 5:
+				if _, err := os.Stat(p); err == nil {
+					run(t, dir, "add", "--", f)
+				}
+			case 6:
+				run(t, dir, "reset", "-q", "--", f)
+			case 7:
+				os.Chmod(p, os.FileMode(0o644|rng.IntN(2)*0o111))
+			case 8:
+				run(t, dir, "add", "-A")
+				run(t, dir, "commit", "-q", "--allow-empty", "-m", fmt.Sprintf("step %d", step))
+			case 9:
+				run(t, dir, "gc", "-q")
+			case 10:
+				if _, err := os.Stat(p); err == nil {
+					g := path.Join(dirs[rng.IntN(len(dirs))], fmt.Sprintf("moved%d.txt", step))
+					if out, err := exec.Command("git", "-C", dir, "mv", "-k", f, g).CombinedOutput(); err != nil {
+						t.Fatalf("git mv: %v\n%s", err, out)
+					}
+					files = append(files, g)
+				}
+			}
+			did = append(did, f)
+		}
+		ctx := context.Background()
+		want, err := inspectGit(ctx, dir, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, procs := range []int{1, 3} {
+			prev := runtime.GOMAXPROCS(procs)
+			got, err := inspectGit(ctx, dir, false, nil)
+			runtime.GOMAXPROCS(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("step %d (%v), %d walkers: result differs from the plain path:\n got %+v\n%s\nwant %+v\n%s",
+					step, did, procs, got, got.Diff, want, want.Diff)
+			}
+		}
+		if porcelain := run(t, dir, "status", "--porcelain"); want.Dirty != (porcelain != "") {
+			t.Fatalf("step %d (%v): Dirty = %v, git status --porcelain:\n%s", step, did, want.Dirty, porcelain)
+		}
+		// git's diff once untracked files are marked intent-to-add (which
+		// changes the index: compare on a copy of it).
+		idx := filepath.Join(t.TempDir(), "index")
+		data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(idx, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("git", "add", "-A", "-N")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "GIT_INDEX_FILE="+idx)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git add -N: %v\n%s", err, out)
+		}
+		cmd = exec.Command("git", "diff", "--full-index", "--no-renames", "--no-color", "--no-ext-diff", "HEAD")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "GIT_INDEX_FILE="+idx)
+		gd, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("git diff: %v", err)
+		}
+		if string(want.Diff) != string(gd) {
+			t.Fatalf("step %d (%v): diff differs from git's.\ngot:\n%s\nwant:\n%s", step, did, want.Diff, gd)
+		}
 	}
 }
