@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -310,12 +309,27 @@ func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, com
 	}
 	matcher := gitignore.NewMatcher(patterns)
 	var statNamesList, statPaths []string
+	if d != nil {
+		statNamesList = make([]string, 0, len(entries))
+		statPaths = make([]string, 0, len(entries))
+	}
 	for _, de := range entries {
 		name := de.name
 		if name == ".git" {
 			continue
 		}
-		p := path.Join(rel, name)
+		// Entry names hold no "/" and are never "." or "..": no need to clean.
+		p := name
+		if rel != "" {
+			p = rel + "/" + name
+		}
+		if !de.isDir && w.tracked[p] {
+			if d != nil {
+				statNamesList = append(statNamesList, name)
+				statPaths = append(statPaths, p)
+			}
+			continue
+		}
 		pc := append(comps[:len(comps):len(comps)], name)
 		if de.isDir {
 			if s.gitlinks[p] || matcher.Match(pc, true) {
@@ -335,12 +349,10 @@ func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, com
 			}
 			continue
 		}
-		if !w.tracked[p] {
-			if matcher.Match(pc, false) {
-				continue
-			}
-			w.out = append(w.out, p)
+		if matcher.Match(pc, false) {
+			continue
 		}
+		w.out = append(w.out, p)
 		if d != nil {
 			statNamesList = append(statNamesList, name)
 			statPaths = append(statPaths, p)
