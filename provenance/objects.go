@@ -314,6 +314,7 @@ type readCloser struct {
 	f io.Closer
 }
 
+// Close closes the reader, then the file under it.
 func (rc readCloser) Close() error {
 	err := rc.ReadCloser.Close()
 	if e := rc.f.Close(); err == nil {
@@ -508,14 +509,27 @@ type rawObject struct {
 	data []byte
 }
 
-func (o *rawObject) Hash() plumbing.Hash           { return o.hash }
-func (o *rawObject) Type() plumbing.ObjectType     { return o.typ }
+// Hash returns the object's hash, as it was looked up.
+func (o *rawObject) Hash() plumbing.Hash { return o.hash }
+
+// Type returns the object's type.
+func (o *rawObject) Type() plumbing.ObjectType { return o.typ }
+
+// SetType sets the object's type.
 func (o *rawObject) SetType(t plumbing.ObjectType) { o.typ = t }
-func (o *rawObject) Size() int64                   { return int64(len(o.data)) }
-func (o *rawObject) SetSize(int64)                 {}
+
+// Size returns the size of the object's content.
+func (o *rawObject) Size() int64 { return int64(len(o.data)) }
+
+// SetSize does nothing: the size is that of the content.
+func (o *rawObject) SetSize(int64) {}
+
+// Reader returns a reader of the object's content.
 func (o *rawObject) Reader() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(o.data)), nil
 }
+
+// Writer fails: the object is read only.
 func (o *rawObject) Writer() (io.WriteCloser, error) {
 	return nil, fmt.Errorf("object %s is read only", o.hash)
 }

@@ -41,6 +41,7 @@ func openDir(parent *dirHandle, name, abs string) (*dirHandle, error) {
 	}
 }
 
+// close closes the directory.
 func (d *dirHandle) close() { unix.Close(d.fd) }
 
 // entries returns the directory's entries sorted by name, without "." and

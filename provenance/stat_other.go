@@ -25,6 +25,7 @@ func openDir(parent *dirHandle, name, abs string) (*dirHandle, error) {
 	return &dirHandle{f: f, path: abs}, nil
 }
 
+// close closes the directory.
 func (d *dirHandle) close() { d.f.Close() }
 
 // entries returns the directory's entries sorted by name.
