@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -72,12 +73,29 @@ type Git struct {
 // commit is staged counts as dirty but has no diff), clean/smudge filters and
 // end-of-line conversion (such files may show as modified).
 //
+// It reads no more than it must: objects (the HEAD commit, the trees not
+// known from the index, the blobs a diff needs) are looked up in the pack
+// indexes in place rather than through go-git's storage, which decodes
+// every pack index whole first; HEAD subtrees whose hash the index's cache
+// tree records are taken from the index; the index is decoded from one
+// read; and the walk stats the files it lists relative to their open
+// directory, the top-level directories in parallel. Whatever these readers
+// do not handle exactly (alternates, other index versions, required index
+// extensions, damage) is left to go-git, so the result is the same.
+//
 // extraIgnores are further gitignore patterns, relative to the repository
 // root, treated as if listed in .git/info/exclude: a caller passes its own
 // output directories (for example "/mlruns/") so that earlier runs' files do
 // not make the tree dirty. Like all ignore rules they never hide tracked
 // files.
 func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, error) {
+	return inspectGit(ctx, dir, false, extraIgnores)
+}
+
+// inspectGit is InspectGit; legacy turns off the shortcuts (the direct
+// object reader, the index parser and the combined stat-and-walk) so that
+// tests and benchmarks can compare them with go-git's plain path.
+func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []string) (*Git, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("inspect git at %s: %w", dir, err)
@@ -111,6 +129,17 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 		g.Branch = headRef.Target().Short()
 	}
 
+	// Objects are read directly from the packs when possible (see
+	// objectReader), else by go-git.
+	var objects storer.EncodedObjectStorer = repo.Storer
+	var fast *objectReader
+	fsStorage, isFS := repo.Storer.(*filesystem.Storage)
+	if isFS && !legacy {
+		fast = &objectReader{fs: fsStorage.Filesystem(), bulkNames: 4096}
+		defer fast.close()
+		objects = fastStore{EncodedObjectStorer: repo.Storer, r: fast}
+	}
+
 	var headTree *object.Tree
 	head, err := repo.Head()
 	switch {
@@ -120,7 +149,7 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 		return nil, fmt.Errorf("resolve HEAD of %s: %w", g.Root, err)
 	default:
 		g.Commit = head.Hash().String()
-		commit, err := repo.CommitObject(head.Hash())
+		commit, err := object.GetCommit(objects, head.Hash())
 		if err != nil {
 			return nil, fmt.Errorf("read HEAD commit %s of %s: %w", g.Commit, g.Root, err)
 		}
@@ -135,13 +164,21 @@ func InspectGit(ctx context.Context, dir string, extraIgnores ...string) (*Git, 
 	}
 	g.RemoteURL = remoteURL(cfg.Remotes)
 
-	idx, err := repo.Storer.Index()
-	if err != nil {
-		return nil, fmt.Errorf("read git index of %s: %w", g.Root, err)
+	var idx *index.Index
+	var cacheTree []cacheNode
+	decoded := false
+	if isFS && !legacy {
+		idx, cacheTree, decoded = readIndex(fsStorage.Filesystem())
+	}
+	if !decoded {
+		if idx, err = repo.Storer.Index(); err != nil {
+			return nil, fmt.Errorf("read git index of %s: %w", g.Root, err)
+		}
 	}
 	trustMode := cfg.Raw.Section("core").Option("filemode") != "false"
-	st := &scanner{repo: repo, root: g.Root, idx: idx, trustMode: trustMode, objects: repo.Storer, extraIgnores: extraIgnores}
-	if fsStorage, ok := repo.Storer.(*filesystem.Storage); ok {
+	st := &scanner{repo: repo, root: g.Root, idx: idx, cacheTree: cacheTree, trustMode: trustMode, objects: repo.Storer,
+		trees: objects, fast: fast, legacy: legacy, extraIgnores: extraIgnores}
+	if isFS {
 		// The same object database, but blobs over 1 MiB are read as streams.
 		st.objects = filesystem.NewStorageWithOptions(fsStorage.Filesystem(), cache.NewObjectLRUDefault(),
 			filesystem.Options{LargeObjectThreshold: 1 << 20})
@@ -227,17 +264,25 @@ type scanner struct {
 	repo      *git.Repository
 	root      string
 	idx       *index.Index
+	cacheTree []cacheNode                // the index's whole cache tree, when readIndex decoded it
 	trustMode bool                       // core.fileMode: the executable bit is meaningful
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
+	stats     map[string]fileStat        // stat data of working tree files met by the walk
+	trees     storer.EncodedObjectStorer // the storer HEAD's trees were read from
+	fast      *objectReader              // reads objects directly; nil to use objects only
+	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).
 	extraIgnores []string
 }
 
 // loadHead records every blob of the HEAD tree (nothing when tree is nil).
 // When the index's cached tree says the index equals HEAD exactly, the index
-// entries are used instead of reading every tree object.
+// entries are used instead of reading every tree object. Otherwise, a HEAD
+// subtree whose hash is that of a valid cache-tree entry holds exactly the
+// index entries that cache-tree entry covers, and is not read either (see
+// coveredTrees).
 func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 	s.head = make(map[string]version)
 	if tree == nil {
@@ -249,6 +294,19 @@ func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 			s.head[e.Name] = version{mode: normalMode(e.Mode), hash: e.Hash}
 		}
 		return nil
+	}
+	var covered map[plumbing.Hash]coveredDir
+	if !s.legacy {
+		if covered = s.coveredTrees(tree.Hash); len(covered) > 0 {
+			// The same root, read through a storer that gives covered subtrees
+			// no entries, so that the walker does not read them.
+			t, err := object.GetTree(coverStore{EncodedObjectStorer: s.trees, covered: covered}, tree.Hash)
+			if err == nil {
+				tree = t
+			} else {
+				covered = nil
+			}
+		}
 	}
 	walker := object.NewTreeWalker(tree, true, nil)
 	defer walker.Close()
@@ -264,10 +322,115 @@ func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 			return fmt.Errorf("walk HEAD tree of %s: %w", s.root, err)
 		}
 		if entry.Mode == filemode.Dir {
+			if c, ok := covered[entry.Hash]; ok {
+				for _, e := range s.idx.Entries[c.start:c.end] {
+					s.head[name+e.Name[len(c.dir):]] = version{mode: normalMode(e.Mode), hash: e.Hash}
+				}
+			}
 			continue
 		}
 		s.head[name] = version{mode: normalMode(entry.Mode), hash: entry.Hash}
 	}
+}
+
+// coveredDir is a directory whose tree a valid cache-tree entry records:
+// the index entries start:end are the files under dir, all of them.
+type coveredDir struct {
+	dir        string
+	start, end int
+}
+
+// coveredTrees returns, by tree hash, the directories other than the root
+// that the cache tree records as valid, after checking that each covers
+// the number of index entries it claims and that these are plain (stage 0,
+// not intent-to-add) entries, as git guarantees. A tree with such a hash,
+// wherever it is in HEAD, holds exactly those entries (relative to dir).
+func (s *scanner) coveredTrees(root plumbing.Hash) map[plumbing.Hash]coveredDir {
+	paths := cacheTreePaths(s.cacheTree)
+	if len(paths) == 0 {
+		return nil
+	}
+	entries := s.idx.Entries
+	out := make(map[plumbing.Hash]coveredDir)
+	for _, p := range paths {
+		if p.path == "" || p.node.entries < 0 || p.node.hash == root {
+			continue
+		}
+		if _, ok := out[p.node.hash]; ok {
+			continue
+		}
+		prefix := p.path + "/"
+		start := sort.Search(len(entries), func(i int) bool { return entries[i].Name >= prefix })
+		end := start
+		for end < len(entries) && strings.HasPrefix(entries[end].Name, prefix) {
+			if e := entries[end]; e.Stage != 0 || e.IntentToAdd {
+				break
+			}
+			end++
+		}
+		if end-start != p.node.entries || (end < len(entries) && strings.HasPrefix(entries[end].Name, prefix)) {
+			continue
+		}
+		out[p.node.hash] = coveredDir{dir: p.path, start: start, end: end}
+	}
+	return out
+}
+
+// cachePath is a cache-tree entry with its directory's path.
+type cachePath struct {
+	path string
+	node cacheNode
+}
+
+// cacheTreePaths gives each cache-tree entry its path: the entries are in
+// pre-order, each followed by its subtrees. It returns nil when they do not
+// form one tree.
+func cacheTreePaths(nodes []cacheNode) []cachePath {
+	if len(nodes) == 0 || nodes[0].name != "" {
+		return nil
+	}
+	out := make([]cachePath, 0, len(nodes))
+	var walk func(i int, prefix string) int
+	walk = func(i int, prefix string) int {
+		if i >= len(nodes) {
+			return -1
+		}
+		n := nodes[i]
+		p := n.name
+		if prefix != "" {
+			p = prefix + "/" + n.name
+		}
+		if i > 0 && (n.name == "" || strings.Contains(n.name, "/")) {
+			return -1
+		}
+		out = append(out, cachePath{path: p, node: n})
+		j := i + 1
+		for k := 0; k < n.trees; k++ {
+			if j = walk(j, p); j < 0 {
+				return -1
+			}
+		}
+		return j
+	}
+	if walk(0, "") != len(nodes) {
+		return nil
+	}
+	return out
+}
+
+// coverStore serves the trees of covered directories as empty trees, and
+// every other object from the wrapped storer.
+type coverStore struct {
+	storer.EncodedObjectStorer
+	covered map[plumbing.Hash]coveredDir
+}
+
+// EncodedObject returns object h, an empty tree for a covered one.
+func (c coverStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if _, ok := c.covered[h]; ok && (t == plumbing.TreeObject || t == plumbing.AnyObject) {
+		return &rawObject{typ: plumbing.TreeObject, hash: h}, nil
+	}
+	return c.EncodedObjectStorer.EncodedObject(t, h)
 }
 
 // normalMode maps the deprecated group-writable mode to a regular file.
@@ -284,7 +447,8 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	staged := false
 	tracked := make(map[string]bool, len(s.idx.Entries))
 	s.gitlinks = make(map[string]bool)
-	var out []change
+	s.stats = make(map[string]fileStat, len(s.idx.Entries))
+	var check []*index.Entry // entries whose working tree file is compared
 	for i, e := range s.idx.Entries {
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, false, ctx.Err()
@@ -304,13 +468,7 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 		if e.Mode == filemode.Submodule || e.SkipWorktree {
 			continue
 		}
-		w, err := s.worktreeVersion(e.Name, e, true)
-		if err != nil {
-			return nil, false, err
-		}
-		if w != h {
-			out = append(out, change{path: e.Name, old: h, new: w})
-		}
+		check = append(check, e)
 	}
 	// HEAD paths no longer in the index ("git rm --cached"): staged.
 	for p := range s.head {
@@ -320,6 +478,8 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 		}
 	}
 
+	// The walk for untracked files also records the stat data of the files
+	// it passes (see walkDir), which the comparisons below then use.
 	base, err := s.basePatterns(excludesFile)
 	if err != nil {
 		return nil, false, err
@@ -327,6 +487,21 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	untracked, err := s.untracked(ctx, base, tracked)
 	if err != nil {
 		return nil, false, err
+	}
+
+	var out []change
+	for i, e := range check {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		h := s.head[e.Name]
+		w, err := s.worktreeVersion(e.Name, e, true)
+		if err != nil {
+			return nil, false, err
+		}
+		if w != h {
+			out = append(out, change{path: e.Name, old: h, new: w})
+		}
 	}
 	seen := make(map[string]bool, len(untracked))
 	for _, p := range untracked {
@@ -351,27 +526,44 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	return out, staged, nil
 }
 
+// fileStat is what the scan uses of a file's lstat data.
+type fileStat struct {
+	mode  os.FileMode
+	size  int64
+	mtime time.Time
+}
+
+// statOf returns the fileStat of fi.
+func statOf(fi os.FileInfo) fileStat {
+	return fileStat{mode: fi.Mode(), size: fi.Size(), mtime: fi.ModTime()}
+}
+
 // worktreeVersion returns the mode and blob hash of a path in the working
 // tree (a zero version when it is missing or is a directory). When e, its
 // index entry, matches the file's stat data and is not racy, e's hash is
 // trusted; otherwise the file is hashed, unless needHash is false (then the
-// hash is left zero).
+// hash is left zero). The stat data comes from the walk when it met the
+// file, else from os.Lstat.
 func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (version, error) {
 	abs := filepath.Join(s.root, filepath.FromSlash(rel))
-	fi, err := os.Lstat(abs)
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return version{}, nil
-	}
-	if err != nil {
-		return version{}, fmt.Errorf("stat %s: %w", abs, err)
+	fi, ok := s.stats[rel]
+	if !ok {
+		info, err := os.Lstat(abs)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return version{}, nil
+		}
+		if err != nil {
+			return version{}, fmt.Errorf("stat %s: %w", abs, err)
+		}
+		fi = statOf(info)
 	}
 	var mode filemode.FileMode
 	switch {
-	case fi.Mode()&os.ModeSymlink != 0:
+	case fi.mode&os.ModeSymlink != 0:
 		mode = filemode.Symlink
-	case fi.Mode().IsRegular():
+	case fi.mode.IsRegular():
 		mode = filemode.Regular
-		if s.trustMode && fi.Mode()&0o100 != 0 {
+		if s.trustMode && fi.mode&0o100 != 0 {
 			mode = filemode.Executable
 		}
 		if !s.trustMode {
@@ -384,8 +576,8 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 	default:
 		return version{}, nil // a directory, socket, fifo...: not a file git tracks
 	}
-	if e != nil && normalMode(e.Mode) == mode && e.Size == uint32(fi.Size()) &&
-		e.ModifiedAt.Equal(fi.ModTime()) && fi.ModTime().Before(s.idx.ModTime) {
+	if e != nil && normalMode(e.Mode) == mode && e.Size == uint32(fi.size) &&
+		e.ModifiedAt.Equal(fi.mtime) && fi.mtime.Before(s.idx.ModTime) {
 		return version{mode: mode, hash: e.Hash}, nil
 	}
 	if !needHash {
@@ -400,8 +592,8 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 
 // hashWorktree returns the git blob hash of a working tree file (the link
 // target for a symlink), streaming the content.
-func hashWorktree(abs string, fi os.FileInfo) (plumbing.Hash, error) {
-	if fi.Mode()&os.ModeSymlink != 0 {
+func hashWorktree(abs string, fi fileStat) (plumbing.Hash, error) {
+	if fi.mode&os.ModeSymlink != 0 {
 		target, err := os.Readlink(abs)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("read link %s: %w", abs, err)
@@ -413,13 +605,13 @@ func hashWorktree(abs string, fi os.FileInfo) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("open %s: %w", abs, err)
 	}
 	defer f.Close()
-	h := blobHasher(fi.Size())
+	h := blobHasher(fi.size)
 	n, err := io.Copy(h, f)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read %s: %w", abs, err)
 	}
-	if n != fi.Size() {
-		return plumbing.ZeroHash, fmt.Errorf("read %s: file changed size while hashing (%d bytes, then %d)", abs, fi.Size(), n)
+	if n != fi.size {
+		return plumbing.ZeroHash, fmt.Errorf("read %s: file changed size while hashing (%d bytes, then %d)", abs, fi.size, n)
 	}
 	var sum plumbing.Hash
 	copy(sum[:], h.Sum(nil))
@@ -476,6 +668,15 @@ func (s *scanner) readWorktree(rel string, mode filemode.FileMode) ([]byte, bool
 // readForDiff. Large blobs are streamed, so a binary one is not inflated
 // whole.
 func (s *scanner) readBlob(h plumbing.Hash) ([]byte, bool, error) {
+	if s.fast != nil {
+		if size, r, err := s.fast.openBlob(h); err == nil {
+			data, binary, err := readForDiff(r, size)
+			r.Close()
+			if err == nil {
+				return data, binary, nil
+			}
+		}
+	}
 	obj, err := s.objects.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return nil, false, fmt.Errorf("read blob %s of %s: %w", h, s.root, err)
@@ -499,5 +700,5 @@ func (s *scanner) hashWorktreePath(rel string) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("stat %s: %w", abs, err)
 	}
-	return hashWorktree(abs, fi)
+	return hashWorktree(abs, statOf(fi))
 }

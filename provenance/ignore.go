@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
@@ -158,53 +161,225 @@ func parseIgnore(r io.Reader, domain []string) ([]gitignore.Pattern, error) {
 // untracked walks the working tree and returns the files (and symlinks)
 // that are neither tracked nor ignored, as slash-separated relative paths.
 // Ignored directories, nested repositories and .git are not entered.
+//
+// Unless s.legacy, the top-level directories are walked by up to
+// maxWalkers goroutines (the walk is mostly system calls); the result,
+// including which error is returned, is that of a sequential walk.
 func (s *scanner) untracked(ctx context.Context, base []gitignore.Pattern, tracked map[string]bool) ([]string, error) {
-	var out []string
-	err := s.walkDir(ctx, "", nil, base, tracked, &out)
-	return out, err
+	root := &walker{s: s, tracked: tracked, stats: s.stats}
+	workers := min(runtime.GOMAXPROCS(0), maxWalkers)
+	if s.legacy || workers < 2 {
+		err := root.walkDir(ctx, nil, "", nil, base)
+		return root.out, err
+	}
+	root.queue = true
+	err := root.walkDir(ctx, nil, "", nil, base)
+	if root.rootDir != nil {
+		defer root.rootDir.close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Each job's results are kept apart so that the first error in walk
+	// order is the one returned, as a sequential walk would.
+	jobs := root.jobs
+	done := make([]*walker, len(jobs))
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(jobs), workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				w := &walker{s: s, tracked: tracked, stats: make(map[string]fileStat), buf: buf}
+				errs[i] = w.walkDir(ctx, root.rootDir, j.rel, j.comps, j.patterns)
+				buf, w.buf = w.buf, nil
+				done[i] = w
+			}
+		}()
+	}
+	wg.Wait()
+	out := root.out
+	for i, w := range done {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, w.out...)
+		for p, st := range w.stats {
+			s.stats[p] = st
+		}
+	}
+	return out, nil
 }
 
-func (s *scanner) walkDir(ctx context.Context, rel string, comps []string, patterns []gitignore.Pattern, tracked map[string]bool, out *[]string) error {
+// maxWalkers bounds the goroutines of the untracked-file walk.
+const maxWalkers = 4
+
+// walker is one goroutine's share of the untracked-file walk.
+type walker struct {
+	s       *scanner
+	tracked map[string]bool
+	out     []string            // untracked files found
+	stats   map[string]fileStat // stat data of the files listed
+	buf     []byte              // for directory entries
+	// queue, at the root of a parallel walk, makes walkDir queue the
+	// top-level directories in jobs rather than enter them, keeping the
+	// root open in rootDir.
+	queue   bool
+	jobs    []walkJob
+	rootDir *dirHandle
+}
+
+// walkJob is a directory left for another walker.
+type walkJob struct {
+	rel      string
+	comps    []string
+	patterns []gitignore.Pattern
+}
+
+// dirEntry is an entry of a working tree directory.
+type dirEntry struct {
+	name  string
+	isDir bool // a directory, not a symlink to one
+}
+
+// walkDir lists the untracked files under rel (comps are its path
+// components; parent is the open directory holding it, nil for the root)
+// into w.out. Unless s.legacy, it also records in w.stats the stat data of
+// the tracked and untracked files it lists, looked up relative to the open
+// directory, and it reads a .gitignore or recognises a nested repository
+// from the directory's entries rather than by opening or stat'ing names
+// that are usually absent.
+func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, comps []string, patterns []gitignore.Pattern) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s := w.s
 	dir := filepath.Join(s.root, filepath.FromSlash(rel))
-	local, err := readIgnoreFile(filepath.Join(dir, ".gitignore"), comps)
-	if err != nil {
-		return err
-	}
-	if len(local) > 0 {
-		// Copy so that sibling directories do not share the appended tail.
-		patterns = append(append([]gitignore.Pattern(nil), patterns...), local...)
+	var entries []dirEntry
+	var d *dirHandle
+	var err error
+	if s.legacy {
+		if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
+			return err
+		}
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		for _, de := range des {
+			entries = append(entries, dirEntry{name: de.Name(), isDir: de.IsDir()})
+		}
+	} else {
+		name := ""
+		if len(comps) > 0 {
+			name = comps[len(comps)-1]
+		}
+		if d, err = openDir(parent, name, dir); err != nil {
+			if rel != "" {
+				if _, e := os.Lstat(filepath.Join(dir, ".git")); e == nil {
+					return nil // a nested repository: not part of this one
+				}
+			}
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		if w.queue && rel == "" {
+			w.rootDir = d // closed by untracked once the jobs are done
+		} else {
+			defer d.close()
+		}
+		if entries, err = d.entries(&w.buf); err != nil {
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+		if rel != "" && hasEntry(entries, ".git") {
+			return nil // a nested repository: not part of this one
+		}
+		if hasEntry(entries, ".gitignore") {
+			if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
+				return err
+			}
+		}
 	}
 	matcher := gitignore.NewMatcher(patterns)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("list %s: %w", dir, err)
+	var statNamesList, statPaths []string
+	if d != nil {
+		statNamesList = make([]string, 0, len(entries))
+		statPaths = make([]string, 0, len(entries))
 	}
 	for _, de := range entries {
-		name := de.Name()
+		name := de.name
 		if name == ".git" {
 			continue
 		}
-		p := path.Join(rel, name)
+		// Entry names hold no "/" and are never "." or "..": no need to clean.
+		p := name
+		if rel != "" {
+			p = rel + "/" + name
+		}
+		if !de.isDir && w.tracked[p] {
+			if d != nil {
+				statNamesList = append(statNamesList, name)
+				statPaths = append(statPaths, p)
+			}
+			continue
+		}
 		pc := append(comps[:len(comps):len(comps)], name)
-		if de.IsDir() {
+		if de.isDir {
 			if s.gitlinks[p] || matcher.Match(pc, true) {
 				continue // a submodule (tracked as a gitlink) or an ignored directory
 			}
-			if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
-				continue // a nested repository: not part of this one
+			if s.legacy {
+				if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
+					continue // a nested repository: not part of this one
+				}
 			}
-			if err := s.walkDir(ctx, p, pc, patterns, tracked, out); err != nil {
+			if w.queue && rel == "" {
+				w.jobs = append(w.jobs, walkJob{rel: p, comps: pc, patterns: patterns})
+				continue
+			}
+			if err := w.walkDir(ctx, d, p, pc, patterns); err != nil {
 				return err
 			}
 			continue
 		}
-		if tracked[p] || matcher.Match(pc, false) {
+		if matcher.Match(pc, false) {
 			continue
 		}
-		*out = append(*out, p)
+		w.out = append(w.out, p)
+		if d != nil {
+			statNamesList = append(statNamesList, name)
+			statPaths = append(statPaths, p)
+		}
+	}
+	if len(statNamesList) > 0 {
+		d.stat(statNamesList, func(i int, st fileStat) { w.stats[statPaths[i]] = st })
 	}
 	return nil
+}
+
+// withIgnoreFile returns patterns followed by those of dir's .gitignore,
+// if any (comps are dir's path components).
+func withIgnoreFile(dir string, comps []string, patterns []gitignore.Pattern) ([]gitignore.Pattern, error) {
+	local, err := readIgnoreFile(filepath.Join(dir, ".gitignore"), comps)
+	if err != nil {
+		return nil, err
+	}
+	if len(local) == 0 {
+		return patterns, nil
+	}
+	// Copy so that sibling directories do not share the appended tail.
+	return append(append([]gitignore.Pattern(nil), patterns...), local...), nil
+}
+
+// hasEntry reports whether sorted entries include name.
+func hasEntry(entries []dirEntry, name string) bool {
+	_, found := slices.BinarySearchFunc(entries, name, func(e dirEntry, n string) int { return strings.Compare(e.name, n) })
+	return found
 }
