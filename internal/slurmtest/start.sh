@@ -47,7 +47,14 @@ if [ "$WITH_SLURMDBD" = 1 ]; then
     su -s /bin/sh mysql -c "/usr/sbin/mariadbd --datadir=$DB --socket=$RUN/mysqld.sock --pid-file=$RUN/mariadbd.pid \
       --bind-address=127.0.0.1 --port=53306 --skip-log-bin --innodb-buffer-pool-size=64M \
       --innodb-lock-wait-timeout=900 --log-error=$BASE/log/mariadb.err" >/dev/null 2>&1 &
-    for i in $(seq 1 150); do mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+    # Up to 2 minutes: on a loaded 2-core machine (the whole suite at
+    # once) MariaDB's first start has taken over 30 s.
+    for i in $(seq 1 600); do mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+    if ! mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1; then
+      echo "MariaDB did not start; the end of its logs:" >&2
+      tail -n 20 "$BASE/log/mariadb-install.log" "$BASE/log/mariadb.err" >&2 2>/dev/null
+      exit 1
+    fi
   fi
   mariadb -S "$RUN/mysqld.sock" -uroot -e "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'slurmpw';
      GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
