@@ -12,6 +12,12 @@ if [ "${1:-}" = stop ]; then
     p="$BASE/$f.pid"; [ -f "$p" ] || continue
     pid=$(cat "$p"); kill "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    # Still there after 10 s (MariaDB's shutdown under load): SIGKILL, so
+    # that no daemon outlives its removed directory and holds its port.
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+      for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
   done
   exit 0
 fi
@@ -44,15 +50,20 @@ if [ "$WITH_SLURMDBD" = 1 ]; then
   [ -d "$DB/mysql" ] || mariadb-install-db --user=mysql --datadir="$DB" --auth-root-authentication-method=normal \
       --skip-test-db >"$BASE/log/mariadb-install.log" 2>&1
   if ! alive "$RUN/mariadbd.pid"; then
-    su -s /bin/sh mysql -c "/usr/sbin/mariadbd --datadir=$DB --socket=$RUN/mysqld.sock --pid-file=$RUN/mariadbd.pid \
+    # A MariaDB of a cluster stopped a moment ago may still hold the port.
+    for i in $(seq 1 150); do ss -ltn 2>/dev/null | grep -q '127.0.0.1:53306 ' || break; sleep 0.2; done
+    # Started as root, it runs as mysql (--user); what it prints before
+    # its error log is open goes to mariadbd.out.
+    /usr/sbin/mariadbd --user=mysql --datadir="$DB" --socket="$RUN/mysqld.sock" --pid-file="$RUN/mariadbd.pid" \
       --bind-address=127.0.0.1 --port=53306 --skip-log-bin --innodb-buffer-pool-size=64M \
-      --innodb-lock-wait-timeout=900 --log-error=$BASE/log/mariadb.err" >/dev/null 2>&1 &
+      --innodb-lock-wait-timeout=900 --log-error="$RUN/mariadb.err" >"$BASE/log/mariadbd.out" 2>&1 </dev/null &
     # Up to 2 minutes: on a loaded 2-core machine (the whole suite at
     # once) MariaDB's first start has taken over 30 s.
     for i in $(seq 1 600); do mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
     if ! mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1; then
       echo "MariaDB did not start; the end of its logs:" >&2
-      tail -n 20 "$BASE/log/mariadb-install.log" "$BASE/log/mariadb.err" >&2 2>/dev/null
+      tail -n 20 "$BASE/log/mariadbd.out" "$RUN/mariadb.err" >&2 2>/dev/null
+      ss -ltnp 2>/dev/null | grep -w 53306 >&2
       exit 1
     fi
   fi
