@@ -17,7 +17,7 @@ import (
 func TestRunsShareProvenanceFilesAndReplaceTheirOwn(t *testing.T) {
 	ctx := context.Background()
 	c := &provenanceCapture{git: &provenance.Git{Dirty: true, Diff: []byte("the diff")}, build: []byte("the build")}
-	shared := &sharedFiles{}
+	shared := &artifact.SharedFiles{}
 	var dirs []string
 	var logs []*runLogger
 	for range 3 {

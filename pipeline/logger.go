@@ -27,9 +27,8 @@ type runLogger struct {
 	// bg runs what steps defer (plots); execute waits for it.
 	bg *background
 	// shared stores the bytes WriteArtifact writes once across the runs
-	// sharing it (a sweep's trials); nil: every artifact is a file of its
-	// own.
-	shared *sharedFiles
+	// sharing it (a sweep's trials), or within this run.
+	shared *artifact.SharedFiles
 
 	mu      sync.Mutex
 	params  []tracking.Param
@@ -87,13 +86,16 @@ func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging, bg
 	if bgSlots == nil {
 		bgSlots = newBackgroundSlots()
 	}
-	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(bgSlots)}
+	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(bgSlots),
+		shared: &artifact.SharedFiles{}}
 }
 
-// sharing returns l writing its artifacts through shared (nil: as files of
-// their own).
-func (l *runLogger) sharing(shared *sharedFiles) *runLogger {
-	l.shared = shared
+// sharing returns l storing the artifact bytes it writes once with the
+// other runs of shared (see artifact.SharedFiles); nil leaves l its own.
+func (l *runLogger) sharing(shared *artifact.SharedFiles) *runLogger {
+	if shared != nil {
+		l.shared = shared
+	}
 	return l
 }
 
@@ -112,19 +114,7 @@ func (l *runLogger) WriteArtifact(ctx context.Context, dst string, data []byte) 
 	if err != nil {
 		return err
 	}
-	// Replaced, not rewritten in place: it may be a hard link shared with
-	// other runs (sharedFiles).
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
-		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("write artifact %s: %w", dst, err)
-		}
-	}
-	if l.shared != nil {
-		err = l.shared.write(path, data)
-	} else {
-		err = os.WriteFile(path, data, 0o644)
-	}
-	if err != nil {
+	if err := l.shared.Write(path, data); err != nil {
 		return fmt.Errorf("write artifact %s: %w", dst, err)
 	}
 	return nil

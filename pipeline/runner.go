@@ -56,10 +56,10 @@ type Runner struct {
 	// been started with this Runner's Version and StoreDir.
 	Provenance *Provenance
 
-	flight  *flightGroup       // shared by the trials of a sweep
-	capture *provenanceCapture // the sweep's, reused by its trials
-	bgSlots chan struct{}      // background work (plots) of all runs at once; nil: per run
-	shared  *sharedFiles       // artifact files the runs store once (a sweep's); nil: none
+	flight  *flightGroup          // shared by the trials of a sweep
+	capture *provenanceCapture    // the sweep's, reused by its trials
+	bgSlots chan struct{}         // background work (plots) of all runs at once; nil: per run
+	shared  *artifact.SharedFiles // artifact files the runs store once (a sweep's); nil: none
 
 	onCreated   func(runID string)   // told the run id as soon as the run exists
 	onStepsDone func()               // told when the steps succeeded and only background work is left

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/sweep"
@@ -106,7 +107,7 @@ func (r *Runner) RunSweep(ctx context.Context, req SweepRequest) (*SweepOutcome,
 		defer func() { r.bgSlots = nil }()
 	}
 	if r.shared == nil {
-		r.shared = &sharedFiles{}
+		r.shared = &artifact.SharedFiles{}
 		defer func() { r.shared = nil }()
 	}
 

@@ -8,14 +8,11 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"git.sr.ht/~sbinet/gg"
@@ -187,30 +184,6 @@ func lightGrid() *plotter.Grid {
 	g.Vertical.Color = color.Gray{Y: 225}
 	g.Horizontal.Color = color.Gray{Y: 225}
 	return g
-}
-
-// saveFile writes what render produces to path, leaving no partial file
-// behind on error.
-func saveFile(path string, render func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	// A file already there is replaced, not rewritten: it may be a hard
-	// link to another run's plot (Renderer.link).
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
-		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("save %s: %w", path, err)
-		}
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	return nil
 }
 
 // confusionGrid presents a confusion matrix as a heat-map grid: column c is

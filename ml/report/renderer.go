@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mlrun/mlrun/artifact"
 )
 
 // Renderer draws plots reusing the memory of earlier ones (the image's
@@ -28,11 +30,10 @@ type Renderer struct {
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
 	order []plotKey
-	// written is, for a remembered plot, the first file written with it:
-	// the next plots of the same key are hard links to it while it is
-	// that same file (creating a file costs several times more than a
-	// link, and a sweep's trials repeat their plots).
-	written map[plotKey]writtenFile
+	// shared writes the plots' files: a plot written again (a sweep's
+	// trials repeat theirs) is a hard link to its first file while that
+	// file is unchanged, since creating a file costs several times more.
+	shared artifact.SharedFiles
 	// glyphs are the glyphs of the plots' text.
 	glyphs glyphCache
 }
@@ -79,93 +80,36 @@ func NewRenderer() *Renderer { return &Renderer{} }
 // or the file of an earlier plot of the same key.
 func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, error)) error {
 	if data, ok := r.file(key); ok {
-		if r.link(key, path) {
-			return nil
-		}
-		if err := saveFile(path, func(w io.Writer) error {
-			_, err := w.Write(data)
-			return err
-		}); err != nil {
-			return err
-		}
-		r.wrote(key, path)
-		return nil
+		return r.writeFile(path, data)
 	}
 	sp, err := build()
 	if err != nil {
 		return err
 	}
-	if err := saveFile(path, func(w io.Writer) error {
-		var buf bytes.Buffer
-		if err := r.writePNG(&buf, sp); err != nil {
-			return err
-		}
-		r.remember(key, buf.Bytes())
-		_, err := w.Write(buf.Bytes())
-		return err
-	}); err != nil {
+	var buf bytes.Buffer
+	if err := r.writePNG(&buf, sp); err != nil {
 		return err
 	}
-	r.wrote(key, path)
-	return nil
+	r.remember(key, buf.Bytes())
+	return r.writeFile(path, buf.Bytes())
 }
 
-// writtenFile is a file written with a remembered plot, and what it was
-// when written.
-type writtenFile struct {
-	path string
-	info os.FileInfo
-}
-
-// wrote records path as the file of the remembered plot of key, if it has
-// none.
-func (r *Renderer) wrote(key plotKey, path string) {
-	if r == nil {
-		return
-	}
-	info, err := os.Lstat(path)
-	if err != nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.files[key]; !ok {
-		return // forgotten meanwhile
-	}
-	if _, ok := r.written[key]; ok {
-		return
-	}
-	if r.written == nil {
-		r.written = map[plotKey]writtenFile{}
-	}
-	r.written[key] = writtenFile{path, info}
-}
-
-// link makes path a hard link to the file written with the plot of key,
-// if there is one and it is still that file (not removed or replaced), and
-// reports whether it did.
-func (r *Renderer) link(key plotKey, path string) bool {
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
-	f, ok := r.written[key]
-	r.mu.Unlock()
-	if !ok {
-		return false
-	}
-	if now, err := os.Lstat(f.path); err != nil || !os.SameFile(now, f.info) || now.Size() != f.info.Size() {
-		r.mu.Lock()
-		if r.written[key] == f {
-			delete(r.written, key)
-		}
-		r.mu.Unlock()
-		return false
-	}
+// writeFile writes a plot's file to path: a hard link to an earlier file of
+// the same plot where the Renderer wrote one (see artifact.SharedFiles),
+// else a new file. Nothing is left at path on error.
+func (r *Renderer) writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false
+		return fmt.Errorf("save %s: %w", path, err)
 	}
-	return os.Link(f.path, path) == nil
+	shared := &artifact.SharedFiles{}
+	if r != nil {
+		shared = &r.shared
+	}
+	if err := shared.Write(path, data); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return nil
 }
 
 // file returns the file of the remembered plot of key.
@@ -195,7 +139,6 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 	}
 	if len(r.order) == keepFiles {
 		delete(r.files, r.order[0])
-		delete(r.written, r.order[0])
 		r.order = append(r.order[:0], r.order[1:]...)
 	}
 	r.files[key] = data
