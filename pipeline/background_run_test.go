@@ -46,6 +46,19 @@ func (sketch) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.
 	})
 }
 
+// testRunner returns a quiet Runner of kinds on a new SQLite store in a
+// temporary directory, and the store.
+func testRunner(t *testing.T, kinds *steps.Registry) (*Runner, *sqlite.Store) {
+	t.Helper()
+	store := filepath.Join(t.TempDir(), "mlruns")
+	st, err := sqlite.Open(context.Background(), filepath.Join(store, "mlruns.db"), filepath.Join(store, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &Runner{Store: st, Kinds: kinds, Stdout: io.Discard, Stderr: io.Discard, StoreDir: store}, st
+}
+
 // runSketch runs a one-step pipeline of sketch with how and returns the
 // outcome, the error and the run as stored.
 func runSketch(t *testing.T, how string) (*Outcome, error, *tracking.Run) {
@@ -63,13 +76,7 @@ entry_points:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store := filepath.Join(t.TempDir(), "mlruns")
-	st, err := sqlite.Open(ctx, filepath.Join(store, "mlruns.db"), filepath.Join(store, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := &Runner{Store: st, Kinds: kinds, Stdout: io.Discard, Stderr: io.Discard, StoreDir: store}
+	r, st := testRunner(t, kinds)
 	out, runErr := r.Run(ctx, Request{Project: proj})
 	if out == nil {
 		t.Fatalf("no run: %v", runErr)

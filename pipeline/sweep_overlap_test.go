@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/project"
-	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/steps"
 	"github.com/mlrun/mlrun/sweep"
 	"github.com/mlrun/mlrun/tracking"
@@ -138,13 +136,8 @@ entry_points:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store := filepath.Join(t.TempDir(), "mlruns")
-	st, err := sqlite.Open(ctx, filepath.Join(store, "mlruns.db"), filepath.Join(store, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := &Runner{Store: st, Kinds: kinds, Stdout: io.Discard, Stderr: io.Discard, StoreDir: store, NoCache: true}
+	r, st := testRunner(t, kinds)
+	r.NoCache = true
 	out, err := r.RunSweep(ctx, SweepRequest{Request: Request{Project: proj}, Sweep: sw, Trials: trials, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
