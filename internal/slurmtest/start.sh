@@ -4,7 +4,7 @@
 # munged + slurmctld + slurmd on this host, MariaDB + slurmdbd so that `sacct` works.
 #   usage: start.sh BASE      stop: start.sh stop BASE
 #   then:  export SLURM_CONF=$BASE/slurm.conf
-# Ports 6817/6818/6819/53306 must be free; munged is stopped only if this script started it.
+# Ports 6817/6818/6819/13306 must be free; munged is stopped only if this script started it.
 set -euo pipefail
 if [ "${1:-}" = stop ]; then
   BASE=${2:-/tmp/slurmtest}
@@ -42,7 +42,10 @@ if ! munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
   cp /run/munge/munged.pid "$BASE/munged.pid"
 fi
 
-# ---- optional accounting: private MariaDB on 127.0.0.1:53306 + slurmdbd on 6819
+# ---- optional accounting: private MariaDB on 127.0.0.1:$DB_PORT + slurmdbd on 6819.
+# The port lies below Linux's ephemeral range (32768-60999): in that range
+# another test's outgoing connection can hold it (53306 did, in CI).
+DB_PORT=13306
 ACCT="AccountingStorageType=accounting_storage/none"
 if [ "$WITH_SLURMDBD" = 1 ]; then
   DB=$BASE/mysql; RUN=$BASE/mysqlrun
@@ -51,11 +54,11 @@ if [ "$WITH_SLURMDBD" = 1 ]; then
       --skip-test-db >"$BASE/log/mariadb-install.log" 2>&1
   if ! alive "$RUN/mariadbd.pid"; then
     # A MariaDB of a cluster stopped a moment ago may still hold the port.
-    for i in $(seq 1 150); do ss -ltn 2>/dev/null | grep -q '127.0.0.1:53306 ' || break; sleep 0.2; done
+    for i in $(seq 1 150); do ss -ltn 2>/dev/null | grep -q "127.0.0.1:$DB_PORT " || break; sleep 0.2; done
     # Started as root, it runs as mysql (--user); what it prints before
     # its error log is open goes to mariadbd.out.
     /usr/sbin/mariadbd --user=mysql --datadir="$DB" --socket="$RUN/mysqld.sock" --pid-file="$RUN/mariadbd.pid" \
-      --bind-address=127.0.0.1 --port=53306 --skip-log-bin --innodb-buffer-pool-size=64M \
+      --bind-address=127.0.0.1 --port=$DB_PORT --skip-log-bin --innodb-buffer-pool-size=64M \
       --innodb-lock-wait-timeout=900 --log-error="$RUN/mariadb.err" >"$BASE/log/mariadbd.out" 2>&1 </dev/null &
     # Up to 2 minutes: on a loaded 2-core machine (the whole suite at
     # once) MariaDB's first start has taken over 30 s.
@@ -63,7 +66,7 @@ if [ "$WITH_SLURMDBD" = 1 ]; then
     if ! mariadb -S "$RUN/mysqld.sock" -uroot -e 'select 1' >/dev/null 2>&1; then
       echo "MariaDB did not start; the end of its logs:" >&2
       tail -n 20 "$BASE/log/mariadbd.out" "$RUN/mariadb.err" >&2 2>/dev/null
-      ss -ltnp 2>/dev/null | grep -w 53306 >&2
+      ss -tanp 2>/dev/null | grep -w "$DB_PORT" >&2
       exit 1
     fi
   fi
@@ -80,7 +83,7 @@ PidFile=$BASE/slurmdbd.pid
 LogFile=$BASE/log/slurmdbd.log
 StorageType=accounting_storage/mysql
 StorageHost=127.0.0.1
-StoragePort=53306
+StoragePort=$DB_PORT
 StorageUser=slurm
 StoragePass=slurmpw
 StorageLoc=slurm_acct_db
