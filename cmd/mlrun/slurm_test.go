@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/executor"
 	"github.com/mlrun/mlrun/internal/pgtest"
 	"github.com/mlrun/mlrun/internal/slurmtest"
 	"github.com/mlrun/mlrun/tracking"
@@ -272,11 +273,14 @@ func TestSlurm(t *testing.T) {
 
 	t.Run("detach then catch up", func(t *testing.T) {
 		var run *tracking.Run
+		// Until Slurm's accounting says TIMEOUT, the run may show the
+		// KILLED it recorded on the time limit's SIGTERM: wait for the
+		// catch-up to have recorded the job's end (mlrun.executor.state).
 		waitSlow(t, "the detached run to time out", 180*time.Second, func() bool {
-			r := e.ok(dir, "runs", "show", slowID, "-o", "json")
+			e.ok(dir, "runs", "show", slowID, "-o", "json")
 			run = runByID(t, e.runs(), slowID)
-			_ = r
-			return run.Info.Status.Terminal()
+			_, reconciled := run.Tag(executor.TagJobState)
+			return run.Info.Status.Terminal() && reconciled
 		})
 		if run.Info.Status != tracking.StatusFailed || !strings.Contains(tagOf(run, "mlrun.error"), "TIMEOUT") {
 			t.Fatalf("status %s, error %q", run.Info.Status, tagOf(run, "mlrun.error"))
