@@ -91,13 +91,60 @@ type stepCache struct {
 }
 
 // flightGroup lets concurrent trials of a sweep that need the same step
-// wait for the one that runs it, then reuse its entry.
+// wait for the one that runs it, then reuse its entry. It also remembers
+// the entries its trials found intact and the data sets they decoded, so
+// that the next trials neither read, verify nor decode them again.
 type flightGroup struct {
-	mu    sync.Mutex
-	calls map[string]chan struct{}
+	mu       sync.Mutex
+	calls    map[string]chan struct{}
+	entries  map[string]*cacheEntry      // by key, found intact
+	datasets map[string]*dataset.Dataset // by file in the cache directory; each use gets a copy
 }
 
-func newFlightGroup() *flightGroup { return &flightGroup{calls: map[string]chan struct{}{}} }
+func newFlightGroup() *flightGroup {
+	return &flightGroup{calls: map[string]chan struct{}{}, entries: map[string]*cacheEntry{},
+		datasets: map[string]*dataset.Dataset{}}
+}
+
+// entry returns the entry of key an earlier lookup found intact, or nil.
+func (g *flightGroup) entry(key string) *cacheEntry {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.entries[key]
+}
+
+// keep remembers an entry found intact.
+func (g *flightGroup) keep(key string, e *cacheEntry) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.entries[key] = e
+}
+
+// dataset returns a copy of the data set decoded from file, decoding it
+// the first time.
+func (g *flightGroup) dataset(file string, decode func() (*dataset.Dataset, error)) (*dataset.Dataset, error) {
+	g.mu.Lock()
+	ds, ok := g.datasets[file]
+	g.mu.Unlock()
+	if !ok {
+		var err error
+		if ds, err = decode(); err != nil {
+			return nil, err
+		}
+		if ds.Features == nil || ds.Target == nil {
+			return ds, nil // nothing to copy from: not kept
+		}
+		g.mu.Lock()
+		g.datasets[file] = ds
+		g.mu.Unlock()
+	}
+	// Steps get their own copy, which they may change.
+	all := make([]int, ds.Rows)
+	for i := range all {
+		all[i] = i
+	}
+	return ds.Subset(all), nil
+}
 
 // enter returns (nil, true) for the first caller of key, who must call
 // leave; later callers get a channel that closes when the first leaves.
@@ -239,6 +286,9 @@ func hashFileInto(h hash.Hash, projectDir, p string) bool {
 // lookup returns the usable entry for key, or nil. An entry whose files
 // are gone or changed is deleted.
 func (c *stepCache) lookup(ctx context.Context, key string) *cacheEntry {
+	if e := c.flight.entry(key); e != nil {
+		return e // found intact earlier in this sweep
+	}
 	data, err := c.store.GetStepCache(ctx, key)
 	if err != nil || data == nil {
 		return nil
@@ -248,6 +298,7 @@ func (c *stepCache) lookup(ctx context.Context, key string) *cacheEntry {
 		_ = c.store.DeleteStepCache(ctx, key)
 		return nil
 	}
+	c.flight.keep(key, &e)
 	return &e
 }
 
@@ -313,7 +364,7 @@ func (c *stepCache) replay(ctx context.Context, e *cacheEntry, env *steps.Env, a
 			env.DatasetVersion(p, sum)
 		}
 	}
-	res := &steps.Result{Outputs: map[string]any{}, Metrics: e.Metrics}
+	res := &steps.Result{Outputs: map[string]any{}, Metrics: maps.Clone(e.Metrics)}
 	for name, o := range e.Outputs {
 		v, err := c.decodeOutput(o, artifactDir)
 		if err != nil {
@@ -364,16 +415,18 @@ func rebase(v any, r *strings.Replacer) any {
 func (c *stepCache) decodeOutput(o cachedOutput, artifactDir string) (any, error) {
 	switch {
 	case o.Dataset != "":
-		f, err := os.Open(filepath.Join(c.dir, o.Dataset))
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		var ds dataset.Dataset
-		if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&ds); err != nil {
-			return nil, err
-		}
-		return &ds, nil
+		return c.flight.dataset(o.Dataset, func() (*dataset.Dataset, error) {
+			f, err := os.Open(filepath.Join(c.dir, o.Dataset))
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			var ds dataset.Dataset
+			if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&ds); err != nil {
+				return nil, err
+			}
+			return &ds, nil
+		})
 	case o.Model != "":
 		dir, err := artifact.Join(artifactDir, o.Model)
 		if err != nil {

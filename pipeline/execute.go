@@ -166,6 +166,10 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			continue
 		}
 		if readsMetrics(st) {
+			// What the steps before logged is written first.
+			if err := log.flush(context.WithoutCancel(ctx)); err != nil {
+				return err
+			}
 			metrics, err := r.latestMetrics(ctx, info.ID)
 			if err != nil {
 				return err
@@ -221,14 +225,22 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		if err := kind.Check(values); err != nil {
 			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
 		}
+		if runsLong(kind) {
+			// What the steps before logged is in the store while it runs.
+			if err := log.flush(context.WithoutCancel(ctx)); err != nil {
+				return err
+			}
+		}
 		env.Step = st.Name
 		start := time.Now()
 		r.stepStarted(env, st.Name, kind.Name())
 		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
-		// What the step logged is written now, so that the next step's
-		// expressions (metrics.<key>) see it.
-		if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
-			err = ferr
+		// What the step logged is written now when it failed or was a
+		// command; else with what the next steps log (see runLogger).
+		if err != nil || runsLong(kind) {
+			if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+				err = ferr
+			}
 		}
 		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
 		if cachedFrom != "" {
@@ -387,6 +399,13 @@ func lookupPath(env map[string]any, path []string) any {
 		}
 	}
 	return cur
+}
+
+// runsLong reports whether steps of kind may run for long, or be killed
+// with the run: a command (an outside process) or a model server. The run
+// flushes what was logged before and after them.
+func runsLong(kind steps.Kind) bool {
+	return kind.Name() == "command" || kind.Name() == "serve"
 }
 
 // readsMetrics reports whether a step's condition or inputs read the run's

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/tracking"
@@ -15,10 +16,14 @@ import (
 
 // runLogger records a step's output on its run; it implements
 // steps.Logger. Params, metrics and tags are buffered and written in one
-// transaction by flush, which the runner calls after every step: logging is
-// never the slow part of a run. Artifacts are written to the staging
-// directory artifactDir, which flush also publishes to the run's
-// repository (a no-op when that is the local directory itself).
+// transaction by flush: logging is never the slow part of a run. The
+// runner flushes before a step that reads the run's metrics, before a
+// command and when the run ends; in between, what was logged reaches the
+// store at most flushDelay after it was logged (a timer flushes it), so a
+// long step never hides what the steps before it logged. Artifacts are
+// written to the staging directory artifactDir, which flush also publishes
+// to the run's repository (a no-op when that is the local directory
+// itself).
 type runLogger struct {
 	store       tracking.Store
 	runID       string
@@ -30,11 +35,25 @@ type runLogger struct {
 	// sharing it (a sweep's trials), or within this run.
 	shared *artifact.SharedFiles
 
+	// flushing is held by a flush from taking what is buffered until it is
+	// written, so that two flushes (the timer's and the runner's) write in
+	// the order the values were logged.
+	flushing sync.Mutex
+
 	mu      sync.Mutex
 	params  []tracking.Param
 	metrics []tracking.Metric
 	tags    []tracking.Tag
+	// timer flushes what is buffered flushDelay after it was logged; nil
+	// while nothing waits. timerErr is the timer's failed flush, returned
+	// by the next flush.
+	timer    *time.Timer
+	timerErr error
 }
+
+// flushDelay is how long logged values may wait in a runLogger's buffer
+// before a timer writes them.
+const flushDelay = 200 * time.Millisecond
 
 // LogParams implements steps.Logger.
 func (l *runLogger) LogParams(ctx context.Context, params map[string]string) error {
@@ -43,6 +62,7 @@ func (l *runLogger) LogParams(ctx context.Context, params map[string]string) err
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		l.params = append(l.params, tracking.Param{Key: k, Value: params[k]})
 	}
+	l.armLocked()
 	return nil
 }
 
@@ -51,6 +71,7 @@ func (l *runLogger) LogMetrics(ctx context.Context, metrics []tracking.Metric) e
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.metrics = append(l.metrics, metrics...)
+	l.armLocked()
 	return nil
 }
 
@@ -61,19 +82,63 @@ func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		l.tags = append(l.tags, tracking.Tag{Key: k, Value: tags[k]})
 	}
+	l.armLocked()
 	return nil
 }
 
-// flush writes what was logged since the last flush, in one transaction.
+// armLocked starts the timer that flushes what was just logged, unless it
+// runs already. l.mu is held.
+func (l *runLogger) armLocked() {
+	if l.timer == nil {
+		l.timer = time.AfterFunc(flushDelay, l.timedFlush)
+	}
+}
+
+// timedFlush is the timer's flush of the buffered values (artifacts are
+// published by the runner's flushes only, between steps); its error waits
+// for the next flush.
+func (l *runLogger) timedFlush() {
+	if err := l.write(context.Background(), false); err != nil {
+		l.mu.Lock()
+		if l.timerErr == nil {
+			l.timerErr = err
+		}
+		l.mu.Unlock()
+	}
+}
+
+// flush writes what was logged since the last flush, in one transaction,
+// and returns the error of a timed flush that failed since.
 func (l *runLogger) flush(ctx context.Context) error {
+	err := l.write(ctx, true)
+	l.mu.Lock()
+	if l.timerErr != nil {
+		err, l.timerErr = l.timerErr, nil
+	}
+	l.mu.Unlock()
+	return err
+}
+
+// write takes what is buffered and writes it, stopping the timer; sync
+// also publishes the staged artifacts.
+func (l *runLogger) write(ctx context.Context, sync bool) error {
+	l.flushing.Lock()
+	defer l.flushing.Unlock()
 	l.mu.Lock()
 	params, metrics, tags := l.params, l.metrics, l.tags
 	l.params, l.metrics, l.tags = nil, nil, nil
+	if l.timer != nil {
+		l.timer.Stop() // when it already fired, its flush finds nothing
+		l.timer = nil
+	}
 	l.mu.Unlock()
 	if len(params)+len(metrics)+len(tags) > 0 {
 		if err := l.store.LogBatch(ctx, l.runID, metrics, params, tags); err != nil {
 			return err
 		}
+	}
+	if !sync {
+		return nil
 	}
 	return l.staging.Sync(ctx)
 }

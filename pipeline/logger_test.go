@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/ml/dataset"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/steps"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// note is a step kind that sets the tag "note" to its input "text".
+type note struct{}
+
+func (note) Name() string             { return "note" }
+func (note) Doc() string              { return "set the tag note (tests)" }
+func (note) Outputs() []steps.Output  { return nil }
+func (note) Check(steps.Values) error { return nil }
+func (note) Inputs() []steps.Input {
+	return []steps.Input{{Name: "text", Type: steps.String, Doc: "the tag's value"}}
+}
+
+func (note) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.Result, error) {
+	text, _ := in["text"].(string)
+	return &steps.Result{}, env.Log.SetTags(ctx, map[string]string{"note": text})
+}
+
+// watch is a step kind that runs until the store shows the tag "note" set
+// to its input "text", as a long step would, and fails after 10 s.
+type watch struct{}
+
+func (watch) Name() string             { return "watch" }
+func (watch) Doc() string              { return "wait for the note to reach the store (tests)" }
+func (watch) Outputs() []steps.Output  { return nil }
+func (watch) Check(steps.Values) error { return nil }
+func (watch) Inputs() []steps.Input {
+	return []steps.Input{{Name: "text", Type: steps.String, Doc: "the value awaited"}}
+}
+
+func (watch) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.Result, error) {
+	text, _ := in["text"].(string)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		run, err := env.Store.GetRun(ctx, env.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if hasTag(run.Tags, "note", text) {
+			return &steps.Result{}, nil
+		}
+	}
+	return nil, fmt.Errorf("the note %q never reached the store while the step ran", text)
+}
+
+// Steps' logs are written in batches, but a long step never hides what the
+// steps before it logged: the logger's timer writes it while the step runs.
+// Values written by the timer and by the runner's flushes keep their order:
+// the last one logged wins.
+func TestLogsReachTheStoreDuringALongStep(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "MLproject"), []byte(`name: notes
+entry_points:
+  main:
+    steps:
+      - {name: first, uses: note, with: {text: one}}
+      - {name: wait1, uses: watch, with: {text: one}}
+      - {name: second, uses: note, with: {text: two}}
+      - {name: wait2, uses: watch, with: {text: two}}
+      - {name: last, uses: note, with: {text: three}}
+`), 0o644)
+	kinds := steps.NewRegistry(note{}, watch{})
+	proj, err := project.Load(dir, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, st := testRunner(t, kinds)
+	out, err := r.Run(ctx, Request{Project: proj})
+	if err != nil || out.Status != tracking.StatusFinished {
+		t.Fatalf("run: %v", err)
+	}
+	run, err := st.GetRun(ctx, out.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := run.Tag("note"); v != "three" {
+		t.Errorf("tag note = %q, want the last value logged, three", v)
+	}
+}
+
+// The data sets a sweep's cache lookups decode are decoded once; every use
+// gets its own copy, so a step changing its copy changes no other's.
+func TestFlightGroupDecodesADatasetOnceAndCopiesIt(t *testing.T) {
+	g := newFlightGroup()
+	decoded := 0
+	decode := func() (*dataset.Dataset, error) {
+		decoded++
+		return &dataset.Dataset{Path: "iris.csv", Rows: 2, Lines: []int{2, 3},
+			Features: &dataset.Frame{NRows: 2, Columns: []dataset.Column{{Name: "x", Num: []float64{1, 2}}}},
+			Target:   &dataset.Target{Name: "y", Y: []float64{0, 1}, Classes: []string{"a", "b"}}}, nil
+	}
+	a, err := g.dataset("k/train", decode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Features.Columns[0].Num[0] = 99
+	a.Target.Y[1] = 7
+	a.Lines[0] = 0
+	b, err := g.dataset("k/train", decode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decoded != 1 {
+		t.Errorf("decoded %d times, want once", decoded)
+	}
+	if b.Features.Columns[0].Num[0] != 1 || b.Target.Y[1] != 1 || b.Lines[0] != 2 || b.Rows != 2 || b.Path != "iris.csv" {
+		t.Errorf("second copy %+v %+v %v: changed by the first one's user", b.Features.Columns[0], b.Target, b.Lines)
+	}
+}
