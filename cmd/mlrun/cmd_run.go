@@ -100,6 +100,16 @@ data and scripts) unless --no-cache is given.`,
 func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	ctx := c.Context()
 	kinds := a.kinds()
+	// The project's provenance is captured while the project loads and the
+	// store opens, for a run or a sweep in this process.
+	var prov *pipeline.Provenance
+	if abs, err := filepath.Abs(dir); err == nil && !o.slurm.remote() && !o.dryRun {
+		storeDir := ""
+		if loc, err := a.storeLocation(); err == nil {
+			storeDir = loc.Dir
+		}
+		prov = pipeline.StartProvenance(ctx, abs, a.version, storeDir)
+	}
 	proj, err := project.Load(dir, kinds)
 	if err != nil {
 		return err
@@ -160,12 +170,6 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if o.slurm.remote() {
 			return a.runOnSlurm(c, req, plan, o, o.slurm)
 		}
-		// The project's provenance is captured while the store opens.
-		storeDir := ""
-		if loc, err := a.storeLocation(); err == nil {
-			storeDir = loc.Dir
-		}
-		prov := pipeline.StartProvenance(ctx, plan.Project.Dir, a.version, storeDir)
 		r, st, err := a.runner(c, o)
 		if err != nil {
 			return err
@@ -175,7 +179,7 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		out, err := r.RunPlan(ctx, req, plan)
 		return runFailed(out, err)
 	}
-	return a.runSweep(c, kinds, req, sw, o)
+	return a.runSweep(c, kinds, req, sw, o, prov)
 }
 
 // runFailed gives the error of a run that was created and ended FAILED the

@@ -15,8 +15,9 @@ import (
 )
 
 // runSweep runs (or, with --dry-run, lists) a sweep: a parent run and one
-// child run per trial.
-func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions) error {
+// child run per trial. prov, when not nil, is the project's provenance
+// being captured.
+func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions, prov *pipeline.Provenance) error {
 	trials, err := sw.Trials()
 	if err != nil {
 		return err
@@ -38,6 +39,7 @@ func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Req
 	if err != nil {
 		return err
 	}
+	r.Provenance = prov
 	defer st.Close()
 	progress := newSweepProgress(a.stderr, len(trials))
 	out, runErr := r.RunSweep(c.Context(), pipeline.SweepRequest{
