@@ -19,8 +19,9 @@ import (
 	"github.com/mlrun/mlrun/tracking"
 )
 
-// execute runs the plan's steps (or its command as one step) on the run.
-func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo, seed int64, capture *provenanceCapture, out *Outcome) error {
+// execute runs the plan's steps (or its command as one step) on the run;
+// created says this process created the run, which nothing logged to yet.
+func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo, seed int64, capture *provenanceCapture, out *Outcome, created bool) error {
 	stderr := r.Stderr
 	if stderr == nil {
 		stderr = io.Discard
@@ -31,6 +32,9 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	}
 	defer staging.Close()
 	log := newRunLogger(r.Store, info.ID, staging, r.bgSlots).sharing(r.shared)
+	if !created {
+		log.loggedElsewhere() // an earlier attempt may have logged to it
+	}
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}
@@ -166,11 +170,7 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			continue
 		}
 		if readsMetrics(st) {
-			// What the steps before logged is written first.
-			if err := log.flush(context.WithoutCancel(ctx)); err != nil {
-				return err
-			}
-			metrics, err := r.latestMetrics(ctx, info.ID)
+			metrics, err := log.latestMetrics(context.WithoutCancel(ctx))
 			if err != nil {
 				return err
 			}
@@ -230,6 +230,9 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 			if err := log.flush(context.WithoutCancel(ctx)); err != nil {
 				return err
 			}
+		}
+		if runsLong(kind) {
+			log.loggedElsewhere() // its process, or its clients, may log to the run
 		}
 		env.Step = st.Name
 		start := time.Now()
@@ -426,19 +429,6 @@ func readsMetrics(st *project.Step) bool {
 		}
 	}
 	return false
-}
-
-// latestMetrics returns the run's latest metrics, for expressions.
-func (r *Runner) latestMetrics(ctx context.Context, runID string) (map[string]any, error) {
-	run, err := r.Store.GetRun(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]any, len(run.Metrics))
-	for _, x := range run.Metrics {
-		m[x.Key] = x.Value
-	}
-	return m, nil
 }
 
 // stepStarted tells the observer, and routes the step's progress to it.

@@ -44,6 +44,13 @@ type runLogger struct {
 	params  []tracking.Param
 	metrics []tracking.Metric
 	tags    []tracking.Tag
+	// latest is, by key, the latest point logged through l (MLflow's
+	// rule, tracking.NewerMetric): the run's latest metrics as long as
+	// nothing else logged to the run (see latestMetrics).
+	latest map[string]tracking.Metric
+	// outside is set once something other than l may have logged metrics
+	// to the run: a command's process, or a run created elsewhere.
+	outside bool
 	// timer flushes what is buffered flushDelay after it was logged; nil
 	// while nothing waits. timerErr is the timer's failed flush, returned
 	// by the next flush.
@@ -71,8 +78,51 @@ func (l *runLogger) LogMetrics(ctx context.Context, metrics []tracking.Metric) e
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.metrics = append(l.metrics, metrics...)
+	if l.latest == nil {
+		l.latest = map[string]tracking.Metric{}
+	}
+	for _, m := range metrics {
+		if cur, ok := l.latest[m.Key]; !ok || tracking.NewerMetric(m, cur) {
+			l.latest[m.Key] = m
+		}
+	}
 	l.armLocked()
 	return nil
+}
+
+// loggedElsewhere tells l that something else may log metrics to the run.
+func (l *runLogger) loggedElsewhere() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.outside = true
+}
+
+// latestMetrics returns the run's latest metric values, by key: from what
+// was logged through l when nothing else logged to the run, else read from
+// the store after a flush.
+func (l *runLogger) latestMetrics(ctx context.Context) (map[string]any, error) {
+	l.mu.Lock()
+	if !l.outside {
+		m := make(map[string]any, len(l.latest))
+		for k, x := range l.latest {
+			m[k] = x.Value
+		}
+		l.mu.Unlock()
+		return m, nil
+	}
+	l.mu.Unlock()
+	if err := l.flush(ctx); err != nil {
+		return nil, err
+	}
+	run, err := l.store.GetRun(ctx, l.runID)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, len(run.Metrics))
+	for _, x := range run.Metrics {
+		m[x.Key] = x.Value
+	}
+	return m, nil
 }
 
 // SetTags implements steps.Logger.

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -119,5 +121,60 @@ func TestFlightGroupDecodesADatasetOnceAndCopiesIt(t *testing.T) {
 	}
 	if b.Features.Columns[0].Num[0] != 1 || b.Target.Y[1] != 1 || b.Lines[0] != 2 || b.Rows != 2 || b.Path != "iris.csv" {
 		t.Errorf("second copy %+v %+v %v: changed by the first one's user", b.Features.Columns[0], b.Target, b.Lines)
+	}
+}
+
+// A run's latest metrics, as the logger knows them from what it logged,
+// are what the store says after a flush: MLflow's rule (greater step, then
+// timestamp, then value; NaN never replaces), over points logged in any
+// order and in several batches.
+func TestLoggerKnowsTheLatestMetricsAsTheStoreDoes(t *testing.T) {
+	r, st := testRunner(t, steps.NewRegistry())
+	ctx := context.Background()
+	exp, err := st.EnsureExperiment(ctx, "Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.CreateRun(ctx, tracking.NewRun{ExperimentID: exp.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staging, err := r.stage(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer staging.Close()
+	log := newRunLogger(st, info.ID, staging, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	values := []float64{0, 1, 2, math.NaN(), math.Inf(1), -1}
+	for batch := range 8 {
+		var points []tracking.Metric
+		for range 40 {
+			points = append(points, tracking.Metric{Key: fmt.Sprintf("m%d", rng.IntN(4)),
+				Value: values[rng.IntN(len(values))], Timestamp: int64(rng.IntN(3)), Step: int64(rng.IntN(3))})
+		}
+		if err := log.LogMetrics(ctx, points); err != nil {
+			t.Fatal(err)
+		}
+		known, err := log.latestMetrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := log.flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		run, err := st.GetRun(ctx, info.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Metrics) != len(known) {
+			t.Fatalf("batch %d: the logger knows %d metrics, the store %d", batch, len(known), len(run.Metrics))
+		}
+		for _, m := range run.Metrics {
+			got, _ := known[m.Key].(float64)
+			if math.Float64bits(got) != math.Float64bits(m.Value) && !(math.IsNaN(got) && math.IsNaN(m.Value)) {
+				t.Errorf("batch %d: %s: the logger says %v, the store %v", batch, m.Key, got, m.Value)
+			}
+		}
 	}
 }

@@ -149,7 +149,7 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	stopBeat := r.heartbeat(ctx, info.ID)
 	runErr := func() (err error) {
 		defer recoverPanic(&err, "run "+info.ID)
-		return r.execute(ctx, plan, info, seed, capture, out)
+		return r.execute(ctx, plan, info, seed, capture, out, req.RunID == "")
 	}()
 	stopBeat()
 

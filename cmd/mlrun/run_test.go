@@ -308,6 +308,28 @@ func TestStoreInsideTheRepoIsNotDirt(t *testing.T) {
 	}
 }
 
+// A condition reads the metrics a command's process logged to the run
+// (with mlrun log), not only those of the built-in steps.
+func TestWhenReadsMetricsACommandLogged(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"MLproject": `name: gate
+entry_points:
+  main:
+    steps:
+      - {name: score, uses: log, with: {metrics: {accuracy: 0.5}}}
+      - {name: rescore, uses: command, with: {run: "mlrun log metric accuracy 0.97 --step 1"}}
+      - name: promote
+        uses: log
+        when: metrics.accuracy >= 0.95
+        with: {tags: {promoted: "yes"}}
+`})
+	e.ok(dir, "run", ".")
+	if run := e.runs()[0]; tagOf(run, "promoted") != "yes" {
+		t.Errorf("promote: %q, want it run on the command's accuracy 0.97", tagOf(run, "mlrun.step.promote"))
+	}
+}
+
 // A step whose when: is false is skipped, and the run says why.
 func TestWhenFalseSaysWhy(t *testing.T) {
 	e := newEnv(t)
