@@ -45,6 +45,19 @@ const batch = "N"
 // or setting that ONNX cannot express (SVC with break_ties, a class absent
 // from the training data) is an Invalid error that says why.
 func Export(m *modelfile.Model) ([]byte, error) {
+	mp, err := exportProto(m)
+	if err != nil {
+		return nil, err
+	}
+	b, err := marshalModel(mp)
+	if err != nil {
+		return nil, fmt.Errorf("encode onnx model: %w", err)
+	}
+	return b, nil
+}
+
+// exportProto returns the ONNX model of m (see Export) unserialised.
+func exportProto(m *modelfile.Model) (*pb.ModelProto, error) {
 	if m == nil || m.Estimator == nil || m.Preprocess == nil {
 		return nil, fmt.Errorf("export onnx: the model is incomplete")
 	}
@@ -83,7 +96,7 @@ func Export(m *modelfile.Model) ([]byte, error) {
 	if m.Task == ml.Classification {
 		meta[MetaClasses] = string(classes)
 	}
-	return g.model(m.EstimatorName, fmt.Sprintf("mlrun %s %s for %q", m.EstimatorName, m.Task, m.Target.Name), meta)
+	return g.model(m.EstimatorName, fmt.Sprintf("mlrun %s %s for %q", m.EstimatorName, m.Task, m.Target.Name), meta), nil
 }
 
 func sortedKeys(m map[string]string) []string {

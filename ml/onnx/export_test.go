@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -315,6 +316,53 @@ func TestExportSingleColumn(t *testing.T) {
 			m := &modelfile.Model{Estimator: est, EstimatorName: name, Task: ml.Classification, Preprocess: pipe,
 				Target: modelfile.TargetInfo{Name: "kind", Classes: []string{"a", "b", "c"}}}
 			t.Run(f.Columns[0].Name+"/"+name, func(t *testing.T) { compare(t, rt, m, f) })
+		}
+	}
+}
+
+// Export serialises models with its own encoder: the bytes are those
+// proto.Marshal (deterministic) gives, for every estimator on every data set.
+func TestEncodingMatchesProtobuf(t *testing.T) {
+	cat := catalog.Builtin()
+	for _, ds := range dataSets {
+		data, err := dataset.Load(ds.path, dataset.LoadOptions{Target: ds.target, Task: ds.task})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cfg := range estimators[ds.task] {
+			t.Run(fmt.Sprintf("%s/%s%v/scale=%v", ds.name, cfg.name, cfg.hp, cfg.scale), func(t *testing.T) {
+				spec, _ := cat.Lookup(cfg.name)
+				est, err := spec.New(ds.task, cfg.hp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts := preprocess.DefaultOptions()
+				opts.Scale = cfg.scale
+				pipe, err := preprocess.Fit(data.Features, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				X, err := pipe.Transform(data.Features)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := est.Fit(t.Context(), X, data.Target.Y, nil); err != nil {
+					t.Fatal(err)
+				}
+				m := &modelfile.Model{Estimator: est, EstimatorName: cfg.name, Task: ds.task, Hyperparameters: cfg.hp,
+					Preprocess: pipe, Target: modelfile.TargetInfo{Name: ds.target, Classes: data.Target.Classes}}
+				ours, want, err := onnx.ModelEncodings(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(ours, want) {
+					i := 0
+					for i < len(ours) && i < len(want) && ours[i] == want[i] {
+						i++
+					}
+					t.Errorf("%d bytes, protobuf's %d; they differ from byte %d", len(ours), len(want), i)
+				}
+			})
 		}
 	}
 }

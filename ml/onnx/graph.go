@@ -140,8 +140,8 @@ func valueInfo(name string, et pb.TensorProto_DataType, shape []*pb.TensorShapeP
 		TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(et)), Shape: &pb.TensorShapeProto{Dim: shape}}}}}
 }
 
-// model wraps the graph into a serialised ModelProto.
-func (g *graph) model(name, doc string, meta map[string]string) ([]byte, error) {
+// model wraps the graph into a ModelProto.
+func (g *graph) model(name, doc string, meta map[string]string) *pb.ModelProto {
 	m := &pb.ModelProto{
 		IrVersion:    proto.Int64(irVersion),
 		ProducerName: proto.String("mlrun"),
@@ -156,9 +156,5 @@ func (g *graph) model(name, doc string, meta map[string]string) ([]byte, error) 
 	for _, k := range sortedKeys(meta) {
 		m.MetadataProps = append(m.MetadataProps, &pb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(meta[k])})
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode onnx model: %w", err)
-	}
-	return b, nil
+	return m
 }
