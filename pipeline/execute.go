@@ -239,11 +239,14 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		r.stepStarted(env, st.Name, kind.Name())
 		res, cachedFrom, err := r.runStep(ctx, kind, env, values, cache, log)
 		// What the step logged is written now when it failed or was a
-		// command; else with what the next steps log (see runLogger).
+		// command; else with what the next steps log (see runLogger). The
+		// artifacts it wrote are published now (to a remote repository).
 		if err != nil || runsLong(kind) {
 			if ferr := log.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 				err = ferr
 			}
+		} else if serr := log.staging.Sync(context.WithoutCancel(ctx)); serr != nil {
+			err = serr
 		}
 		so := StepOutcome{Name: st.Name, Status: "finished", Duration: time.Since(start)}
 		if cachedFrom != "" {
