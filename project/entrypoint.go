@@ -12,7 +12,7 @@ import (
 )
 
 // parseEntryPoint reads one entry of entry_points.
-func parseEntryPoint(p *Project, e entry, kinds schema.Kinds) (*EntryPoint, error) {
+func parseEntryPoint(p *Project, e entry, kinds schema.Kinds, progs *programs) (*EntryPoint, error) {
 	field := "entry_points." + e.key
 	ep := &EntryPoint{Name: e.key, Pos: e.keyPos, dir: p.Dir, byName: map[string]int{}}
 	n := e.value
@@ -52,7 +52,7 @@ func parseEntryPoint(p *Project, e entry, kinds schema.Kinds) (*EntryPoint, erro
 			return nil, err
 		}
 	case stepList != nil:
-		if err := ep.parseSteps(stepList.value, field+".steps", kinds); err != nil {
+		if err := ep.parseSteps(stepList.value, field+".steps", kinds, progs); err != nil {
 			return nil, err
 		}
 	default:

@@ -77,6 +77,53 @@ type refScope struct {
 	upstream map[string]bool     // transitive needs of self
 	outputs  map[string][]string // declared outputs by step name
 	typed    map[string]any      // an environment with the parameters typed, for checking conditions
+	programs *programs           // compiled so far in the file; nil: none kept
+}
+
+// programs keeps the expressions of one file compiled by source: entry
+// points and steps repeat the same ones (${{ params.data }}), and compiling
+// is most of the time a project takes to load.
+type programs struct {
+	plain  map[string]compiled
+	asBool map[string]error
+}
+
+type compiled struct {
+	program *vm.Program
+	err     error
+}
+
+func newPrograms() *programs {
+	return &programs{plain: map[string]compiled{}, asBool: map[string]error{}}
+}
+
+// compile returns expr.Compile(src), and with asBool the error of compiling
+// it with expr.AsBool, compiling each once.
+func (p *programs) compile(src string, asBool bool) (*vm.Program, error) {
+	c, ok := compiled{}, false
+	if p != nil {
+		c, ok = p.plain[src]
+	}
+	if !ok {
+		c.program, c.err = expr.Compile(src)
+		if p != nil {
+			p.plain[src] = c
+		}
+	}
+	if c.err != nil || !asBool {
+		return c.program, c.err
+	}
+	err, ok := error(nil), false
+	if p != nil {
+		err, ok = p.asBool[src]
+	}
+	if !ok {
+		_, err = expr.Compile(src, expr.AsBool())
+		if p != nil {
+			p.asBool[src] = err
+		}
+	}
+	return c.program, err
 }
 
 // compileExpr compiles src and checks its references against scope.
@@ -85,13 +132,10 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 	if strings.TrimSpace(src) == "" {
 		return nil, fieldf(pos, field, "an expression is empty")
 	}
-	program, err := expr.Compile(src)
-	if err == nil && asBool {
-		// Compiling with AsBool refuses what is surely not a bool (1 + 2);
-		// the program run is the one without it, so that EvalBool can
-		// report a value of the wrong type itself.
-		_, err = expr.Compile(src, expr.AsBool())
-	}
+	// Compiling with AsBool refuses what is surely not a bool (1 + 2); the
+	// program run is the one without it, so that EvalBool can report a
+	// value of the wrong type itself.
+	program, err := scope.programs.compile(src, asBool)
 	if err != nil {
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
 	}

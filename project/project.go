@@ -197,7 +197,7 @@ func parse(file, absDir string, src []byte, kinds schema.Kinds) (*Project, error
 			p.SchedulesPos = e.keyPos
 			p.SchedulesSection = e.value.exported()
 		case "entry_points":
-			if err := p.parseEntryPoints(e.value, kinds); err != nil {
+			if err := p.parseEntryPoints(e.value, kinds, newPrograms()); err != nil {
 				return nil, err
 			}
 		default:
@@ -211,7 +211,7 @@ func parse(file, absDir string, src []byte, kinds schema.Kinds) (*Project, error
 }
 
 // parseEntryPoints reads the entry_points mapping.
-func (p *Project) parseEntryPoints(n *node, kinds schema.Kinds) error {
+func (p *Project) parseEntryPoints(n *node, kinds schema.Kinds, progs *programs) error {
 	if n.isNull() {
 		return nil
 	}
@@ -219,7 +219,7 @@ func (p *Project) parseEntryPoints(n *node, kinds schema.Kinds) error {
 		return fieldf(n.pos, "entry_points", "must be a mapping of entry point names, not %s", n.describe())
 	}
 	for _, e := range n.entries {
-		ep, err := parseEntryPoint(p, e, kinds)
+		ep, err := parseEntryPoint(p, e, kinds, progs)
 		if err != nil {
 			return err
 		}

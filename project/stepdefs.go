@@ -63,7 +63,7 @@ type draft struct {
 }
 
 // parseSteps reads, checks and orders the steps of an entry point.
-func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds) error {
+func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds, progs *programs) error {
 	if n.kind != seqNode || len(n.items) == 0 {
 		return fieldf(n.pos, field, "must be a non-empty list of steps, not %s", n.describe())
 	}
@@ -118,6 +118,7 @@ func (ep *EntryPoint) parseSteps(n *node, field string, kinds schema.Kinds) erro
 			upstream: upstream[i],
 			outputs:  outputs,
 			typed:    typed,
+			programs: progs,
 		}
 		if err := d.compile(scope); err != nil {
 			return err
