@@ -211,11 +211,17 @@ func classificationScores(env *Env, renderer *report.Renderer, model *modelfile.
 		s := rep.PerClass[i]
 		html.Classes = append(html.Classes, report.ClassRow{Name: c, Row: report.Row{Precision: s.Precision, Recall: s.Recall, F1: s.F1, Support: s.Support}})
 	}
-	var buf bytes.Buffer
-	if err := report.ClassificationReportHTML(&buf, html, "Classification report: "+model.EstimatorName); err != nil {
-		return nil, err
-	}
-	if err := env.Log.WriteArtifact(context.Background(), prefix+"classification_report.html", buf.Bytes()); err != nil {
+	// The HTML page is written in the background too: html/template sets
+	// itself up on its first use in a process, which costs about a
+	// millisecond. env.Log is the next step's once this one returns.
+	lg, reportTitle := env.Log, "Classification report: "+model.EstimatorName
+	if err := env.Background(prefix+"classification_report.html", func() error {
+		var buf bytes.Buffer
+		if err := report.ClassificationReportHTML(&buf, html, reportTitle); err != nil {
+			return err
+		}
+		return lg.WriteArtifact(context.Background(), prefix+"classification_report.html", buf.Bytes())
+	}); err != nil {
 		return nil, err
 	}
 	if k == 2 && proba != nil {
