@@ -261,7 +261,7 @@ func TestStepCache(t *testing.T) {
 	}
 	// The plots, drawn in the background, were written before the first
 	// run ended and its cache entries listed them: the replay has them.
-	for _, name := range []string{"learning_curve.png", "confusion_matrix.png", "projection.png", "projection.csv"} {
+	for _, name := range []string{"learning_curve.png", "confusion_matrix.png", "projection.png", "projection.csv", "classification_report.html"} {
 		a, err := os.ReadFile(filepath.Join(artifactDir(first), name))
 		if err != nil {
 			t.Fatalf("first run: %v", err)
