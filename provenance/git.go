@@ -145,7 +145,12 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	}
 
 	var headTree *object.Tree
-	head, err := repo.Head()
+	var head *plumbing.Reference
+	if legacy {
+		head, err = repo.Head()
+	} else {
+		head, err = resolveRef(repo.Storer, headRef) // without reading HEAD again
+	}
 	switch {
 	case errors.Is(err, plumbing.ErrReferenceNotFound):
 		// No commits yet: everything present is new.
@@ -214,6 +219,25 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 		g.DiffSHA256 = hex.EncodeToString(sum[:])
 	}
 	return g, nil
+}
+
+// resolveRef follows r through symbolic references as go-git's
+// Repository.Head follows HEAD, starting from HEAD already read.
+func resolveRef(s storer.ReferenceStorer, r *plumbing.Reference) (*plumbing.Reference, error) {
+	for recursion := 0; r.Type() == plumbing.SymbolicReference; recursion++ {
+		if recursion > storer.MaxResolveRecursion {
+			return nil, storer.ErrMaxResolveRecursion
+		}
+		t, err := s.Reference(r.Target())
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			return nil, plumbing.ErrReferenceNotFound
+		}
+		r = t
+	}
+	return r, nil
 }
 
 // remoteURL returns the first URL of "origin", else of the first remote by
