@@ -107,6 +107,21 @@ func TestInspectGitShortcutsMatch(t *testing.T) {
 			run(t, dir, "add", "twin/y.txt")
 			write(t, dir, "other/y.txt", "y, changed\n")
 		}, false},
+		{"neighbouring names: pkg-x/, pkg.d/, pkg.txt beside pkg/, directories of one length", func(t *testing.T, dir string) {
+			// The fast walk finds a directory's index entries by binary
+			// search: entries of "pkg-x/" and "pkg.txt" sort between "pkg"
+			// and "pkg/...", and "cd/x.txt" must not be taken for "ab/x.txt".
+			for _, f := range []string{"pkg-x/a.go", "pkg.d/b.txt", "pkg.txt", "pkg0", "ab/a.txt", "cd/x.txt"} {
+				write(t, dir, f, f+"\n")
+			}
+			run(t, dir, "add", "-A")
+			run(t, dir, "commit", "-q", "-m", "neighbours")
+			write(t, dir, "ab/x.txt", "untracked\n")
+			write(t, dir, "pkg-x/a.go", "changed\n")
+			write(t, dir, "pkg.d/new.txt", "untracked\n")
+			write(t, dir, "pkg/new.go", "untracked\n")
+			write(t, dir, "pkg/deep/x.go", "package deep // changed\n")
+		}, false},
 		{"packed repository, changed", func(t *testing.T, dir string) {
 			run(t, dir, "gc", "-q")
 			write(t, dir, "pkg/deep/x.go", "package deep // after gc\n")

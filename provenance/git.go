@@ -78,10 +78,14 @@ type Git struct {
 // indexes in place rather than through go-git's storage, which decodes
 // every pack index whole first; HEAD subtrees whose hash the index's cache
 // tree records are taken from the index; the index is decoded from one
-// read; and the walk stats the files it lists relative to their open
-// directory, the top-level directories in parallel. Whatever these readers
-// do not handle exactly (alternates, other index versions, required index
-// extensions, damage) is left to go-git, so the result is the same.
+// read; and one walk of the working tree, in one goroutine (its CPU time,
+// not its latency, is what competes with a run), both finds the untracked
+// files and stats the tracked ones, relative to their open directory and
+// without maps keyed by path: a directory's index entries are found by
+// binary search in the sorted index. Whatever these readers do not handle
+// exactly (alternates, other index versions, required index extensions,
+// damage, an unsorted index) is left to go-git or to the plain walk, so the
+// result is the same.
 //
 // extraIgnores are further gitignore patterns, relative to the repository
 // root, treated as if listed in .git/info/exclude: a caller passes its own
@@ -141,7 +145,12 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	}
 
 	var headTree *object.Tree
-	head, err := repo.Head()
+	var head *plumbing.Reference
+	if legacy {
+		head, err = repo.Head()
+	} else {
+		head, err = resolveRef(repo.Storer, headRef) // without reading HEAD again
+	}
 	switch {
 	case errors.Is(err, plumbing.ErrReferenceNotFound):
 		// No commits yet: everything present is new.
@@ -186,9 +195,18 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 	if err := st.loadHead(ctx, headTree); err != nil {
 		return nil, err
 	}
-	changes, staged, err := st.changes(ctx, cfg.Raw.Section("core").Option("excludesfile"))
-	if err != nil {
-		return nil, err
+	excludes := cfg.Raw.Section("core").Option("excludesfile")
+	var changes []change
+	var staged, done bool
+	if !legacy {
+		if changes, staged, done, err = st.changesFast(ctx, excludes); err != nil {
+			return nil, err
+		}
+	}
+	if !done {
+		if changes, staged, err = st.changes(ctx, excludes); err != nil {
+			return nil, err
+		}
 	}
 	g.Dirty = staged || len(changes) > 0
 	if g.Dirty {
@@ -201,6 +219,25 @@ func inspectGit(ctx context.Context, dir string, legacy bool, extraIgnores []str
 		g.DiffSHA256 = hex.EncodeToString(sum[:])
 	}
 	return g, nil
+}
+
+// resolveRef follows r through symbolic references as go-git's
+// Repository.Head follows HEAD, starting from HEAD already read.
+func resolveRef(s storer.ReferenceStorer, r *plumbing.Reference) (*plumbing.Reference, error) {
+	for recursion := 0; r.Type() == plumbing.SymbolicReference; recursion++ {
+		if recursion > storer.MaxResolveRecursion {
+			return nil, storer.ErrMaxResolveRecursion
+		}
+		t, err := s.Reference(r.Target())
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			return nil, plumbing.ErrReferenceNotFound
+		}
+		r = t
+	}
+	return r, nil
 }
 
 // remoteURL returns the first URL of "origin", else of the first remote by
@@ -269,12 +306,14 @@ type scanner struct {
 	head      map[string]version         // HEAD tree: path -> blob (files, symlinks, gitlinks)
 	objects   storer.EncodedObjectStorer // reads large blobs lazily
 	gitlinks  map[string]bool            // paths of submodules in the index
-	stats     map[string]fileStat        // stat data of working tree files met by the walk
 	trees     storer.EncodedObjectStorer // the storer HEAD's trees were read from
 	fast      *objectReader              // reads objects directly; nil to use objects only
 	legacy    bool                       // no shortcuts (see inspectGit)
 	// extraIgnores are the caller's ignore patterns (see InspectGit).
 	extraIgnores []string
+	// headIsIndex, set by loadHead instead of filling head (unless legacy),
+	// says that HEAD holds exactly the index's entries, each once.
+	headIsIndex bool
 }
 
 // loadHead records every blob of the HEAD tree (nothing when tree is nil).
@@ -290,6 +329,12 @@ func (s *scanner) loadHead(ctx context.Context, tree *object.Tree) error {
 	}
 	if c := s.idx.Cache; c != nil && len(c.Entries) > 0 && c.Entries[0].Path == "" &&
 		c.Entries[0].Hash == tree.Hash && c.Entries[0].Entries == len(s.idx.Entries) {
+		if !s.legacy {
+			if sorted, unique := indexSorted(s.idx.Entries); sorted && unique {
+				s.headIsIndex = true
+				return nil
+			}
+		}
 		for _, e := range s.idx.Entries {
 			s.head[e.Name] = version{mode: normalMode(e.Mode), hash: e.Hash}
 		}
@@ -447,7 +492,6 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 	staged := false
 	tracked := make(map[string]bool, len(s.idx.Entries))
 	s.gitlinks = make(map[string]bool)
-	s.stats = make(map[string]fileStat, len(s.idx.Entries))
 	var check []*index.Entry // entries whose working tree file is compared
 	for i, e := range s.idx.Entries {
 		if i%256 == 0 && ctx.Err() != nil {
@@ -478,8 +522,6 @@ func (s *scanner) changes(ctx context.Context, excludesFile string) ([]change, b
 		}
 	}
 
-	// The walk for untracked files also records the stat data of the files
-	// it passes (see walkDir), which the comparisons below then use.
 	base, err := s.basePatterns(excludesFile)
 	if err != nil {
 		return nil, false, err
@@ -538,16 +580,24 @@ func statOf(fi os.FileInfo) fileStat {
 	return fileStat{mode: fi.Mode(), size: fi.Size(), mtime: fi.ModTime()}
 }
 
-// worktreeVersion returns the mode and blob hash of a path in the working
-// tree (a zero version when it is missing or is a directory). When e, its
-// index entry, matches the file's stat data and is not racy, e's hash is
-// trusted; otherwise the file is hashed, unless needHash is false (then the
-// hash is left zero). The stat data comes from the walk when it met the
-// file, else from os.Lstat.
+// worktreeVersion is worktreeVersionOf with the HEAD version looked up by
+// path and the stat data from os.Lstat.
 func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (version, error) {
-	abs := filepath.Join(s.root, filepath.FromSlash(rel))
-	fi, ok := s.stats[rel]
-	if !ok {
+	return s.worktreeVersionOf(rel, e, s.head[rel], nil, needHash)
+}
+
+// worktreeVersionOf returns the mode and blob hash of a path in the working
+// tree (a zero version when it is missing or is a directory); h is its
+// version in HEAD. When e, its index entry, matches the file's stat data
+// and is not racy, e's hash is trusted; otherwise the file is hashed,
+// unless needHash is false (then the hash is left zero). The stat data is
+// st when the walk met the file (non-nil), else from os.Lstat.
+func (s *scanner) worktreeVersionOf(rel string, e *index.Entry, h version, st *fileStat, needHash bool) (version, error) {
+	var fi fileStat
+	if st != nil {
+		fi = *st
+	} else {
+		abs := filepath.Join(s.root, filepath.FromSlash(rel))
 		info, err := os.Lstat(abs)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return version{}, nil
@@ -567,7 +617,7 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 			mode = filemode.Executable
 		}
 		if !s.trustMode {
-			if h, ok := s.head[rel]; ok && h.mode == filemode.Executable {
+			if h.mode == filemode.Executable {
 				mode = filemode.Executable
 			} else if e != nil && e.Mode == filemode.Executable {
 				mode = filemode.Executable
@@ -583,7 +633,7 @@ func (s *scanner) worktreeVersion(rel string, e *index.Entry, needHash bool) (ve
 	if !needHash {
 		return version{mode: mode}, nil
 	}
-	hash, err := hashWorktree(abs, fi)
+	hash, err := hashWorktree(filepath.Join(s.root, filepath.FromSlash(rel)), fi)
 	if err != nil {
 		return version{}, err
 	}

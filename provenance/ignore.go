@@ -9,11 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
@@ -160,88 +157,19 @@ func parseIgnore(r io.Reader, domain []string) ([]gitignore.Pattern, error) {
 
 // untracked walks the working tree and returns the files (and symlinks)
 // that are neither tracked nor ignored, as slash-separated relative paths.
-// Ignored directories, nested repositories and .git are not entered.
-//
-// Unless s.legacy, the top-level directories are walked by up to
-// maxWalkers goroutines (the walk is mostly system calls); the result,
-// including which error is returned, is that of a sequential walk.
+// Ignored directories, nested repositories and .git are not entered. This
+// is the plain walk (see changes); changesFast has its own.
 func (s *scanner) untracked(ctx context.Context, base []gitignore.Pattern, tracked map[string]bool) ([]string, error) {
-	root := &walker{s: s, tracked: tracked, stats: s.stats}
-	workers := min(runtime.GOMAXPROCS(0), maxWalkers)
-	if s.legacy || workers < 2 {
-		err := root.walkDir(ctx, nil, "", nil, base)
-		return root.out, err
-	}
-	root.queue = true
-	err := root.walkDir(ctx, nil, "", nil, base)
-	if root.rootDir != nil {
-		defer root.rootDir.close()
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Each job's results are kept apart so that the first error in walk
-	// order is the one returned, as a sequential walk would.
-	jobs := root.jobs
-	done := make([]*walker, len(jobs))
-	errs := make([]error, len(jobs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(len(jobs), workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					return
-				}
-				j := jobs[i]
-				w := &walker{s: s, tracked: tracked, stats: make(map[string]fileStat), buf: buf}
-				errs[i] = w.walkDir(ctx, root.rootDir, j.rel, j.comps, j.patterns)
-				buf, w.buf = w.buf, nil
-				done[i] = w
-			}
-		}()
-	}
-	wg.Wait()
-	out := root.out
-	for i, w := range done {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out = append(out, w.out...)
-		for p, st := range w.stats {
-			s.stats[p] = st
-		}
-	}
-	return out, nil
+	w := &walker{s: s, tracked: tracked}
+	err := w.walkDir(ctx, "", nil, base)
+	return w.out, err
 }
 
-// maxWalkers bounds the goroutines of the untracked-file walk.
-const maxWalkers = 4
-
-// walker is one goroutine's share of the untracked-file walk.
+// walker is the state of the plain untracked-file walk.
 type walker struct {
 	s       *scanner
 	tracked map[string]bool
-	out     []string            // untracked files found
-	stats   map[string]fileStat // stat data of the files listed
-	buf     []byte              // for directory entries
-	// queue, at the root of a parallel walk, makes walkDir queue the
-	// top-level directories in jobs rather than enter them, keeping the
-	// root open in rootDir.
-	queue   bool
-	jobs    []walkJob
-	rootDir *dirHandle
-}
-
-// walkJob is a directory left for another walker.
-type walkJob struct {
-	rel      string
-	comps    []string
-	patterns []gitignore.Pattern
+	out     []string // untracked files found
 }
 
 // dirEntry is an entry of a working tree directory.
@@ -251,70 +179,24 @@ type dirEntry struct {
 }
 
 // walkDir lists the untracked files under rel (comps are its path
-// components; parent is the open directory holding it, nil for the root)
-// into w.out. Unless s.legacy, it also records in w.stats the stat data of
-// the tracked and untracked files it lists, looked up relative to the open
-// directory, and it reads a .gitignore or recognises a nested repository
-// from the directory's entries rather than by opening or stat'ing names
-// that are usually absent.
-func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, comps []string, patterns []gitignore.Pattern) error {
+// components) into w.out.
+func (w *walker) walkDir(ctx context.Context, rel string, comps []string, patterns []gitignore.Pattern) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s := w.s
 	dir := filepath.Join(s.root, filepath.FromSlash(rel))
-	var entries []dirEntry
-	var d *dirHandle
-	var err error
-	if s.legacy {
-		if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
-			return err
-		}
-		des, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", dir, err)
-		}
-		for _, de := range des {
-			entries = append(entries, dirEntry{name: de.Name(), isDir: de.IsDir()})
-		}
-	} else {
-		name := ""
-		if len(comps) > 0 {
-			name = comps[len(comps)-1]
-		}
-		if d, err = openDir(parent, name, dir); err != nil {
-			if rel != "" {
-				if _, e := os.Lstat(filepath.Join(dir, ".git")); e == nil {
-					return nil // a nested repository: not part of this one
-				}
-			}
-			return fmt.Errorf("list %s: %w", dir, err)
-		}
-		if w.queue && rel == "" {
-			w.rootDir = d // closed by untracked once the jobs are done
-		} else {
-			defer d.close()
-		}
-		if entries, err = d.entries(&w.buf); err != nil {
-			return fmt.Errorf("list %s: %w", dir, err)
-		}
-		if rel != "" && hasEntry(entries, ".git") {
-			return nil // a nested repository: not part of this one
-		}
-		if hasEntry(entries, ".gitignore") {
-			if patterns, err = withIgnoreFile(dir, comps, patterns); err != nil {
-				return err
-			}
-		}
+	patterns, err := withIgnoreFile(dir, comps, patterns)
+	if err != nil {
+		return err
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
 	}
 	matcher := gitignore.NewMatcher(patterns)
-	var statNamesList, statPaths []string
-	if d != nil {
-		statNamesList = make([]string, 0, len(entries))
-		statPaths = make([]string, 0, len(entries))
-	}
-	for _, de := range entries {
-		name := de.name
+	for _, de := range des {
+		name := de.Name()
 		if name == ".git" {
 			continue
 		}
@@ -323,28 +205,18 @@ func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, com
 		if rel != "" {
 			p = rel + "/" + name
 		}
-		if !de.isDir && w.tracked[p] {
-			if d != nil {
-				statNamesList = append(statNamesList, name)
-				statPaths = append(statPaths, p)
-			}
+		if !de.IsDir() && w.tracked[p] {
 			continue
 		}
 		pc := append(comps[:len(comps):len(comps)], name)
-		if de.isDir {
+		if de.IsDir() {
 			if s.gitlinks[p] || matcher.Match(pc, true) {
 				continue // a submodule (tracked as a gitlink) or an ignored directory
 			}
-			if s.legacy {
-				if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
-					continue // a nested repository: not part of this one
-				}
+			if _, err := os.Lstat(filepath.Join(dir, name, ".git")); err == nil {
+				continue // a nested repository: not part of this one
 			}
-			if w.queue && rel == "" {
-				w.jobs = append(w.jobs, walkJob{rel: p, comps: pc, patterns: patterns})
-				continue
-			}
-			if err := w.walkDir(ctx, d, p, pc, patterns); err != nil {
+			if err := w.walkDir(ctx, p, pc, patterns); err != nil {
 				return err
 			}
 			continue
@@ -353,13 +225,6 @@ func (w *walker) walkDir(ctx context.Context, parent *dirHandle, rel string, com
 			continue
 		}
 		w.out = append(w.out, p)
-		if d != nil {
-			statNamesList = append(statNamesList, name)
-			statPaths = append(statPaths, p)
-		}
-	}
-	if len(statNamesList) > 0 {
-		d.stat(statNamesList, func(i int, st fileStat) { w.stats[statPaths[i]] = st })
 	}
 	return nil
 }

@@ -45,7 +45,8 @@ func openDir(parent *dirHandle, name, abs string) (*dirHandle, error) {
 func (d *dirHandle) close() { unix.Close(d.fd) }
 
 // entries returns the directory's entries sorted by name, without "." and
-// "..", reading with buf (grown as needed).
+// "..", reading with buf (grown as needed). The names of one read share
+// one string.
 func (d *dirHandle) entries(buf *[]byte) ([]dirEntry, error) {
 	if *buf == nil {
 		*buf = make([]byte, 32<<10)
@@ -63,22 +64,28 @@ func (d *dirHandle) entries(buf *[]byte) ([]dirEntry, error) {
 			break
 		}
 		b := (*buf)[:n]
-		for len(b) >= 19 {
-			ino := binary.NativeEndian.Uint64(b[0:])
-			reclen := int(binary.NativeEndian.Uint16(b[16:]))
-			if reclen < 19 || reclen > len(b) {
+		names := string(b)
+		if out == nil {
+			out = make([]dirEntry, 0, n/32)
+		}
+		for off := 0; len(b)-off >= 19; {
+			rec := b[off:]
+			ino := binary.NativeEndian.Uint64(rec[0:])
+			reclen := int(binary.NativeEndian.Uint16(rec[16:]))
+			if reclen < 19 || reclen > len(rec) {
 				return nil, &os.PathError{Op: "readdirent", Path: d.path, Err: unix.EIO}
 			}
-			typ := b[18]
-			name := b[19:reclen]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
+			typ := rec[18]
+			nameLen := reclen - 19
+			if i := bytes.IndexByte(rec[19:reclen], 0); i >= 0 {
+				nameLen = i
 			}
-			b = b[reclen:]
-			if ino == 0 || string(name) == "." || string(name) == ".." {
+			name := names[off+19 : off+19+nameLen]
+			off += reclen
+			if ino == 0 || name == "." || name == ".." {
 				continue
 			}
-			e := dirEntry{name: string(name), isDir: typ == unix.DT_DIR}
+			e := dirEntry{name: name, isDir: typ == unix.DT_DIR}
 			if typ == unix.DT_UNKNOWN {
 				var st unix.Stat_t
 				if err := unix.Fstatat(d.fd, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
@@ -92,26 +99,23 @@ func (d *dirHandle) entries(buf *[]byte) ([]dirEntry, error) {
 	return out, nil
 }
 
-// stat calls found(i, st) with the lstat data of each names[i] in the
-// directory, looked up relative to it (cheaper than os.Lstat of full
-// paths). A name that cannot be stat'ed is skipped, for the caller to stat
-// by path.
-func (d *dirHandle) stat(names []string, found func(i int, st fileStat)) {
-	var st unix.Stat_t
-	for i, name := range names {
-		if err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			continue
-		}
-		mode := os.FileMode(st.Mode & 0o777)
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG:
-		case unix.S_IFLNK:
-			mode |= os.ModeSymlink
-		case unix.S_IFDIR:
-			mode |= os.ModeDir
-		default:
-			mode |= os.ModeIrregular
-		}
-		found(i, fileStat{mode: mode, size: st.Size, mtime: time.Unix(st.Mtim.Unix())})
+// statOne returns the lstat data of name in the directory, looked up
+// relative to it (cheaper than os.Lstat of a full path); ok is false when
+// it cannot be stat'ed, for the caller to stat it by path.
+func (d *dirHandle) statOne(name string) (st fileStat, ok bool) {
+	var sys unix.Stat_t
+	if err := unix.Fstatat(d.fd, name, &sys, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fileStat{}, false
 	}
+	mode := os.FileMode(sys.Mode & 0o777)
+	switch sys.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFLNK:
+		mode |= os.ModeSymlink
+	case unix.S_IFDIR:
+		mode |= os.ModeDir
+	default:
+		mode |= os.ModeIrregular
+	}
+	return fileStat{mode: mode, size: sys.Size, mtime: time.Unix(sys.Mtim.Unix())}, true
 }

@@ -42,13 +42,12 @@ func (d *dirHandle) entries(*[]byte) ([]dirEntry, error) {
 	return out, nil
 }
 
-// stat calls found(i, st) with the lstat data of each names[i] in the
-// directory. A name that cannot be stat'ed is skipped, for the caller to
-// stat by path.
-func (d *dirHandle) stat(names []string, found func(i int, st fileStat)) {
-	for i, name := range names {
-		if fi, err := os.Lstat(filepath.Join(d.path, name)); err == nil {
-			found(i, statOf(fi))
-		}
+// statOne returns the lstat data of name in the directory; ok is false
+// when it cannot be stat'ed, for the caller to stat it by path.
+func (d *dirHandle) statOne(name string) (fileStat, bool) {
+	fi, err := os.Lstat(filepath.Join(d.path, name))
+	if err != nil {
+		return fileStat{}, false
 	}
+	return statOf(fi), true
 }
