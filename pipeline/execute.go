@@ -76,13 +76,8 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if r.onStepsDone != nil && runErr == nil {
 		r.onStepsDone()
 	}
-	// The plots steps drew in the background are written before the run
-	// ends, and a failure among them fails it.
-	if err := log.bg.wait(); err != nil && runErr == nil {
-		runErr = err
-	}
-
-	// Record what was learnt along the way, even when a step failed.
+	// Record what was learnt along the way, even when a step failed, while
+	// the plots are still drawing.
 	tags := map[string]string{}
 	first := ""
 	for _, path := range slices.Sorted(maps.Keys(datasets)) {
@@ -98,6 +93,14 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		tags["mlrun.step."+provenance.TagSafe(s.Name)] = stepSummary(s)
 	}
 	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
+	}
+	// The plots steps drew in the background are written before the run
+	// ends (and published), and a failure among them fails it.
+	if err := log.bg.wait(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {

@@ -143,11 +143,20 @@ func (a *app) storeLocation() (*storeuri.Location, error) {
 // openStore opens (creating if needed) the tracking store, and marks FAILED
 // any run whose process died, so that no run stays RUNNING forever.
 func (a *app) openStore(ctx context.Context) (tracking.Store, *storeuri.Location, error) {
-	loc, err := a.storeLocation()
-	if err != nil {
-		return nil, nil, err
+	return a.openStoreFrom(ctx, nil)
+}
+
+// openStoreFrom is openStore, taking the store early is opening when it is
+// not nil.
+func (a *app) openStoreFrom(ctx context.Context, early *storeOpening) (tracking.Store, *storeuri.Location, error) {
+	var st tracking.Store
+	var loc *storeuri.Location
+	var err error
+	if early != nil {
+		st, loc, err = early.take()
+	} else if loc, err = a.storeLocation(); err == nil {
+		st, err = a.stores.Open(ctx, loc)
 	}
-	st, err := a.stores.Open(ctx, loc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -157,6 +166,55 @@ func (a *app) openStore(ctx context.Context) (tracking.Store, *storeuri.Location
 		return nil, nil, err
 	}
 	return st, loc, nil
+}
+
+// storeOpening is the tracking store being opened on another goroutine
+// while the command reads and checks its input.
+type storeOpening struct {
+	done  chan struct{}
+	st    tracking.Store
+	loc   *storeuri.Location
+	err   error
+	taken bool
+}
+
+// openStoreEarly starts opening the store, unless that would create it (a
+// new SQLite file): a command refused for bad input leaves nothing behind.
+// It returns nil when it does not.
+func (a *app) openStoreEarly(ctx context.Context) *storeOpening {
+	loc, err := a.storeLocation()
+	if err != nil {
+		return nil
+	}
+	if loc.Path != "" {
+		if _, err := os.Stat(loc.Path); err != nil {
+			return nil
+		}
+	}
+	o := &storeOpening{done: make(chan struct{}), loc: loc}
+	go func() {
+		defer close(o.done)
+		o.st, o.err = a.stores.Open(ctx, loc)
+	}()
+	return o
+}
+
+// take waits for the store and hands it over.
+func (o *storeOpening) take() (tracking.Store, *storeuri.Location, error) {
+	<-o.done
+	o.taken = true
+	return o.st, o.loc, o.err
+}
+
+// discard closes the store unless it was taken; o may be nil.
+func (o *storeOpening) discard() {
+	if o == nil || o.taken {
+		return
+	}
+	<-o.done
+	if o.err == nil {
+		o.st.Close()
+	}
 }
 
 // withStore checks --output, opens the store, calls fn with it and closes it.

@@ -100,15 +100,18 @@ data and scripts) unless --no-cache is given.`,
 func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 	ctx := c.Context()
 	kinds := a.kinds()
-	// The project's provenance is captured while the project loads and the
-	// store opens, for a run or a sweep in this process.
+	// The project's provenance is captured, and an existing store opened,
+	// while the project loads, for a run or a sweep in this process.
 	var prov *pipeline.Provenance
+	var early *storeOpening
 	if abs, err := filepath.Abs(dir); err == nil && !o.slurm.remote() && !o.dryRun {
 		storeDir := ""
 		if loc, err := a.storeLocation(); err == nil {
 			storeDir = loc.Dir
 		}
 		prov = pipeline.StartProvenance(ctx, abs, a.version, storeDir)
+		early = a.openStoreEarly(ctx)
+		defer early.discard()
 	}
 	proj, err := project.Load(dir, kinds)
 	if err != nil {
@@ -170,7 +173,7 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if o.slurm.remote() {
 			return a.runOnSlurm(c, req, plan, o, o.slurm)
 		}
-		r, st, err := a.runner(c, o)
+		r, st, err := a.runnerFrom(c, o, early)
 		if err != nil {
 			return err
 		}
@@ -179,7 +182,7 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		out, err := r.RunPlan(ctx, req, plan)
 		return runFailed(out, err)
 	}
-	return a.runSweep(c, kinds, req, sw, o, prov)
+	return a.runSweep(c, kinds, req, sw, o, prov, early)
 }
 
 // runFailed gives the error of a run that was created and ended FAILED the
@@ -200,7 +203,12 @@ func runFailed(out *pipeline.Outcome, err error) error {
 
 // runner opens the store and builds a Runner writing to it.
 func (a *app) runner(c *cobra.Command, o runOptions) (*pipeline.Runner, tracking.Store, error) {
-	st, loc, err := a.openStore(c.Context())
+	return a.runnerFrom(c, o, nil)
+}
+
+// runnerFrom is runner on the store early is opening, when not nil.
+func (a *app) runnerFrom(c *cobra.Command, o runOptions, early *storeOpening) (*pipeline.Runner, tracking.Store, error) {
+	st, loc, err := a.openStoreFrom(c.Context(), early)
 	if err != nil {
 		return nil, nil, err
 	}

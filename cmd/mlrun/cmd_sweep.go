@@ -16,8 +16,8 @@ import (
 
 // runSweep runs (or, with --dry-run, lists) a sweep: a parent run and one
 // child run per trial. prov, when not nil, is the project's provenance
-// being captured.
-func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions, prov *pipeline.Provenance) error {
+// being captured, and early the store being opened.
+func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions, prov *pipeline.Provenance, early *storeOpening) error {
 	trials, err := sw.Trials()
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Req
 	if o.slurm.remote() {
 		return a.sweepOnSlurm(c, sweepRequestFor(req, sw, trials, objective, maximize), o, o.slurm)
 	}
-	r, st, err := a.runner(c, o)
+	r, st, err := a.runnerFrom(c, o, early)
 	if err != nil {
 		return err
 	}

@@ -366,3 +366,31 @@ func TestEscapedCommaInASingleRun(t *testing.T) {
 		t.Errorf("label = %q, want red,green", got)
 	}
 }
+
+// A run refused for a bad project creates no store, and leaves an existing
+// one as it was (the store opens while the project loads).
+func TestBadProjectLeavesTheStoreAlone(t *testing.T) {
+	e := newEnv(t)
+	bad, good := t.TempDir(), t.TempDir()
+	writeFiles(t, bad, map[string]string{"MLproject": strings.Replace(tinyProject["MLproject"], "uses: log", "uses: lgo", 1)})
+	writeFiles(t, good, tinyProject)
+	if r := e.run(bad, "run", "."); r.code != 2 {
+		t.Fatalf("bad project: exit %d, want 2: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e.store); !os.IsNotExist(err) {
+		t.Errorf("a refused run created the store %s (%v)", e.store, err)
+	}
+	e.ok(good, "run", ".")
+	for range 3 {
+		if r := e.run(bad, "run", "."); r.code != 2 || !strings.Contains(r.stderr, "lgo") {
+			t.Fatalf("bad project on an existing store: exit %d, want 2: %s", r.code, r.stderr)
+		}
+	}
+	if n := len(e.runs()); n != 1 {
+		t.Errorf("%d runs in the store, want the good one only", n)
+	}
+	e.ok(good, "run", ".")
+	if n := len(e.runs()); n != 2 {
+		t.Errorf("%d runs in the store after a second good run, want 2", n)
+	}
+}
