@@ -1,0 +1,86 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/mlrun/mlrun/sqlite"
+	"github.com/mlrun/mlrun/tracking"
+)
+
+// walFrameBytes is the size of one WAL frame of a 4 KiB page: a 24-byte
+// frame header and the page.
+const walFrameBytes = 24 + 4096
+
+// TestCloseLeavesTheWAL checks that closing the last connection leaves the
+// WAL and its index for the next process instead of checkpointing and
+// deleting them, and that the next opening sees every write kept there.
+func TestCloseLeavesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlrun.db")
+	var ids []string
+	for i := range 3 {
+		s, err := sqlite.Open(ctx, path, filepath.Join(dir, "artifacts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			mustGetRun(t, s, id) // written by an earlier opening
+		}
+		r := mustCreateRun(t, s, tracking.NewRun{Name: "run-" + strconv.Itoa(i), Params: []tracking.Param{{Key: "i", Value: strconv.Itoa(i)}}})
+		mustLog(t, s, r.ID, []tracking.Metric{{Key: "acc", Value: float64(i)}}, nil, nil)
+		ids = append(ids, r.ID)
+		before, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		after, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatalf("after Close: %v; want the WAL kept", err)
+		}
+		if after.Size() < before.Size() || !os.SameFile(before, after) {
+			t.Fatalf("Close changed the WAL from %d to %d bytes (same file: %v); want it kept", before.Size(), after.Size(), os.SameFile(before, after))
+		}
+		if _, err := os.Stat(path + "-shm"); err != nil {
+			t.Fatalf("after Close: %v; want the WAL index kept", err)
+		}
+	}
+	s, err := sqlite.Open(ctx, path, filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, id := range ids {
+		r := mustGetRun(t, s, id)
+		if r.Info.Name != "run-"+strconv.Itoa(i) || len(r.Metrics) != 1 || r.Metrics[0].Value != float64(i) {
+			t.Errorf("run %d reads back as %+v", i, r)
+		}
+	}
+}
+
+// TestWALStaysBounded writes many transactions through one store and
+// checks that the WAL, which no close checkpoints any more, is still
+// checkpointed and restarted as it grows: its file never holds many more
+// frames than the autocheckpoint threshold.
+func TestWALStaysBounded(t *testing.T) {
+	s := openStore(t)
+	const limit = 600 // frames: the threshold (500) and one transaction's worth
+	for i := range 300 {
+		r := mustCreateRun(t, s, tracking.NewRun{Params: []tracking.Param{{Key: "i", Value: strconv.Itoa(i)}}})
+		mustLog(t, s, r.ID, []tracking.Metric{{Key: "acc", Value: float64(i)}}, nil, []tracking.Tag{{Key: "t", Value: "v"}})
+	}
+	st, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames := st.Size() / walFrameBytes; frames > limit {
+		t.Fatalf("the WAL holds %d frames after 600 transactions; want at most %d", frames, limit)
+	}
+}
