@@ -176,7 +176,8 @@ func (s *Store) ResolveRunID(ctx context.Context, prefix string) (string, error)
 }
 
 // UpdateRun changes an active run's status, end time or name (renaming also
-// updates the mlflow.runName tag).
+// updates the mlflow.runName tag). A terminal status writes the run's
+// summary row (see writeSummary).
 func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) error {
 	if u.Status != nil {
 		switch *u.Status {
@@ -208,7 +209,15 @@ func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) 
 			}
 		}
 		if u.Name != nil {
-			return upsertTags(ctx, tx, id, []tracking.Tag{{Key: runNameTag, Value: *u.Name}})
+			if err := upsertTags(ctx, tx, id, []tracking.Tag{{Key: runNameTag, Value: *u.Name}}); err != nil {
+				return err
+			}
+		}
+		if u.Status != nil && u.Status.Terminal() {
+			return writeSummary(ctx, tx, id)
+		}
+		if u.Name != nil {
+			return refreshSummary(ctx, tx, id, summaryOfTags)
 		}
 		return nil
 	})
@@ -267,6 +276,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 		}
 		if len(params) > 0 {
 			parts |= summaryOfParams
+		}
+		if len(tags) > 0 {
+			parts |= summaryOfTags
 		}
 		return refreshSummary(ctx, tx, runID, parts)
 	})
@@ -382,8 +394,8 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 	return nil
 }
 
-// upsertTags sets tags and refreshes the run's summary; setting
-// mlflow.runName renames the run.
+// upsertTags sets tags; setting mlflow.runName renames the run. The caller
+// refreshes the run's summary.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	if err := setTags(ctx, tx, runID, tags); err != nil {
 		return err
@@ -395,10 +407,7 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 			}
 		}
 	}
-	if len(tags) == 0 {
-		return nil
-	}
-	return refreshSummary(ctx, tx, runID, summaryOfTags)
+	return nil
 }
 
 // setTags inserts or replaces tags, without renaming the run, in
@@ -563,6 +572,9 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 				continue // finished or beat since we looked
 			}
 			if err := upsertTags(ctx, tx, c.id, []tracking.Tag{{Key: errorTag, Value: c.reason}}); err != nil {
+				return err
+			}
+			if err := writeSummary(ctx, tx, c.id); err != nil {
 				return err
 			}
 			reaped = append(reaped, c.id)
