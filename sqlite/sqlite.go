@@ -90,17 +90,21 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 
 	s := &Store{path: path, artifactRoot: root, db: writer}
-	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
+	all, err := migrations()
+	if err != nil {
 		writer.Close()
 		return nil, err
 	}
+	if !s.upToDate(ctx, all) {
+		if err := retryBusy(ctx, func() error { return s.migrate(ctx, all) }); err != nil {
+			writer.Close()
+			return nil, err
+		}
+	}
 
-	// Refresh the query planner's statistics if the tables changed much
-	// since they were last gathered (cheap otherwise; bounded by
-	// analysis_limit). Searches over large stores depend on them.
-	if _, err := writer.ExecContext(ctx, `PRAGMA analysis_limit = 10000; PRAGMA optimize = 0x10002`); err != nil {
+	if err := s.optimize(ctx); err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("optimize %s: %w", path, err)
+		return nil, err
 	}
 
 	reader := sql.OpenDB(connector{
@@ -182,17 +186,45 @@ func (s *Store) Path() string { return s.path }
 // keep their runs' artifacts.
 func (s *Store) ArtifactRoot() string { return s.artifactRoot }
 
-// Close refreshes the query planner's statistics where needed and closes
-// both connection pools. The WAL stays for the next process to open the
+// optimize refreshes the query planner's statistics if the tables changed
+// much since they were last gathered (bounded by analysis_limit). Searches
+// over large stores depend on them.
+//
+// PRAGMA optimize = 0x10002 checks every table and, to do so, begins a
+// write transaction even when it finds nothing to analyze: it is run with
+// no busy timeout, and skipped if another connection holds the write lock
+// (the statistics change slowly; the next opening refreshes them), so that
+// opening a store never queues behind a writer for it.
+func (s *Store) optimize(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("optimize %s: %w", s.path, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return fmt.Errorf("optimize %s: %w", s.path, err)
+	}
+	_, err = conn.ExecContext(ctx, `PRAGMA analysis_limit = 10000; PRAGMA optimize = 0x10002`)
+	if isBusy(err) {
+		err = nil
+	}
+	if _, rerr := conn.ExecContext(ctx, `PRAGMA busy_timeout = `+strconv.FormatInt(busyTimeout.Milliseconds(), 10)); rerr != nil {
+		// The connection must not stay without a timeout.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		return errors.Join(err, fmt.Errorf("optimize %s: %w", s.path, rerr))
+	}
+	if err != nil {
+		return fmt.Errorf("optimize %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close closes both connection pools. The WAL stays for the next process to open the
 // database (see walAutocheckpointPragma): the database file alone does not
 // hold the latest writes, so copy the store with SQLite (VACUUM INTO, the
 // backup API), not by copying the file.
 func (s *Store) Close() error {
-	_, err := s.db.Exec(`PRAGMA optimize = 0x10002`)
-	if err != nil {
-		err = fmt.Errorf("optimize %s: %w", s.path, err)
-	}
-	return errors.Join(err, s.rdb.Close(), s.db.Close())
+	return errors.Join(s.rdb.Close(), s.db.Close())
 }
 
 // migration is one embedded schema file.
@@ -231,14 +263,28 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies pending migrations and creates the Default experiment, all
-// in one IMMEDIATE transaction so that processes opening a new file at the
-// same moment take turns.
-func (s *Store) migrate(ctx context.Context) error {
-	all, err := migrations()
-	if err != nil {
-		return err
+// upToDate reports whether the database has every migration of all
+// applied, and no other, and has the Default experiment: then Open has
+// nothing to write. One query, outside any transaction, so that opening
+// an up-to-date store does not take the write lock; any error (a new
+// file has no schema_migrations) leaves the answer to migrate.
+func (s *Store) upToDate(ctx context.Context, all []migration) bool {
+	want := make([]string, len(all))
+	for i, m := range all {
+		want[i] = strconv.Itoa(m.version)
 	}
+	var applied sql.NullString
+	var hasDefault bool
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT group_concat(version, ',') FROM (SELECT version FROM schema_migrations ORDER BY version)),
+		EXISTS (SELECT 1 FROM experiments WHERE experiment_id = 0)`).Scan(&applied, &hasDefault)
+	return err == nil && hasDefault && applied.String == strings.Join(want, ",")
+}
+
+// migrate applies the migrations of all not yet applied and creates the
+// Default experiment, all in one IMMEDIATE transaction so that processes
+// opening a new file at the same moment take turns.
+func (s *Store) migrate(ctx context.Context, all []migration) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,

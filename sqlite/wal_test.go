@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/tracking"
@@ -82,5 +84,69 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	if frames := st.Size() / walFrameBytes; frames > limit {
 		t.Fatalf("the WAL holds %d frames after 600 transactions; want at most %d", frames, limit)
+	}
+}
+
+// TestOpenAndEnsureExperimentDoNotWaitForAWriter opens an up-to-date store
+// and looks up an existing experiment while another connection holds the
+// write lock: neither has anything to write, so neither may queue behind
+// the writer (they took the lock for an empty transaction before, and so
+// did the statistics check of Open and Close).
+func TestOpenAndEnsureExperimentDoNotWaitForAWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path, artifacts := filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts")
+	s, err := sqlite.Open(ctx, path, artifacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnsureExperiment(ctx, "exp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Once more: the statistics of the new tables settle.
+	if s, err = sqlite.Open(ctx, path, artifacts); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	writer, err := sql.Open("sqlite3", path+"?_busy_timeout=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	conn, err := writer.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, `ROLLBACK`)
+
+	done := make(chan error, 1)
+	go func() {
+		s, err := sqlite.Open(ctx, path, artifacts)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer s.Close()
+		_, err = s.EnsureExperiment(ctx, "exp")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		conn.ExecContext(ctx, `ROLLBACK`)
+		t.Fatal("Open and EnsureExperiment of an existing experiment waited for another connection's write lock")
 	}
 }
