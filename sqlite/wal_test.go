@@ -67,23 +67,98 @@ func TestCloseLeavesTheWAL(t *testing.T) {
 	}
 }
 
-// TestWALStaysBounded writes many transactions through one store and
-// checks that the WAL, which no close checkpoints any more, is still
-// checkpointed and restarted as it grows: its file never holds many more
-// frames than the autocheckpoint threshold.
+// fillWAL logs batches to a new run of s until its WAL file holds more
+// than bytes.
+func fillWAL(t *testing.T, s *sqlite.Store, bytes int64) string {
+	t.Helper()
+	r := mustCreateRun(t, s, tracking.NewRun{})
+	for step := int64(0); ; step++ {
+		var points []tracking.Metric
+		for k := range 100 {
+			points = append(points, tracking.Metric{Key: "m" + strconv.Itoa(k), Value: float64(step), Step: step, Timestamp: step})
+		}
+		mustLog(t, s, r.ID, points, nil, nil)
+		st, err := os.Stat(s.Path() + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > bytes {
+			return r.ID
+		}
+	}
+}
+
+// TestWALStaysBounded writes through one store more frames than the
+// autocheckpoint threshold (4000) and checks that the WAL is checkpointed
+// and restarted as it grows: its file never holds many more frames.
 func TestWALStaysBounded(t *testing.T) {
 	s := openStore(t)
-	const limit = 600 // frames: the threshold (500) and one transaction's worth
-	for i := range 300 {
-		r := mustCreateRun(t, s, tracking.NewRun{Params: []tracking.Param{{Key: "i", Value: strconv.Itoa(i)}}})
-		mustLog(t, s, r.ID, []tracking.Metric{{Key: "acc", Value: float64(i)}}, nil, []tracking.Tag{{Key: "t", Value: "v"}})
+	const limit = 4300 // frames: the threshold and the transaction that passed it
+	fillWAL(t, s, 3900*walFrameBytes)
+	for range 300 {
+		fillWAL(t, s, 0) // a new run and a batch: a few frames more
 	}
 	st, err := os.Stat(s.Path() + "-wal")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if frames := st.Size() / walFrameBytes; frames > limit {
-		t.Fatalf("the WAL holds %d frames after 600 transactions; want at most %d", frames, limit)
+		t.Fatalf("the WAL holds %d frames; want at most %d", frames, limit)
+	}
+}
+
+// TestCloseCheckpointsALargeWAL checks that Close checkpoints and
+// truncates a WAL of more than 2 MiB, so that the next process does not
+// read it all, and that a reader of another connection holding an old
+// snapshot makes Close leave the WAL rather than wait or fail.
+func TestCloseCheckpointsALargeWAL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path, artifacts := filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts")
+	s, err := sqlite.Open(ctx, path, artifacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fillWAL(t, s, 2<<20)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() != 0 {
+		t.Fatalf("after Close, the WAL holds %d bytes; want it truncated", st.Size())
+	}
+
+	s, err = sqlite.Open(ctx, path, artifacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
+		t.Fatalf("the run has %d metrics after the checkpoint; want 100", n)
+	}
+	other, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	reader, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var runs int
+	if err := reader.QueryRow(`SELECT COUNT(*) FROM runs`).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	id = fillWAL(t, s, 2<<20)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close with another connection reading: %v", err)
+	}
+	reader.Rollback()
+	if s, err = sqlite.Open(ctx, path, artifacts); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
+		t.Fatalf("the run written while another connection read has %d metrics; want 100", n)
 	}
 }
 
