@@ -117,6 +117,32 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 	if err := validateExperimentName(name); err != nil {
 		return nil, err
 	}
+	// Most calls find the experiment: a read transaction finds it without
+	// taking the write lock.
+	var exp *tracking.Experiment
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		exp, err = getExperiment(ctx, tx, `name = ?`, name)
+		return err
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if exp == nil {
+		exp, err = s.createExperimentIfMissing(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if exp.LifecycleStage != tracking.LifecycleActive {
+		return nil, errs.Errorf(errs.Invalid, "experiment %q (id %s) is deleted; restore it or use another name", name, exp.ID)
+	}
+	return exp, nil
+}
+
+// createExperimentIfMissing creates the experiment name unless another
+// writer has meanwhile, and returns it.
+func (s *Store) createExperimentIfMissing(ctx context.Context, name string) (*tracking.Experiment, error) {
 	var exp *tracking.Experiment
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := nowMillis()
@@ -143,9 +169,6 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 	})
 	if err != nil {
 		return nil, err
-	}
-	if exp.LifecycleStage != tracking.LifecycleActive {
-		return nil, errs.Errorf(errs.Invalid, "experiment %q (id %s) is deleted; restore it or use another name", name, exp.ID)
 	}
 	return exp, nil
 }

@@ -83,6 +83,27 @@ func (s *Store) commitGroup(batch []*groupWrite) {
 		fail(fmt.Errorf("begin write transaction on %s: %w", s.path, err))
 		return
 	}
+	if len(batch) == 1 {
+		// Alone in its transaction, a write needs no savepoint: if it
+		// fails, the transaction is rolled back.
+		w := batch[0]
+		if err := w.ctx.Err(); err != nil {
+			tx.Rollback()
+			w.done <- err
+			return
+		}
+		if err := callWrite(context.WithoutCancel(w.ctx), tx, w.fn); err != nil {
+			tx.Rollback()
+			w.done <- err
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			w.done <- fmt.Errorf("commit to %s: %w", s.path, err)
+			return
+		}
+		w.done <- nil
+		return
+	}
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			results[i] = err

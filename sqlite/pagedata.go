@@ -18,7 +18,8 @@ import (
 // order: the run's params, tags and latest metrics, each as a JSON array of
 // arrays ([["key","value"],...] and [["key",step,timestamp,value,is_nan],...]).
 // They come from the run's row in run_summaries (one lookup), or, for a
-// run that has none (just created, or copied by `mlrun db copy`), are
+// run that has none (one that has not ended, or copied by `mlrun db
+// copy`; see summary.go), are
 // built by SQLite from the params, tags and latest_metrics tables with the
 // same expressions.
 // One row per run instead of one per value is what makes a page of 1,000

@@ -80,9 +80,10 @@ func TestSearchReturnsRunDataExactly(t *testing.T) {
 
 // TestSearchSeesEveryWriteToARun follows one run through every write that
 // changes its params, tags or latest metrics (create, log batch, a rename,
-// deleting a tag, a newer and an older point, reaping), and after each one
-// checks that SearchRuns, which reads the run's summary row, returns what
-// GetRun reads from the tables. Then it drops every summary row, as a store
+// deleting a tag, a newer and an older point, reaping, and the same writes
+// once it has ended), and after each one checks that SearchRuns, which
+// reads an ended run's summary row (and a running run's tables), returns
+// what GetRun reads from the tables. A run gets its row when it ends. Then it drops every summary row, as a store
 // filled by `mlrun db copy` has none, and checks the same again.
 func TestSearchSeesEveryWriteToARun(t *testing.T) {
 	ctx := context.Background()
@@ -130,12 +131,44 @@ func TestSearchSeesEveryWriteToARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	same("reaping the run")
+	hasSummary(t, s, info.ID, true, "reaped")
+	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.97, Step: 3}}, []tracking.Param{{Key: "late", Value: "1"}}, []tracking.Tag{{Key: "team", Value: "c"}})
+	same("a log batch to an ended run")
+	if err := s.DeleteTag(ctx, info.ID, "team"); err != nil {
+		t.Fatal(err)
+	}
+	same("deleting a tag of an ended run")
+	name = "renamed again"
+	if err := s.UpdateRun(ctx, info.ID, tracking.RunUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	same("renaming an ended run")
+	hasSummary(t, s, other.ID, false, "running")
+	finished := tracking.StatusFinished
+	if err := s.UpdateRun(ctx, other.ID, tracking.RunUpdate{Status: &finished}); err != nil {
+		t.Fatal(err)
+	}
+	hasSummary(t, s, other.ID, true, "finished")
+	same("finishing the other run")
 	if _, err := s.DB().ExecContext(ctx, `DELETE FROM run_summaries`); err != nil {
 		t.Fatal(err)
 	}
 	same("dropping the summaries")
 	mustLog(t, s, info.ID, []tracking.Metric{{Key: "acc", Value: 0.99, Step: 3}}, nil, nil)
 	same("a log batch to a run without a summary")
+}
+
+// hasSummary fails t unless run id has a row in run_summaries exactly when
+// want says so.
+func hasSummary(t *testing.T, s *sqlite.Store, id string, want bool, state string) {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM run_summaries WHERE run_id = ?`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if (n == 1) != want {
+		t.Errorf("a %s run has %d summary rows; want a row: %v", state, n, want)
+	}
 }
 
 // TestMigrationSummarizesExistingRuns opens a store as it was before

@@ -176,7 +176,8 @@ func (s *Store) ResolveRunID(ctx context.Context, prefix string) (string, error)
 }
 
 // UpdateRun changes an active run's status, end time or name (renaming also
-// updates the mlflow.runName tag).
+// updates the mlflow.runName tag). A terminal status writes the run's
+// summary row (see writeSummary).
 func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) error {
 	if u.Status != nil {
 		switch *u.Status {
@@ -208,7 +209,15 @@ func (s *Store) UpdateRun(ctx context.Context, id string, u tracking.RunUpdate) 
 			}
 		}
 		if u.Name != nil {
-			return upsertTags(ctx, tx, id, []tracking.Tag{{Key: runNameTag, Value: *u.Name}})
+			if err := upsertTags(ctx, tx, id, []tracking.Tag{{Key: runNameTag, Value: *u.Name}}); err != nil {
+				return err
+			}
+		}
+		if u.Status != nil && u.Status.Terminal() {
+			return writeSummary(ctx, tx, id)
+		}
+		if u.Name != nil {
+			return refreshSummary(ctx, tx, id, summaryOfTags)
 		}
 		return nil
 	})
@@ -268,6 +277,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []tracking.M
 		if len(params) > 0 {
 			parts |= summaryOfParams
 		}
+		if len(tags) > 0 {
+			parts |= summaryOfTags
+		}
 		return refreshSummary(ctx, tx, runID, parts)
 	})
 }
@@ -299,7 +311,6 @@ func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []trac
 	latest := map[string]tracking.Metric{}
 	var keys []string // in first-seen order, so that writes are deterministic
 	args := make([]any, 0, 1+5*min(len(metrics), metricRowsPerInsert))
-	var full *sql.Stmt // the statement of a full chunk, prepared once
 	for start := 0; start < len(metrics); start += metricRowsPerInsert {
 		chunk := metrics[start:min(start+metricRowsPerInsert, len(metrics))]
 		args = append(args[:0], runID)
@@ -313,64 +324,89 @@ func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []trac
 				latest[m.Key] = m
 			}
 		}
-		var err error
-		if len(chunk) == metricRowsPerInsert {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, metricInsertSQL(metricRowsPerInsert)); err != nil {
-					return fmt.Errorf("prepare metric insert: %w", err)
-				}
-				defer full.Close()
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, metricInsertSQL(len(chunk)), args...)
-		}
-		if err != nil {
+		// Executed, not prepared: go-sqlite3 caches the statement of a
+		// full chunk on the connection, from one batch to the next.
+		if _, err := tx.ExecContext(ctx, metricInsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("log %d metric points of run %s: %w", len(chunk), runID, err)
 		}
 	}
-	// The upsert applies the same rule as newerMetric against the stored
-	// latest point.
-	up, err := tx.PrepareContext(ctx, `INSERT INTO latest_metrics (run_id, key, step, timestamp, value, is_nan)
-		VALUES (?, ?, ?, ?, ?, ?)
+	// One upsert per 100 keys (each key once), applying the same rule as
+	// newerMetric against the stored latest point.
+	for start := 0; start < len(keys); start += metricRowsPerInsert {
+		chunk := keys[start:min(start+metricRowsPerInsert, len(keys))]
+		args = append(args[:0], runID)
+		for _, k := range chunk {
+			m := latest[k]
+			v, nan := sqlstore.StoredValue(m.Value)
+			args = append(args, k, m.Step, m.Timestamp, v, nan)
+		}
+		if _, err := tx.ExecContext(ctx, latestUpsertSQL(len(chunk)), args...); err != nil {
+			return fmt.Errorf("update the latest value of %d metrics of run %s: %w", len(chunk), runID, err)
+		}
+	}
+	return nil
+}
+
+// latestUpsertSQL returns the upsert into latest_metrics of n points of
+// run ?1 with distinct keys, each point five parameters (key, step,
+// timestamp, value, is_nan): a stored point is replaced only by a newer
+// one (tracking.NewerMetric).
+func latestUpsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO latest_metrics (run_id, key, step, timestamp, value, is_nan) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?1, ?, ?, ?, ?, ?)`)
+	}
+	b.WriteString(`
 		ON CONFLICT (run_id, key) DO UPDATE SET
 			step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
 		WHERE excluded.step > latest_metrics.step
 		   OR (excluded.step = latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp
 		       OR (excluded.timestamp = latest_metrics.timestamp AND excluded.is_nan = 0
 		           AND latest_metrics.is_nan = 0 AND excluded.value >= latest_metrics.value)))`)
-	if err != nil {
-		return fmt.Errorf("prepare latest metric update: %w", err)
-	}
-	defer up.Close()
-	for _, k := range keys {
-		m := latest[k]
-		v, nan := sqlstore.StoredValue(m.Value)
-		if _, err := up.ExecContext(ctx, runID, k, m.Step, m.Timestamp, v, nan); err != nil {
-			return fmt.Errorf("update latest value of metric %q of run %s: %w", k, runID, err)
-		}
-	}
-	return nil
+	return b.String()
 }
 
-// insertParams logs params, refusing to change a param's value.
+// insertParams logs params, refusing to change a param's value, with one
+// INSERT per 100 params; only a batch in which some param was already
+// stored (or given twice) reads the stored values back to compare them.
 func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracking.Param) error {
-	if len(params) == 0 {
+	const rows = 100
+	inserted := int64(0)
+	for start := 0; start < len(params); start += rows {
+		chunk := params[start:min(start+rows, len(params))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO params (run_id, key, value) VALUES `)
+		args := make([]any, 0, 1+2*len(chunk))
+		args = append(args, runID)
+		for i, p := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?1, ?, ?)`)
+			args = append(args, p.Key, p.Value)
+		}
+		q.WriteString(` ON CONFLICT (run_id, key) DO NOTHING`)
+		res, err := tx.ExecContext(ctx, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("log %d params of run %s: %w", len(chunk), runID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("log %d params of run %s: %w", len(chunk), runID, err)
+		}
+		inserted += n
+	}
+	if inserted == int64(len(params)) {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("prepare param insert: %w", err)
-	}
-	defer ins.Close()
+	// Some param was stored before (or is given twice): each must have
+	// the value stored, the first one in the batch that has not is
+	// refused (and the transaction with it).
 	for _, p := range params {
-		res, err := ins.ExecContext(ctx, runID, p.Key, p.Value)
-		if err != nil {
-			return fmt.Errorf("log param %q of run %s: %w", p.Key, runID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			continue
-		}
 		var old string
 		if err := tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run_id = ? AND key = ?`, runID, p.Key).Scan(&old); err != nil {
 			return fmt.Errorf("read param %q of run %s: %w", p.Key, runID, err)
@@ -382,8 +418,8 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 	return nil
 }
 
-// upsertTags sets tags and refreshes the run's summary; setting
-// mlflow.runName renames the run.
+// upsertTags sets tags; setting mlflow.runName renames the run. The caller
+// refreshes the run's summary.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
 	if err := setTags(ctx, tx, runID, tags); err != nil {
 		return err
@@ -395,10 +431,7 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.T
 			}
 		}
 	}
-	if len(tags) == 0 {
-		return nil
-	}
-	return refreshSummary(ctx, tx, runID, summaryOfTags)
+	return nil
 }
 
 // setTags inserts or replaces tags, without renaming the run, in
@@ -563,6 +596,9 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 				continue // finished or beat since we looked
 			}
 			if err := upsertTags(ctx, tx, c.id, []tracking.Tag{{Key: errorTag, Value: c.reason}}); err != nil {
+				return err
+			}
+			if err := writeSummary(ctx, tx, c.id); err != nil {
 				return err
 			}
 			reaped = append(reaped, c.id)

@@ -119,3 +119,60 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 	}
 }
+
+// TestLargeBatches logs batches of more keys than one statement carries
+// (100): every param and the latest point of every metric are stored, an
+// older point replaces no newer one, and a changed param in the second
+// statement's rows, or a param given twice with two values, fails the
+// whole batch.
+func TestLargeBatches(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	r := mustCreateRun(t, s, tracking.NewRun{})
+	const n = 250
+	var metrics []tracking.Metric
+	var params []tracking.Param
+	for i := range n {
+		k := "k" + strconv.Itoa(i)
+		metrics = append(metrics, tracking.Metric{Key: k, Value: float64(i), Step: 2}, tracking.Metric{Key: k, Value: -1, Step: 1})
+		params = append(params, tracking.Param{Key: k, Value: strconv.Itoa(i)})
+	}
+	mustLog(t, s, r.ID, metrics, params, nil)
+	mustLog(t, s, r.ID, []tracking.Metric{{Key: "k7", Value: -2, Step: 0}, {Key: "k240", Value: 240.5, Step: 3}}, params[:150], nil)
+	run := mustGetRun(t, s, r.ID)
+	if len(run.Metrics) != n || len(run.Params) != n {
+		t.Fatalf("%d metrics and %d params stored; want %d of each", len(run.Metrics), len(run.Params), n)
+	}
+	for _, m := range run.Metrics {
+		i, _ := strconv.Atoi(strings.TrimPrefix(m.Key, "k"))
+		want := tracking.Metric{Key: m.Key, Value: float64(i), Step: 2}
+		if i == 240 {
+			want = tracking.Metric{Key: m.Key, Value: 240.5, Step: 3}
+		}
+		if m.Value != want.Value || m.Step != want.Step {
+			t.Errorf("latest %s = %v at step %d; want %v at step %d", m.Key, m.Value, m.Step, want.Value, want.Step)
+		}
+	}
+	for _, p := range run.Params {
+		if p.Value != strings.TrimPrefix(p.Key, "k") {
+			t.Errorf("param %s = %q", p.Key, p.Value)
+		}
+	}
+
+	changed := append([]tracking.Param{{Key: "fresh", Value: "1"}}, params...)
+	changed[180] = tracking.Param{Key: changed[180].Key, Value: "changed"}
+	err := s.LogBatch(ctx, r.ID, []tracking.Metric{{Key: "late", Value: 1}}, changed, nil)
+	wantCode(t, "changing a param of the second statement", err, errs.Invalid, `"`+changed[180].Key+`"`, `"changed"`)
+	err = s.LogBatch(ctx, r.ID, nil, []tracking.Param{{Key: "twice", Value: "1"}, {Key: "twice", Value: "2"}}, nil)
+	wantCode(t, "a param given twice", err, errs.Invalid, `"twice"`, `"1"`, `"2"`)
+	run = mustGetRun(t, s, r.ID)
+	if _, ok := run.Param("fresh"); ok {
+		t.Error("a failed batch stored its new param")
+	}
+	if _, ok := run.Param("twice"); ok {
+		t.Error("a failed batch stored its param")
+	}
+	if len(run.Metrics) != n {
+		t.Errorf("a failed batch stored its metric: %d metrics", len(run.Metrics))
+	}
+}
