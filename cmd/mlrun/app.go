@@ -131,8 +131,12 @@ func (a *app) subcommands() []subcommand {
 // tree of commands and flags costs each mlrun process about 70 page faults
 // (0.5 ms or more). It returns "" (build them all) for anything else: no
 // command (mlrun --help), help, completion, or a name that is not a
-// command (for cobra's suggestions).
+// command (for cobra's suggestions). For mlrun --version alone it returns
+// "--version": no command is built.
 func (a *app) onlyCommand(args []string) string {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v") {
+		return "--version"
+	}
 	name := commandName(args)
 	for _, sub := range a.subcommands() {
 		if sub.name == name {

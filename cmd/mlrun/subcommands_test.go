@@ -37,6 +37,9 @@ func TestOnlyCommand(t *testing.T) {
 		{[]string{"rn"}, ""},
 		{[]string{"--tracking-uri", "run"}, ""},
 		{nil, ""},
+		{[]string{"--version"}, "--version"},
+		{[]string{"-v"}, "--version"},
+		{[]string{"--version", "--help"}, ""},
 	} {
 		if got := a.onlyCommand(tc.args); got != tc.want {
 			t.Errorf("onlyCommand(%q) = %q, want %q", tc.args, got, tc.want)
@@ -87,6 +90,7 @@ func TestOneCommandTreeActsLikeTheWholeTree(t *testing.T) {
 		}
 	}
 	walk((&app{stores: storeuri.New()}).rootCommand(""), nil)
+	cases = append(cases, []string{"--version"}, []string{"-v"}, []string{"--help"}, []string{"--version", "--help"}, []string{"--no-such-flag"}, []string{"rn"})
 	if len(cases) < 100 {
 		t.Fatalf("only %d cases from the tree", len(cases))
 	}
