@@ -3,7 +3,9 @@ package main
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"sync"
 )
 
 // GC policy for short-lived commands.
@@ -17,11 +19,12 @@ import (
 // or GOMEMLIMIT, main turns the percent-based collector off for those
 // commands and instead bounds the heap with a soft memory limit
 // (shortLivedHeapBound). A command that never reaches the bound never
-// collects; one that does (a large dataset) gets a collection at the
-// bound, after which the runtime's defaults are restored (GOGC=100 and no
-// memory limit), so that a heap that really needs more than the bound
-// never makes the collector thrash at the limit: it is a one-time
-// allowance, not a cap.
+// collects; one that does (a long sweep, a large dataset) gets a
+// collection at the bound; as long as what it finds live stays small, the next one waits for
+// the bound again, and once it does not (a large dataset), the runtime's
+// defaults are restored (GOGC=100 and no memory limit), so that a heap
+// that really needs more than the bound never makes the collector thrash
+// at the limit: the bound is an allowance for garbage, not a cap.
 //
 // Long-lived commands (servers, the scheduler daemon) keep the runtime's
 // defaults from the start: for them, hundreds of MiB of uncollected
@@ -77,28 +80,78 @@ func gcPolicyApplies(args []string, getenv func(string) string) bool {
 }
 
 // deferGC turns the percent-based collector off with a soft memory limit
-// of bound bytes, until the first collection (which the limit triggers
-// when the runtime's memory reaches bound, or which anything else may
-// trigger, such as runtime.GC): then the previous settings come back.
-// It returns a function that restores them at once, for tests; it is safe
-// to call after the restore already happened, and more than once.
+// of bound bytes: the runtime collects only when its memory reaches bound
+// (or when something calls runtime.GC). After each collection, if the
+// heap it found live is under half the bound, the collector stays
+// deferred: collecting at the bound then frees more per cycle than
+// GOGC=100 would, so a long sweep whose trials leave little behind
+// collects every ~bound bytes instead of every few MiB. Otherwise (a large
+// dataset) the previous settings come back for good, so that the
+// collector never thrashes at the limit.
+//
+// It returns a function that restores the previous settings at once (for
+// tests); it may be called after they came back already, and more than
+// once.
 func deferGC(bound int64) (restore func()) {
-	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(bound)
-	done := make(chan struct{}, 1)
-	done <- struct{}{} // the token: whoever takes it restores
-	restore = func() {
-		select {
-		case <-done:
-			debug.SetGCPercent(percent)
-			debug.SetMemoryLimit(limit)
-		default:
-		}
-	}
-	// The sentinel is unreachable as soon as deferGC returns, so the first
-	// collection frees it and queues its cleanup. (It holds a pointer so
-	// that it is not a tiny allocation, whose cleanups may never run.)
+	return startDeferredGC(bound).restore
+}
+
+// startDeferredGC is deferGC, returning its state.
+func startDeferredGC(bound int64) *deferredGC {
+	d := &deferredGC{bound: bound}
+	d.percent = debug.SetGCPercent(-1)
+	d.limit = debug.SetMemoryLimit(bound)
+	d.arm()
+	return d
+}
+
+// deferredGC is the state of deferGC.
+type deferredGC struct {
+	bound       int64
+	percent     int   // the GOGC to restore
+	limit       int64 // the memory limit to restore
+	mu          sync.Mutex
+	collections int // collections seen while deferred
+	restored    bool
+}
+
+// arm registers a sentinel whose cleanup, queued by the next collection,
+// calls collected. (The sentinel is unreachable as soon as arm returns;
+// it holds a pointer so that it is not a tiny allocation, whose cleanups
+// may never run.)
+func (d *deferredGC) arm() {
 	sentinel := &struct{ _ *byte }{}
-	runtime.AddCleanup(sentinel, func(restore func()) { restore() }, restore)
-	return restore
+	runtime.AddCleanup(sentinel, func(d *deferredGC) { d.collected() }, d)
+}
+
+// collected runs after a collection: it keeps the collector deferred
+// while the live heap is under half the bound, and restores the previous
+// settings otherwise.
+func (d *deferredGC) collected() {
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	d.mu.Lock()
+	d.collections++
+	d.mu.Unlock()
+	if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() < uint64(d.bound/2) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if !d.restored {
+			d.arm()
+		}
+		return
+	}
+	d.restore()
+}
+
+// restore brings the previous settings back, once.
+func (d *deferredGC) restore() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.restored {
+		return
+	}
+	d.restored = true
+	debug.SetGCPercent(d.percent)
+	debug.SetMemoryLimit(d.limit)
 }

@@ -34,14 +34,32 @@ func mappedBytes() uint64 {
 // sink keeps allocations from being optimised away.
 var sink []byte
 
-func TestDeferGCCollectsAtTheBoundThenRestoresTheDefaults(t *testing.T) {
+// waitForCollection waits until d has seen more than n collections.
+func waitForCollection(t *testing.T, d *deferredGC, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d.mu.Lock()
+		seen := d.collections
+		d.mu.Unlock()
+		if seen > n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no collection seen after %d", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestDeferGCCollectsAtTheBoundUntilTheLiveHeapIsLarge(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	runtime.GC()
 
 	bound := int64(mappedBytes()) + 64<<20
-	restore := deferGC(bound)
-	defer restore()
+	d := startDeferredGC(bound)
+	defer d.restore()
 	percent, limit, before := gcSettings(t)
 	if int64(percent) != -1 { // GOGC=off reads as uint64(-1)
 		t.Fatalf("GOGC percent while deferred = %d, want off", percent)
@@ -59,23 +77,49 @@ func TestDeferGCCollectsAtTheBoundThenRestoresTheDefaults(t *testing.T) {
 		t.Fatalf("%d collections below the bound, want none", cycles-before)
 	}
 
-	// Garbage past the bound triggers one, after which the defaults are
-	// back (restored by the cleanup goroutine, shortly after).
+	// A collection that finds little live leaves the collector deferred.
+	// (An explicit one: in a collection that the limit starts while the
+	// program allocates, what it allocates meanwhile counts as live, more
+	// of it on a slower machine.)
+	runtime.GC()
+	waitForCollection(t, d, 0)
+	if percent, limit, _ := gcSettings(t); int64(percent) != -1 || int64(limit) != bound {
+		t.Fatalf("after a collection that found little live: GOGC=%d, limit=%d; want off and %d", int64(percent), limit, bound)
+	}
+
+	// Garbage past the bound triggers a collection.
+	d.mu.Lock()
+	seen := d.collections
+	d.mu.Unlock()
 	for range 256 {
 		sink = make([]byte, 1<<20)
 	}
 	sink = nil
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		percent, limit, cycles := gcSettings(t)
-		if cycles > before && percent == 100 && limit == math.MaxInt64 {
+	waitForCollection(t, d, seen)
+
+	// Once a collection finds more than half the bound live, the defaults
+	// are back for good.
+	var live [][]byte
+	for range bound/2/(1<<20) + 8 {
+		live = append(live, make([]byte, 1<<20))
+	}
+	// (A cleanup queued by an earlier collection may run late and arm a
+	// sentinel after a collection started: collect until one sees it.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		runtime.GC()
+		d.mu.Lock()
+		restored := d.restored
+		d.mu.Unlock()
+		if restored {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %d collections past the bound: GOGC=%d, limit=%d; want 100 and no limit", cycles-before, percent, limit)
+			t.Fatalf("not restored with %d MiB live", len(live))
 		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
+	}
+	runtime.KeepAlive(live)
+	if percent, limit, _ := gcSettings(t); percent != 100 || limit != math.MaxInt64 {
+		t.Fatalf("after a collection that found %d MiB live: GOGC=%d, limit=%d; want 100 and no limit", len(live), percent, limit)
 	}
 }
 
