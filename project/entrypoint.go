@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -176,8 +175,23 @@ func parseValueText(typ, s string) (any, string, error) {
 	return v, s, err
 }
 
-// uriPattern matches the scheme of a URI such as s3://bucket or file:///x.
-var uriPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+// hasURIScheme reports whether s starts with the scheme of a URI such as
+// s3://bucket or file:///x: a letter, then letters, digits, '+', '.' or
+// '-', then ':' (the regexp ^[A-Za-z][A-Za-z0-9+.-]*: written out:
+// package-level regexps are compiled by every mlrun process).
+func hasURIScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '.' || c == '-'):
+		case i > 0 && c == ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
 
 // parseValue converts a parameter value given as text to its type. Path
 // values are returned as written; ResolveParams makes them absolute.
@@ -205,7 +219,7 @@ func parseValue(typ, s string) (any, error) {
 		return nil, fmt.Errorf("%q is not a bool (use true or false)", s)
 	case TypeURI:
 		u, err := url.Parse(s)
-		if err != nil || len(u.Scheme) < 2 || !uriPattern.MatchString(s) {
+		if err != nil || len(u.Scheme) < 2 || !hasURIScheme(s) {
 			return nil, fmt.Errorf("%q is not a URI (such as s3://bucket/key or https://host/path)", s)
 		}
 		return s, nil

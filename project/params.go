@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -164,7 +163,7 @@ func (ep *EntryPoint) localPath(p *Param, value string) (string, error) {
 			return "", errs.Errorf(errs.Invalid, "parameter %q: %q is not a local file URI (write file:///absolute/path or a plain path; declared at %s)", p.Name, value, p.Pos)
 		}
 		path = local
-	} else if uriPattern.MatchString(path) && strings.Contains(path, "://") {
+	} else if hasURIScheme(path) && strings.Contains(path, "://") {
 		return "", errs.Errorf(errs.Invalid, "parameter %q: %q is a remote URI; a path parameter takes a local path (declared at %s)", p.Name, value, p.Pos)
 	}
 	if !filepath.IsAbs(path) {
@@ -222,9 +221,21 @@ func commandValue(decl *Param, p *Params) (string, error) {
 	return "", errs.Errorf(errs.Invalid, "no value for parameter %q of the command (declared at %s)", decl.Name, decl.Pos)
 }
 
-// shellUnsafe matches a character that needs quoting in a POSIX shell word
-// (the complement of Python shlex's safe set).
-var shellUnsafe = regexp.MustCompile(`[^A-Za-z0-9_@%+=:,./-]`)
+// shellSafe reports whether the word s needs no quoting in a POSIX shell:
+// whether every character is in Python shlex's safe set (the regexp
+// [^A-Za-z0-9_@%+=:,./-] finds none; written out because package-level
+// regexps are compiled by every mlrun process).
+func shellSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("_@%+=:,./-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // shellQuote quotes s for a POSIX shell as Python's shlex.quote does: safe
 // words stay as they are, others go in single quotes with each ' written '"'"'.
@@ -232,7 +243,7 @@ func shellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if !shellUnsafe.MatchString(s) {
+	if shellSafe(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"

@@ -3,7 +3,6 @@ package project
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,8 +42,23 @@ func (s *Step) EvalWith(env map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// stepNamePattern is what a step name looks like.
-var stepNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+// isStepName reports whether s looks like a step name: a letter or '_',
+// then letters, digits, '_' or '-' (the regexp ^[A-Za-z_][A-Za-z0-9_-]*$
+// written out: package-level regexps are compiled by every mlrun process).
+func isStepName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // stepKeys are the keys a step may have.
 const stepKeys = "name, uses, with, needs, when"
@@ -143,7 +157,7 @@ func parseStep(n *node, field string, index int, kinds schema.Kinds) (*draft, er
 		switch e.key {
 		case "name":
 			s, ok := e.value.value.(string)
-			if e.value.kind != scalarNode || !ok || !stepNamePattern.MatchString(s) {
+			if e.value.kind != scalarNode || !ok || !isStepName(s) {
 				return nil, fieldf(e.value.pos, field+".name", "a step name is a letter or _ followed by letters, digits, _ or -, not %s", e.value.describe())
 			}
 			d.step.Name, namePos = s, e.keyPos

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -134,8 +133,40 @@ func buildAxis(p param, sp spec) (Axis, error) {
 	return ax, nil
 }
 
-// decimalNumber matches the numbers a function takes as arguments.
-var decimalNumber = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$`)
+// isDecimalNumber reports whether s is a number as a function takes it
+// as an argument: the regexp ^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$
+// written out (package-level regexps are compiled by every mlrun process).
+func isDecimalNumber(s string) bool {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	whole, fraction := digits(), 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		fraction = digits()
+	}
+	if whole == 0 && fraction == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if n := digits(); n < 1 || n > 3 {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // numberArgs reads the arguments of a call as exact rationals, checking
 // that their count is one of counts; names describes them for messages.
@@ -149,7 +180,7 @@ func numberArgs(sp spec, names string, counts ...int) ([]*big.Rat, error) {
 	}
 	out := make([]*big.Rat, len(sp.args))
 	for i, a := range sp.args {
-		if len(a) > 64 || !decimalNumber.MatchString(a) {
+		if len(a) > 64 || !isDecimalNumber(a) {
 			return nil, fmt.Errorf("%s: %q is not a number", sp.source, a)
 		}
 		r, ok := new(big.Rat).SetString(a)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,8 +213,23 @@ func scalarText(v any) (string, bool) {
 	return "", false
 }
 
-// metricKey matches an MLflow metric key: letters, digits, and _ - . / and space.
-var metricKey = regexp.MustCompile(`^[A-Za-z0-9_\-./ ]+$`)
+// isMetricKey reports whether key is an MLflow metric key: one or more
+// letters, digits, and _ - . / and space (the regexp ^[A-Za-z0-9_\-./ ]+$
+// written out: package-level regexps are compiled by every mlrun process).
+func isMetricKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_' || c == '-' || c == '.' || c == '/' || c == ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // ParseObjective reads an objective written "metrics.KEY" and returns
 // KEY, the metric the sweep compares trials by; anything else is an
@@ -223,7 +237,7 @@ var metricKey = regexp.MustCompile(`^[A-Za-z0-9_\-./ ]+$`)
 func ParseObjective(s string) (string, error) {
 	t := strings.TrimSpace(s)
 	key, ok := strings.CutPrefix(t, "metrics.")
-	if !ok || key == "" || key != strings.TrimSpace(key) || !metricKey.MatchString(key) {
+	if !ok || key == "" || key != strings.TrimSpace(key) || !isMetricKey(key) {
 		return "", errs.Errorf(errs.Invalid, "objective %q must name a metric as metrics.KEY, such as metrics.accuracy", s)
 	}
 	return key, nil

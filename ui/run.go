@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,8 +297,17 @@ func layOutTags(run *tracking.Run) (provenanceInfo, []kv, []kv) {
 	return p, user, system
 }
 
-// durationRe reads the duration of "finished in 1.2s".
-var durationRe = regexp.MustCompile(`^finished in (\S+)$`)
+// finishedIn returns the duration of "finished in 1.2s": the rest of the
+// value, when it is not empty and has no white space (the regexp
+// ^finished in (\S+)$ written out: package-level regexps are compiled by
+// every mlrun process).
+func finishedIn(v string) (string, bool) {
+	d, ok := strings.CutPrefix(v, "finished in ")
+	if !ok || d == "" || strings.ContainsAny(d, "\t\n\f\r ") {
+		return "", false
+	}
+	return d, true
+}
 
 // timeline reads the mlrun.step.<name> tags ("finished in 12ms",
 // "skipped: why", "cached: reused the outputs of run X", "failed: why"),
@@ -311,10 +319,10 @@ func timeline(run *tracking.Run) []step {
 			continue
 		}
 		s := step{Name: strings.TrimPrefix(t.Key, prefixStep)}
-		if m := durationRe.FindStringSubmatch(t.Value); m != nil {
+		if d, ok := finishedIn(t.Value); ok {
 			s.Status = "finished"
-			s.Duration, _ = time.ParseDuration(m[1])
-			s.Label = m[1]
+			s.Duration, _ = time.ParseDuration(d)
+			s.Label = d
 		} else {
 			s.Status, s.Message, _ = strings.Cut(t.Value, ": ")
 			s.Label = s.Status

@@ -35,7 +35,7 @@ type app struct {
 // run parses args and executes the command; it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, version: version, stores: storeuri.New()}
-	root := a.rootCommand()
+	root := a.rootCommand(a.onlyCommand(args))
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -63,7 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return errs.ExitCode(errs.Code(err))
 }
 
-func (a *app) rootCommand() *cobra.Command {
+// rootCommand builds the command tree: every top-level command, or only
+// the one named only (see onlyCommand).
+func (a *app) rootCommand(only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mlrun",
 		Short: "Run ML pipelines declared in MLproject files and track every run",
@@ -89,18 +91,59 @@ EXIT STATUS: 0 success, 1 a run failed, 2 bad input, 3 not found,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errs.Errorf(errs.Invalid, "%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(
-		a.runCommand(),
-		a.runsCommand(),
-		a.experimentsCommand(),
-		a.logCommand(),
-		a.stepsCommand(),
-		a.reproduceCommand(),
-		a.scheduleCommand(), a.schedulerCommand(),
-	)
-	root.AddCommand(a.modelsCommand(), a.serveCommand(), a.dbCommand(), a.gcCommand(), a.execRunCommand())
-	root.AddCommand(a.serverCommand(), a.uiCommand())
+	for _, sub := range a.subcommands() {
+		if only == "" || sub.name == only {
+			root.AddCommand(sub.build())
+		}
+	}
 	return root
+}
+
+// subcommand is a top-level command: its name, and how to build it.
+type subcommand struct {
+	name  string
+	build func() *cobra.Command
+}
+
+// subcommands lists the top-level commands.
+func (a *app) subcommands() []subcommand {
+	return []subcommand{
+		{"run", a.runCommand},
+		{"runs", a.runsCommand},
+		{"experiments", a.experimentsCommand},
+		{"log", a.logCommand},
+		{"steps", a.stepsCommand},
+		{"reproduce", a.reproduceCommand},
+		{"schedule", a.scheduleCommand},
+		{"scheduler", a.schedulerCommand},
+		{"models", a.modelsCommand},
+		{"serve", a.serveCommand},
+		{"db", a.dbCommand},
+		{"gc", a.gcCommand},
+		{"exec-run", a.execRunCommand},
+		{"server", a.serverCommand},
+		{"ui", a.uiCommand},
+	}
+}
+
+// onlyCommand returns the top-level command that args run, when it is one
+// of subcommands, so that run builds that one alone: building the whole
+// tree of commands and flags costs each mlrun process about 70 page faults
+// (0.5 ms or more). It returns "" (build them all) for anything else: no
+// command (mlrun --help), help, completion, or a name that is not a
+// command (for cobra's suggestions). For mlrun --version alone it returns
+// "--version": no command is built.
+func (a *app) onlyCommand(args []string) string {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v") {
+		return "--version"
+	}
+	name := commandName(args)
+	for _, sub := range a.subcommands() {
+		if sub.name == name {
+			return name
+		}
+	}
+	return ""
 }
 
 // isUsageError reports whether err is cobra's complaint about the command

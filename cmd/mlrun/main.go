@@ -21,6 +21,10 @@ import (
 var version string
 
 func main() {
+	// Short commands skip garbage collection (see gcpolicy.go).
+	if gcPolicyApplies(os.Args[1:], os.Getenv) {
+		deferGC(shortLivedHeapBound)
+	}
 	if version == "" {
 		info, _ := debug.ReadBuildInfo()
 		if version = provenance.BuildVersion(info); version == "" {
