@@ -25,7 +25,7 @@ type Renderer struct {
 	// Free pixel buffers, at most keep (a sync.Pool would drop them at
 	// any garbage collection, which a run of plots triggers often).
 	mu     sync.Mutex
-	pixels []*[]byte
+	pixels []*pixels
 	// files are the PNG files of the latest plots by key (at most
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
@@ -47,30 +47,36 @@ const keepFiles = 32
 // at once by a run on a machine of a few cores.
 const keep = 8
 
-// get takes a free pixel buffer, or nil.
-func (r *Renderer) get() *[]byte {
-	if r == nil {
-		return nil
+// get returns pixels of at least n bytes: free ones of the Renderer's
+// where they are large enough, else new ones.
+func (r *Renderer) get(n int) *pixels {
+	if r != nil {
+		r.mu.Lock()
+		for i := len(r.pixels) - 1; i >= 0; i-- {
+			if pix := r.pixels[i]; len(pix.buf) >= n {
+				r.pixels = append(r.pixels[:i], r.pixels[i+1:]...)
+				r.mu.Unlock()
+				return pix
+			}
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var pix *[]byte
-	if n := len(r.pixels); n > 0 {
-		pix, r.pixels = r.pixels[n-1], r.pixels[:n-1]
-	}
-	return pix
+	return newPixels(n)
 }
 
-// put gives a pixel buffer back for the next plot.
-func (r *Renderer) put(pix *[]byte) {
-	if r == nil {
-		return
+// put gives pixels back for the next plot; beyond keep free ones (or
+// without a Renderer) their memory goes back to the system.
+func (r *Renderer) put(pix *pixels) {
+	if r != nil {
+		r.mu.Lock()
+		if len(r.pixels) < keep {
+			r.pixels = append(r.pixels, pix)
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.pixels) < keep {
-		r.pixels = append(r.pixels, pix)
-	}
+	pix.release()
 }
 
 // NewRenderer returns an empty Renderer.
@@ -148,14 +154,9 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 // writePNG draws sp and writes it as PNG.
 func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 	rect := sp.bounds()
-	pix := r.get()
-	if n := 4 * rect.Dx() * rect.Dy(); pix == nil || cap(*pix) < n {
-		buf := make([]byte, n)
-		pix = &buf
-	} else {
-		*pix = (*pix)[:n]
-	}
-	img := &image.RGBA{Pix: *pix, Stride: 4 * rect.Dx(), Rect: rect}
+	n := 4 * rect.Dx() * rect.Dy()
+	pix := r.get(n)
+	img := &image.RGBA{Pix: pix.buf[:n:n], Stride: 4 * rect.Dx(), Rect: rect}
 	glyphs := &glyphCache{}
 	if r != nil {
 		glyphs = &r.glyphs
