@@ -2,7 +2,7 @@ package report
 
 import "runtime"
 
-// pixels is the memory of a plot's image. A Renderer keeps them from plot
+// pixels is the memory of a plot's image and its encoding. A Renderer keeps them from plot
 // to plot. Where the system allows (see mapPixels), the memory is mapped
 // for it rather than taken from the Go heap: in a fresh process, the first
 // write to every 4 KB page of a heap allocation costs a page fault (about
@@ -11,6 +11,9 @@ import "runtime"
 // adds nothing to the heap whose growth triggers garbage collections.
 type pixels struct {
 	buf []byte
+	// tokens is the memory of the PNG encoder's tokens (see
+	// appendDeflateRuns), kept with the pixels.
+	tokens []uint32
 	// unmap gives mapped memory back (the cleanup that does it when the
 	// pixels are no longer referenced, stopped first); nil for heap memory.
 	unmap func()
@@ -43,5 +46,5 @@ func (p *pixels) release() {
 		p.unmap()
 		p.unmap = nil
 	}
-	p.buf = nil
+	p.buf, p.tokens = nil, nil
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"io"
@@ -92,12 +91,12 @@ func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, erro
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := r.writePNG(&buf, sp); err != nil {
+	data, err := r.render(sp)
+	if err != nil {
 		return err
 	}
-	r.remember(key, buf.Bytes())
-	return r.writeFile(path, buf.Bytes())
+	r.remember(key, data)
+	return r.writeFile(path, data)
 }
 
 // writeFile writes a plot's file to path: a hard link to an earlier file of
@@ -153,6 +152,18 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 
 // writePNG draws sp and writes it as PNG.
 func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
+	data, err := r.render(sp)
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(data); err != nil {
+		return fmt.Errorf("write png: %w", err)
+	}
+	return nil
+}
+
+// render draws sp and returns its PNG file.
+func (r *Renderer) render(sp *sizedPlot) ([]byte, error) {
 	rect := sp.bounds()
 	n := 4 * rect.Dx() * rect.Dy()
 	pix := r.get(n)
@@ -162,10 +173,11 @@ func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 		glyphs = &r.glyphs
 	}
 	drawInto(img, sp, false, glyphs)
-	err := encodePNG(out, img)
+	data, tokens, err := pngFile(img, pix.tokens)
+	pix.tokens = tokens
 	r.put(pix)
 	if err != nil {
-		return fmt.Errorf("write png: %w", err)
+		return nil, fmt.Errorf("write png: %w", err)
 	}
-	return nil
+	return data, nil
 }
