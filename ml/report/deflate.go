@@ -148,9 +148,8 @@ func appendDeflateRuns(dst []byte, img *image.RGBA, tokens []uint32, reserve int
 	b := img.Bounds()
 	width := b.Dx()
 	stride := 1 + 3*width
-	if tokens == nil {
-		// A plot has a token per 40 to 60 bytes of its image.
-		tokens = make([]uint32, 0, max(16<<10, len(img.Pix)/40))
+	if want := tokensFor(len(img.Pix)); cap(tokens) < want {
+		tokens = make([]uint32, 0, want) // rather than grown by copies
 	}
 	d := &runDeflater{tokens: tokens[:0], stride: stride}
 	for i, dist := range []int{3, stride} {
@@ -187,6 +186,10 @@ func appendDeflateRuns(dst []byte, img *image.RGBA, tokens []uint32, reserve int
 	bw.align()
 	return binary.BigEndian.AppendUint32(bw.out, uint32(adlerB<<16|adlerA)), d.tokens, true
 }
+
+// tokensFor returns room for the tokens of an image of n bytes: a plot
+// has a token per 40 to 60 bytes of its image.
+func tokensFor(n int) int { return max(16<<10, n/40) }
 
 // row adds the tokens of a row of RGBA pixels, given the row
 // above, prev (nil for the first row), and returns how much the raw row's

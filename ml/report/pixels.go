@@ -1,6 +1,9 @@
 package report
 
-import "runtime"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // pixels is the memory of a plot's image and its encoding. A Renderer keeps them from plot
 // to plot. Where the system allows (see mapPixels), the memory is mapped
@@ -37,6 +40,19 @@ func newPixels(n int) *pixels {
 		unmap()
 	}
 	return p
+}
+
+// tail returns room for k tokens in mapped pixels after their first n
+// bytes (an image), or nil where there is not as much or the pixels are on
+// the heap. It is valid while the pixels are, and the first n bytes are
+// not touched.
+func (p *pixels) tail(n, k int) []uint32 {
+	const align = 64
+	off := (n + align - 1) &^ (align - 1)
+	if p.unmap == nil || off+4*k > len(p.buf) {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(&p.buf[off])), k)[:0]
 }
 
 // release gives the memory of p back; p, and any slice of its memory, must

@@ -104,3 +104,33 @@ func TestPlotImageIsOffTheHeap(t *testing.T) {
 		t.Fatalf("a first plot allocates %d bytes on the heap, more than half its %d-byte image", got, image)
 	}
 }
+
+// Mapped pixels lend the memory after an image to the encoder's tokens,
+// when there is room for them; heap pixels do not.
+func TestPixelsTail(t *testing.T) {
+	const n = 700 * 450 * 4
+	p := newPixels(n + 64 + 4*tokensFor(n))
+	defer p.release()
+	tail := p.tail(n, tokensFor(n))
+	if runtime.GOOS != "linux" {
+		if tail != nil {
+			t.Fatal("heap pixels lend their memory")
+		}
+		return
+	}
+	if tail == nil || cap(tail) != tokensFor(n) || len(tail) != 0 {
+		t.Fatalf("the tail has length %d and room %d, not 0 and %d", len(tail), cap(tail), tokensFor(n))
+	}
+	start := uintptr(unsafe.Pointer(&p.buf[0]))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(tail)))
+	if at < start+n || at+4*uintptr(cap(tail)) > start+uintptr(len(p.buf)) {
+		t.Fatalf("the tail at %#x..%#x is not after the image %#x..%#x within the pixels", at, at+4*uintptr(cap(tail)), start, start+n)
+	}
+	if p.tail(len(p.buf)-100, 100) != nil {
+		t.Error("pixels lend more memory than they have")
+	}
+	heap := &pixels{buf: make([]byte, 2*n)}
+	if heap.tail(n, 10) != nil {
+		t.Error("heap pixels lend their memory")
+	}
+}

@@ -166,15 +166,23 @@ func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
 func (r *Renderer) render(sp *sizedPlot) ([]byte, error) {
 	rect := sp.bounds()
 	n := 4 * rect.Dx() * rect.Dy()
-	pix := r.get(n)
+	pix := r.get(n + 64 + 4*tokensFor(n)) // the image, then the tokens (see pixels.tail)
 	img := &image.RGBA{Pix: pix.buf[:n:n], Stride: 4 * rect.Dx(), Rect: rect}
 	glyphs := &glyphCache{}
 	if r != nil {
 		glyphs = &r.glyphs
 	}
 	drawInto(img, sp, false, glyphs)
-	data, tokens, err := pngFile(img, pix.tokens)
-	pix.tokens = tokens
+	var data []byte
+	var err error
+	if tail := pix.tail(n, tokensFor(n)); tail != nil {
+		// The encoder's tokens in the pixels' memory after the image:
+		// mapped pixels are already in memory there, heap memory would
+		// fault its pages in.
+		data, _, err = pngFile(img, tail)
+	} else {
+		data, pix.tokens, err = pngFile(img, pix.tokens)
+	}
 	r.put(pix)
 	if err != nil {
 		return nil, fmt.Errorf("write png: %w", err)
