@@ -248,12 +248,30 @@ func equalPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
 	a, b = a[:n], b[:n]
 	i := 0
-	// bytes.Equal compares blocks many bytes at a time (vector
-	// instructions), then words find the first difference.
-	const block = 128
-	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
-		i += block
+	// The first word: most calls, at a pixel that differs from the one
+	// above, end there.
+	if n >= 8 {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return bits.TrailingZeros64(x) / 8
+		}
+		i = 8
 	}
+	// Then blocks that double while they are equal (bytes.Equal compares
+	// many bytes at a time, with vector instructions), and halve once one
+	// is not: everything before i is equal, and the first difference is in
+	// [i, i+size) unless that runs past n.
+	size := 64
+	for i+size <= n && bytes.Equal(a[i:i+size], b[i:i+size]) {
+		i += size
+		size = min(2*size, 4096)
+	}
+	for size > 64 {
+		size /= 2
+		if i+size <= n && bytes.Equal(a[i:i+size], b[i:i+size]) {
+			i += size
+		}
+	}
+	// Words find the first difference, within 64 bytes of i or the end.
 	for ; i+8 <= n; i += 8 {
 		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
 			return i + bits.TrailingZeros64(x)/8

@@ -414,3 +414,37 @@ func TestPNGFileAllocatesItsFileOnce(t *testing.T) {
 		t.Logf("%s: a file of %d bytes allocates %d bytes", name, len(file), got)
 	}
 }
+
+// equalPrefix counts the leading bytes two slices have in common, for a
+// first difference at every position of slices of many lengths.
+func TestEqualPrefix(t *testing.T) {
+	naive := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return i
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 127, 200, 1000, 2800, 4100, 9000} {
+		a := make([]byte, n)
+		for i := range a {
+			a[i] = byte(rng.IntN(256))
+		}
+		for diff := 0; diff <= n; diff++ {
+			if n > 300 && diff > 70 && diff < n-70 && diff%37 != 0 {
+				continue
+			}
+			b := slices.Clone(a)
+			if diff < n {
+				b[diff] ^= 1 << (diff % 8)
+			}
+			for _, cut := range []int{0, 3} {
+				bb := b[:max(0, len(b)-cut)]
+				if got, want := equalPrefix(a, bb), naive(a, bb); got != want {
+					t.Fatalf("n %d, difference at %d, b %d bytes shorter: %d, not %d", n, diff, cut, got, want)
+				}
+			}
+		}
+	}
+}
