@@ -5,8 +5,8 @@ import (
 	"unsafe"
 )
 
-// pixels is the memory of a plot's image and its encoding. A Renderer keeps them from plot
-// to plot. Where the system allows (see mapPixels), the memory is mapped
+// pixels is the memory of a plot's image, then of its encoder's tokens. A
+// Renderer keeps them from plot to plot. Where the system allows (see mapPixels), the memory is mapped
 // for it rather than taken from the Go heap: in a fresh process, the first
 // write to every 4 KB page of a heap allocation costs a page fault (about
 // 300 for a plot, most of the cost of its drawing), where mapped memory is
@@ -14,9 +14,6 @@ import (
 // adds nothing to the heap whose growth triggers garbage collections.
 type pixels struct {
 	buf []byte
-	// tokens is the memory of the PNG encoder's tokens (see
-	// appendDeflateRuns), kept with the pixels.
-	tokens []uint32
 	// unmap gives mapped memory back (the cleanup that does it when the
 	// pixels are no longer referenced, stopped first); nil for heap memory.
 	unmap func()
@@ -42,14 +39,15 @@ func newPixels(n int) *pixels {
 	return p
 }
 
-// tail returns room for k tokens in mapped pixels after their first n
-// bytes (an image), or nil where there is not as much or the pixels are on
-// the heap. It is valid while the pixels are, and the first n bytes are
-// not touched.
+// tail returns room for k tokens of the PNG encoder (see
+// appendDeflateRuns) in p after its first n bytes (an image), or nil where
+// there is not as much. Mapped pixels are in memory there already (a huge
+// page, or filled in by newPixels), where new heap memory would fault its
+// pages in. It is valid while p is, and leaves the first n bytes alone.
 func (p *pixels) tail(n, k int) []uint32 {
 	const align = 64
 	off := (n + align - 1) &^ (align - 1)
-	if p.unmap == nil || off+4*k > len(p.buf) {
+	if off+4*k > len(p.buf) {
 		return nil
 	}
 	return unsafe.Slice((*uint32)(unsafe.Pointer(&p.buf[off])), k)[:0]
@@ -62,5 +60,5 @@ func (p *pixels) release() {
 		p.unmap()
 		p.unmap = nil
 	}
-	p.buf, p.tokens = nil, nil
+	p.buf = nil
 }

@@ -173,16 +173,7 @@ func (r *Renderer) render(sp *sizedPlot) ([]byte, error) {
 		glyphs = &r.glyphs
 	}
 	drawInto(img, sp, false, glyphs)
-	var data []byte
-	var err error
-	if tail := pix.tail(n, tokensFor(n)); tail != nil {
-		// The encoder's tokens in the pixels' memory after the image:
-		// mapped pixels are already in memory there, heap memory would
-		// fault its pages in.
-		data, _, err = pngFile(img, tail)
-	} else {
-		data, pix.tokens, err = pngFile(img, pix.tokens)
-	}
+	data, _, err := pngFile(img, pix.tail(n, tokensFor(n)))
 	r.put(pix)
 	if err != nil {
 		return nil, fmt.Errorf("write png: %w", err)
