@@ -136,10 +136,22 @@ func canRunDeflate(width int) bool { return 1+3*width <= maxDistance }
 // width. It reads every pixel once: it checks the alpha of every pixel it
 // writes as a literal, and a pixel it copies has the alpha of its source.
 func deflateRuns(img *image.RGBA) (stream []byte, ok bool) {
+	stream, _, ok = appendDeflateRuns(nil, img, nil, 0)
+	return stream, ok
+}
+
+// appendDeflateRuns appends to dst the stream deflateRuns returns, growing
+// dst once to room for it and reserve more bytes. tokens is memory for the
+// tokens, of any length (nil for new); it returns that memory, grown as
+// needed, for the next image.
+func appendDeflateRuns(dst []byte, img *image.RGBA, tokens []uint32, reserve int) (out []byte, tokensOut []uint32, ok bool) {
 	b := img.Bounds()
 	width := b.Dx()
 	stride := 1 + 3*width
-	d := &runDeflater{tokens: make([]uint32, 0, 16<<10), stride: stride}
+	if want := tokensFor(len(img.Pix)); cap(tokens) < want {
+		tokens = make([]uint32, 0, want) // rather than grown by copies
+	}
+	d := &runDeflater{tokens: tokens[:0], stride: stride}
 	for i, dist := range []int{3, stride} {
 		sym, extra, value := distanceCode(dist)
 		d.dist[i] = distance{sym, extra, value}
@@ -158,7 +170,7 @@ func deflateRuns(img *image.RGBA) (stream []byte, ok bool) {
 		row := img.Pix[i : i+4*width : i+4*width]
 		ds, dw, ok := d.row(row, prev)
 		if !ok {
-			return nil, false
+			return dst, d.tokens, false
 		}
 		rowSum += ds
 		rowWeighted += dw
@@ -168,12 +180,16 @@ func deflateRuns(img *image.RGBA) (stream []byte, ok bool) {
 	}
 	d.end()
 
-	bw := bitWriter{out: make([]byte, 0, len(d.tokens)+1024)}
+	bw := bitWriter{out: dst}
 	bw.out = append(bw.out, 0x78, 0x01) // zlib: deflate, 32 KB window, fastest
-	d.writeBlock(&bw)
+	d.writeBlock(&bw, 4+reserve)        // the Adler-32 and the caller's reserve
 	bw.align()
-	return binary.BigEndian.AppendUint32(bw.out, uint32(adlerB<<16|adlerA)), true
+	return binary.BigEndian.AppendUint32(bw.out, uint32(adlerB<<16|adlerA)), d.tokens, true
 }
+
+// tokensFor returns room for the tokens of an image of n bytes: a plot
+// has a token per 40 to 60 bytes of its image.
+func tokensFor(n int) int { return max(16<<10, n/40) }
 
 // row adds the tokens of a row of RGBA pixels, given the row
 // above, prev (nil for the first row), and returns how much the raw row's
@@ -232,12 +248,30 @@ func equalPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
 	a, b = a[:n], b[:n]
 	i := 0
-	// bytes.Equal compares blocks many bytes at a time (vector
-	// instructions), then words find the first difference.
-	const block = 128
-	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
-		i += block
+	// The first word: most calls, at a pixel that differs from the one
+	// above, end there.
+	if n >= 8 {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return bits.TrailingZeros64(x) / 8
+		}
+		i = 8
 	}
+	// Then blocks that double while they are equal (bytes.Equal compares
+	// many bytes at a time, with vector instructions), and halve once one
+	// is not: everything before i is equal, and the first difference is in
+	// [i, i+size) unless that runs past n.
+	size := 64
+	for i+size <= n && bytes.Equal(a[i:i+size], b[i:i+size]) {
+		i += size
+		size = min(2*size, 4096)
+	}
+	for size > 64 {
+		size /= 2
+		if i+size <= n && bytes.Equal(a[i:i+size], b[i:i+size]) {
+			i += size
+		}
+	}
+	// Words find the first difference, within 64 bytes of i or the end.
 	for ; i+8 <= n; i += 8 {
 		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
 			return i + bits.TrailingZeros64(x)/8
@@ -315,8 +349,9 @@ func (d *runDeflater) end() {
 }
 
 // writeBlock writes the tokens as the final block of a deflate stream,
-// with dynamic Huffman codes (RFC 1951, section 3.2.7).
-func (d *runDeflater) writeBlock(bw *bitWriter) {
+// with dynamic Huffman codes (RFC 1951, section 3.2.7), growing bw's
+// output once to room for the block and reserve more bytes.
+func (d *runDeflater) writeBlock(bw *bitWriter, reserve int) {
 	d.litFreq[256] = 1 // end of block
 	// Both codes get at least two symbols, so that they are complete
 	// (a decoder may reject a code of a single one-bit symbol).
@@ -338,6 +373,24 @@ func (d *runDeflater) writeBlock(bw *bitWriter) {
 	var distLen [30]uint8
 	huffmanLengths(d.litFreq[:], 15, litLen[:])
 	huffmanLengths(d.distFreq[:], 15, distLen[:])
+	// The block's size: at most 17+3·19 bits of header and 7+7 bits per
+	// code length (the code-length code and its extra bits), then the
+	// codes of the tokens and their extra bits.
+	size := 17 + 3*19 + (286+30)*14
+	for sym, f := range d.litFreq {
+		size += f * int(litLen[sym])
+		if sym > 256 {
+			size += f * int(lengthExtra[sym-257])
+		}
+	}
+	for sym, f := range d.distFreq {
+		size += f * int(distLen[sym])
+		if sym >= 4 {
+			size += f * (sym/2 - 1)
+		}
+	}
+	bw.out = slices.Grow(bw.out, (size+7)/8+8+reserve)
+
 	nLit, nDist := 286, 30
 	for nLit > 257 && litLen[nLit-1] == 0 {
 		nLit--
@@ -461,7 +514,8 @@ func (d *runDeflater) writeBlock(bw *bitWriter) {
 // are at most limit bits long, 0 for symbols of frequency 0. It is
 // deterministic: ties go to the lower symbol.
 func huffmanLengths(freq []int, limit uint8, lengths []uint8) {
-	f := append([]int(nil), freq...)
+	var buf [286]int // the largest alphabet's, on the stack
+	f := append(buf[:0], freq...)
 	for {
 		if huffman(f, lengths) <= limit {
 			return
@@ -479,7 +533,9 @@ func huffmanLengths(freq []int, limit uint8, lengths []uint8) {
 // returns the longest.
 func huffman(freq []int, lengths []uint8) uint8 {
 	clear(lengths)
-	var leaves []int // symbols by frequency, then symbol
+	// The arrays are for the largest alphabet (286 symbols), on the stack.
+	var leafBuf [286]int
+	leaves := leafBuf[:0] // symbols by frequency, then symbol
 	for sym, f := range freq {
 		if f > 0 {
 			leaves = append(leaves, sym)
@@ -490,8 +546,8 @@ func huffman(freq []int, lengths []uint8) uint8 {
 	// nodes in the order they are made, whose weights never decrease: the
 	// two lightest are always at the heads of the two queues.
 	n := len(leaves)
-	weight := make([]int, 2*n-1)
-	parent := make([]int, 2*n-1)
+	var weightBuf, parentBuf [2*286 - 1]int
+	weight, parent := weightBuf[:2*n-1], parentBuf[:2*n-1]
 	for i, sym := range leaves {
 		weight[i] = freq[sym]
 	}
@@ -510,7 +566,8 @@ func huffman(freq []int, lengths []uint8) uint8 {
 		weight[made] = weight[a] + weight[b]
 		parent[a], parent[b] = made, made
 	}
-	depth := make([]uint8, 2*n-1)
+	var depthBuf [2*286 - 1]uint8
+	depth := depthBuf[:2*n-1]
 	longest := uint8(0)
 	for i := 2*n - 3; i >= 0; i-- {
 		depth[i] = depth[parent[i]] + 1

@@ -2,11 +2,15 @@ package report
 
 import (
 	"image"
+	"image/draw"
+	"slices"
 	"sync"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/vector"
 	plotfont "gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 )
@@ -47,7 +51,9 @@ func (g *glyphCache) face(f plotfont.Face, dpi float64) *cachedFace {
 	}
 	face := f.FontFace(dpi)
 	cf := &cachedFace{face: face, metrics: face.Metrics(),
-		glyphs: map[glyphKey]cachedGlyph{}, advances: map[rune]cachedAdvance{}, kerns: map[[2]rune]fixed.Int26_6{}}
+		font: f.Face, scale: fixed.Int26_6(0.5 + (f.Font.Size.Points() * dpi * 64 / 72)), // as FontFace's opentype.NewFace
+		glyphs: map[glyphKey]cachedGlyph{}, outlines: map[rune]*outline{},
+		advances: map[rune]cachedAdvance{}, kerns: map[[2]rune]fixed.Int26_6{}}
 	if len(g.faces) < maxFaces {
 		g.faces[key] = cf
 	}
@@ -84,10 +90,17 @@ type cachedAdvance struct {
 // it wraps on a miss. It is safe for concurrent use (the wrapped face is
 // not: it reuses its mask).
 type cachedFace struct {
-	mu       sync.Mutex
-	face     font.Face
-	metrics  font.Metrics
+	mu      sync.Mutex
+	face    font.Face
+	metrics font.Metrics
+	// font and scale are the face's font and size (in 26.6 pixels per em),
+	// buf and rast the memory rasterizing its glyphs (as the face's).
+	font     *sfnt.Font
+	scale    fixed.Int26_6
+	buf      sfnt.Buffer
+	rast     vector.Rasterizer
 	glyphs   map[glyphKey]cachedGlyph
+	outlines map[rune]*outline // by rune, for every position of the rune
 	advances map[rune]cachedAdvance
 	kerns    map[[2]rune]fixed.Int26_6
 }
@@ -103,12 +116,7 @@ func (f *cachedFace) Glyph(dot fixed.Point26_6, r rune) (dr image.Rectangle, mas
 	defer f.mu.Unlock()
 	g, hit := f.glyphs[key]
 	if !hit {
-		var m image.Image
-		var mp image.Point
-		g.dr, m, mp, g.advance, g.ok = f.face.Glyph(fixed.Point26_6{X: key.x, Y: key.y}, r)
-		if m != nil {
-			g.mask = copyMask(m, image.Rectangle{Min: mp, Max: mp.Add(g.dr.Size())})
-		}
+		g = f.rasterize(fixed.Point26_6{X: key.x, Y: key.y}, r)
 		if len(f.glyphs) < maxGlyphs {
 			f.glyphs[key] = g
 		}
@@ -119,23 +127,82 @@ func (f *cachedFace) Glyph(dot fixed.Point26_6, r rune) (dr image.Rectangle, mas
 	return g.dr.Add(whole), g.mask, image.Point{}, g.advance, g.ok
 }
 
-// copyMask returns the part r of m as an alpha mask with its origin at r.Min.
-func copyMask(m image.Image, r image.Rectangle) *image.Alpha {
-	out := image.NewAlpha(image.Rectangle{Max: r.Size()})
-	if a, ok := m.(*image.Alpha); ok {
-		for y := range r.Dy() {
-			i := a.PixOffset(r.Min.X, r.Min.Y+y)
-			copy(out.Pix[y*out.Stride:y*out.Stride+r.Dx()], a.Pix[i:i+r.Dx()])
+// outline is what a glyph's rasterizing takes from the font: the same
+// for every position of the glyph, where the glyph's mask is not.
+type outline struct {
+	segments []sfnt.Segment
+	bounds   fixed.Rectangle26_6
+	advance  fixed.Int26_6
+	ok       bool // the font has the glyph
+	err      bool // the font could not give it
+}
+
+// rasterize returns the glyph of r at dot, exactly as the face's
+// opentype.Face.Glyph does (x/image v0.30.0, BSD licence), from the
+// outline of r loaded once for all its positions, its mask a new image.
+func (f *cachedFace) rasterize(dot fixed.Point26_6, r rune) cachedGlyph {
+	o := f.outlines[r]
+	if o == nil {
+		o = &outline{}
+		x, err := f.font.GlyphIndex(&f.buf, r)
+		if err == nil {
+			o.advance, err = f.font.GlyphAdvance(&f.buf, x, f.scale, font.HintingNone)
 		}
-		return out
-	}
-	for y := range r.Dy() {
-		for x := range r.Dx() {
-			_, _, _, al := m.At(r.Min.X+x, r.Min.Y+y).RGBA()
-			out.Pix[y*out.Stride+x] = uint8(al >> 8)
+		var segments sfnt.Segments
+		if err == nil {
+			segments, err = f.font.LoadGlyph(&f.buf, x, f.scale, nil)
+		}
+		if err != nil {
+			o.err = true
+		} else {
+			o.segments = slices.Clone([]sfnt.Segment(segments))
+			o.bounds = segments.Bounds()
+			o.ok = x != 0
+		}
+		if len(f.outlines) < maxGlyphs {
+			f.outlines[r] = o
 		}
 	}
-	return out
+	if o.err {
+		return cachedGlyph{}
+	}
+	var dr image.Rectangle
+	dBounds := o.bounds.Add(dot)
+	dr.Min.X = dBounds.Min.X.Floor()
+	dr.Min.Y = dBounds.Min.Y.Floor()
+	dr.Max.X = dBounds.Max.X.Ceil()
+	dr.Max.Y = dBounds.Max.Y.Ceil()
+	width, height := dr.Dx(), dr.Dy()
+	if width < 0 || height < 0 {
+		return cachedGlyph{}
+	}
+	biasX := dot.X - fixed.Int26_6(dr.Min.X<<6)
+	biasY := dot.Y - fixed.Int26_6(dr.Min.Y<<6)
+	mask := image.NewAlpha(image.Rect(0, 0, width, height))
+	f.rast.Reset(width, height)
+	f.rast.DrawOp = draw.Src
+	pt := func(p fixed.Point26_6) (float32, float32) {
+		return float32(p.X+biasX) / 64, float32(p.Y+biasY) / 64
+	}
+	for _, seg := range o.segments {
+		switch seg.Op {
+		case sfnt.SegmentOpMoveTo:
+			f.rast.MoveTo(pt(seg.Args[0]))
+		case sfnt.SegmentOpLineTo:
+			f.rast.LineTo(pt(seg.Args[0]))
+		case sfnt.SegmentOpQuadTo:
+			x1, y1 := pt(seg.Args[0])
+			x2, y2 := pt(seg.Args[1])
+			f.rast.QuadTo(x1, y1, x2, y2)
+		case sfnt.SegmentOpCubeTo:
+			x1, y1 := pt(seg.Args[0])
+			x2, y2 := pt(seg.Args[1])
+			x3, y3 := pt(seg.Args[2])
+			f.rast.CubeTo(x1, y1, x2, y2, x3, y3)
+		}
+	}
+	f.rast.Draw(mask, mask.Bounds(), image.Opaque, image.Point{})
+	return cachedGlyph{dr: dr, mask: mask, advance: o.advance, ok: o.ok}
 }
 
 // GlyphBounds implements font.Face.

@@ -2,9 +2,9 @@ package report
 
 import (
 	"fmt"
-	"html/template"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/mlrun/mlrun/errs"
 )
@@ -51,14 +51,6 @@ func ClassificationReportHTML(w io.Writer, rep ClassReport, title string) error 
 		}
 	}
 
-	type cell struct {
-		Count int
-		Style template.CSS
-	}
-	type confRow struct {
-		Name  string
-		Cells []cell
-	}
 	maxCount := 1
 	total := 0
 	for _, row := range rep.Confusion {
@@ -67,52 +59,129 @@ func ClassificationReportHTML(w io.Writer, rep ClassReport, title string) error 
 			total += v
 		}
 	}
-	pal := newRamp(256)
-	var conf []confRow
-	for i, row := range rep.Confusion {
-		cr := confRow{Name: names[i]}
-		for _, v := range row {
-			c := pal[int(math.Round(float64(v)/float64(maxCount)*255))]
-			r, g, b, _ := c.RGBA()
-			fg := "#000"
-			if 2*v > maxCount {
-				fg = "#fff"
-			}
-			// Built from numbers only, so it is safe to mark as CSS.
-			style := template.CSS(fmt.Sprintf("background:#%02x%02x%02x;color:%s", r>>8, g>>8, b>>8, fg))
-			cr.Cells = append(cr.Cells, cell{Count: v, Style: style})
-		}
-		conf = append(conf, cr)
-	}
 	support := 0
 	for _, c := range rep.Classes {
 		support += c.Support
 	}
-	data := struct {
-		Title     string
-		Classes   []ClassRow
-		Accuracy  float64
-		Macro     Row
-		Weighted  Row
-		Support   int
-		Names     []string
-		Confusion []confRow
-		Total     int
-	}{title, rep.Classes, rep.Accuracy, rep.Macro, rep.Weighted, support, names, conf, total}
-	if err := reportTemplate.Execute(w, data); err != nil {
+
+	// The page as an html/template of it would write it, escaping every
+	// string as that does in these contexts (text, RCDATA and a quoted
+	// attribute all escape the same characters); writing it directly
+	// spares the parse of a template and its contextual analysis, most of
+	// the report's cost in a fresh process.
+	b := make([]byte, 0, 4096)
+	f3 := func(v float64) { b = appendEscaped(b, fmt.Sprintf("%.3f", v)) } // "+Inf" has a +
+	num := func(v float64) { b = append(b, `<td class="num">`...); f3(v); b = append(b, "</td>"...) }
+	count := func(v int) { b = strconv.AppendInt(b, int64(v), 10) }
+	b = append(b, htmlHead...)
+	b = appendEscaped(b, title)
+	b = append(b, htmlAfterTitle...)
+	b = appendEscaped(b, title)
+	b = append(b, htmlScoresTable...)
+	for _, c := range rep.Classes {
+		b = append(b, "\n<tr><th scope=\"row\">"...)
+		b = appendEscaped(b, c.Name)
+		b = append(b, "</th>"...)
+		num(c.Precision)
+		num(c.Recall)
+		num(c.F1)
+		b = append(b, `<td class="num">`...)
+		count(c.Support)
+		b = append(b, "</td></tr>"...)
+	}
+	b = append(b, "\n<tr class=\"avg\"><th scope=\"row\">accuracy</th><td></td><td></td>"...)
+	num(rep.Accuracy)
+	b = append(b, `<td class="num">`...)
+	count(support)
+	b = append(b, "</td></tr>"...)
+	for _, avg := range []struct {
+		name string
+		row  Row
+	}{{"macro avg", rep.Macro}, {"weighted avg", rep.Weighted}} {
+		b = append(b, "\n<tr><th scope=\"row\">"...)
+		b = append(b, avg.name...)
+		b = append(b, "</th>"...)
+		num(avg.row.Precision)
+		num(avg.row.Recall)
+		num(avg.row.F1)
+		b = append(b, `<td class="num">`...)
+		count(avg.row.Support)
+		b = append(b, "</td></tr>"...)
+	}
+	b = append(b, "\n</tbody>\n</table>"...)
+	if len(rep.Confusion) > 0 {
+		pal := newRamp(256)
+		b = append(b, "\n<h2>Confusion matrix</h2>\n<p class=\"note\">Rows are the true classes, columns the predicted classes; "...)
+		count(total)
+		b = append(b, " samples.</p>\n<table class=\"cm\">\n<thead><tr><th class=\"axis\">true \\ predicted</th>"...)
+		for _, name := range names {
+			b = append(b, "<th>"...)
+			b = appendEscaped(b, name)
+			b = append(b, "</th>"...)
+		}
+		b = append(b, "</tr></thead>\n<tbody>"...)
+		for i, row := range rep.Confusion {
+			b = append(b, "\n<tr><th scope=\"row\">"...)
+			b = appendEscaped(b, names[i])
+			b = append(b, "</th>"...)
+			for _, v := range row {
+				c := pal[int(math.Round(float64(v)/float64(maxCount)*255))]
+				r, g, bl, _ := c.RGBA()
+				fg := "#000"
+				if 2*v > maxCount {
+					fg = "#fff"
+				}
+				// Numbers only: nothing to escape.
+				b = fmt.Appendf(b, `<td style="background:#%02x%02x%02x;color:%s">`, r>>8, g>>8, bl>>8, fg)
+				count(v)
+				b = append(b, "</td>"...)
+			}
+			b = append(b, "</tr>"...)
+		}
+		b = append(b, "\n</tbody>\n</table>"...)
+	}
+	b = append(b, "\n</body>\n</html>\n"...)
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("write classification report: %w", err)
 	}
 	return nil
 }
 
-// reportTemplate is parsed once; it is read-only after package init.
-var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f3": func(v float64) string { return fmt.Sprintf("%.3f", v) },
-}).Parse(`<!DOCTYPE html>
+// appendEscaped appends s escaped as html/template escapes a string in
+// HTML text, RCDATA or a quoted attribute: its replacements of NUL, ", &,
+// ', +, < and > (all ASCII, so byte by byte is rune by rune).
+func appendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0:
+			b = append(b, "\uFFFD"...)
+		case '"':
+			b = append(b, "&#34;"...)
+		case '&':
+			b = append(b, "&amp;"...)
+		case '\'':
+			b = append(b, "&#39;"...)
+		case '+':
+			b = append(b, "&#43;"...)
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// The fixed parts of the page, in order.
+const (
+	htmlHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{{.Title}}</title>
+<title>`
+	htmlAfterTitle = `</title>
 <style>
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em;color:#222}
 h1{font-size:1.4em;margin-bottom:.2em}
@@ -128,31 +197,10 @@ table.cm td{text-align:center;min-width:3em;font-variant-numeric:tabular-nums}
 </style>
 </head>
 <body>
-<h1>{{.Title}}</h1>
+<h1>`
+	htmlScoresTable = `</h1>
 <h2>Per-class scores</h2>
 <table>
 <thead><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>
-<tbody>
-{{- range .Classes}}
-<tr><th scope="row">{{.Name}}</th><td class="num">{{f3 .Precision}}</td><td class="num">{{f3 .Recall}}</td><td class="num">{{f3 .F1}}</td><td class="num">{{.Support}}</td></tr>
-{{- end}}
-<tr class="avg"><th scope="row">accuracy</th><td></td><td></td><td class="num">{{f3 .Accuracy}}</td><td class="num">{{.Support}}</td></tr>
-<tr><th scope="row">macro avg</th><td class="num">{{f3 .Macro.Precision}}</td><td class="num">{{f3 .Macro.Recall}}</td><td class="num">{{f3 .Macro.F1}}</td><td class="num">{{.Macro.Support}}</td></tr>
-<tr><th scope="row">weighted avg</th><td class="num">{{f3 .Weighted.Precision}}</td><td class="num">{{f3 .Weighted.Recall}}</td><td class="num">{{f3 .Weighted.F1}}</td><td class="num">{{.Weighted.Support}}</td></tr>
-</tbody>
-</table>
-{{- if .Confusion}}
-<h2>Confusion matrix</h2>
-<p class="note">Rows are the true classes, columns the predicted classes; {{.Total}} samples.</p>
-<table class="cm">
-<thead><tr><th class="axis">true \ predicted</th>{{range .Names}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>
-{{- range .Confusion}}
-<tr><th scope="row">{{.Name}}</th>{{range .Cells}}<td style="{{.Style}}">{{.Count}}</td>{{end}}</tr>
-{{- end}}
-</tbody>
-</table>
-{{- end}}
-</body>
-</html>
-`))
+<tbody>`
+)

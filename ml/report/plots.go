@@ -148,6 +148,7 @@ func (g glyphCopier) Transform(dst xdraw.Image, s2d f64.Aff3, src image.Image, s
 // tick labels without needless trailing zeros.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
+	useTextHandler(p, newTextHandler())
 	p.Title.Text = title
 	p.Title.TextStyle.Font.Variant = "Sans"
 	p.Title.TextStyle.Font.Size = vg.Points(14)

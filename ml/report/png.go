@@ -20,7 +20,64 @@ import (
 // level; any other, or one too wide for it, is encoded as encodePNGZlib
 // does.
 func encodePNG(w io.Writer, img *image.RGBA) error {
-	return encodePNGWith(w, img, nil, true)
+	file, _, err := pngFile(img, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(file); err != nil {
+		return fmt.Errorf("png: %w", err)
+	}
+	return nil
+}
+
+// pngFile returns the file encodePNG writes. Through deflateRuns, the file
+// is built in one allocation of its size; tokens is memory for its tokens
+// (see appendDeflateRuns), returned for the next image.
+func pngFile(img *image.RGBA, tokens []uint32) (file []byte, tokensOut []uint32, err error) {
+	b := img.Bounds()
+	width, height := b.Dx(), b.Dy()
+	if width > 0 && height > 0 && canRunDeflate(width) {
+		head := make([]byte, 0, 64)
+		head = append(head, pngSignature...)
+		head = appendChunk(head, "IHDR", ihdr(width, height, 2)) // RGB
+		head = append(head, 0, 0, 0, 0, 'I', 'D', 'A', 'T')      // its length below
+		start := len(head)
+		var ok bool
+		file, tokens, ok = appendDeflateRuns(head, img, tokens, 4+12) // the CRC and IEND
+		if ok {
+			binary.BigEndian.PutUint32(file[start-8:], uint32(len(file)-start))
+			file = binary.BigEndian.AppendUint32(file, crc32.ChecksumIEEE(file[start-4:]))
+			return appendChunk(file, "IEND", nil), tokens, nil
+		}
+	}
+	var buf bytes.Buffer
+	if err := encodePNGZlib(&buf, img, nil); err != nil {
+		return nil, tokens, err
+	}
+	return buf.Bytes(), tokens, nil
+}
+
+// pngSignature starts every PNG file.
+const pngSignature = "\x89PNG\r\n\x1a\n"
+
+// ihdr returns the data of the IHDR chunk of an 8-bit image of colour type
+// colorType.
+func ihdr(width, height int, colorType byte) []byte {
+	var h [13]byte
+	binary.BigEndian.PutUint32(h[0:], uint32(width))
+	binary.BigEndian.PutUint32(h[4:], uint32(height))
+	h[8], h[9] = 8, colorType // bit depth, colour type; compression, filter, interlace 0
+	return h[:]
+}
+
+// appendChunk appends a chunk: length, type, data and the CRC of type and
+// data.
+func appendChunk(dst []byte, typ string, data []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
+	start := len(dst)
+	dst = append(dst, typ...)
+	dst = append(dst, data...)
+	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
 // encodePNGZlib writes img as encodePNG does, but always with the "up"
@@ -34,37 +91,19 @@ func encodePNG(w io.Writer, img *image.RGBA) error {
 //
 // zw, when not nil, is a compressor to reuse (Reset to the new stream).
 func encodePNGZlib(w io.Writer, img *image.RGBA, zw *zlib.Writer) error {
-	return encodePNGWith(w, img, zw, false)
-}
-
-// encodePNGWith is encodePNG, with deflateRuns only if runs is set.
-func encodePNGWith(w io.Writer, img *image.RGBA, zw *zlib.Writer, runs bool) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
 	if width <= 0 || height <= 0 {
 		return fmt.Errorf("png: empty image %dx%d", width, height)
 	}
-	var stream []byte
-	runsOK := false
-	if runs && canRunDeflate(width) {
-		stream, runsOK = deflateRuns(img)
-	}
 	bpp, colorType := 3, byte(2) // RGB
-	if !runsOK && !opaque(img) {
+	if !opaque(img) {
 		bpp, colorType = 4, 6 // RGBA, non-premultiplied
 	}
 	pw := &pngWriter{w: bufio.NewWriterSize(w, 32<<10)}
-	pw.write([]byte("\x89PNG\r\n\x1a\n"))
-	var ihdr [13]byte
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(width))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
-	ihdr[8], ihdr[9] = 8, colorType // bit depth, colour type; compression, filter, interlace 0
-	pw.chunk("IHDR", ihdr[:])
+	pw.write([]byte(pngSignature))
+	pw.chunk("IHDR", ihdr(width, height, colorType))
 
-	if runsOK {
-		pw.chunk("IDAT", stream)
-		return pw.finish()
-	}
 	idat := &chunkWriter{pw: pw, buf: make([]byte, 0, 32<<10)}
 	if zw == nil {
 		var err error

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -378,5 +379,72 @@ func TestHuffmanLengthsAreLimitedAndComplete(t *testing.T) {
 	lengths := make([]uint8, 30)
 	if got := huffman(fib[:30], lengths); got != 29 {
 		t.Errorf("the unlimited code of 30 Fibonacci frequencies is %d bits deep, not 29", got)
+	}
+}
+
+// pngFile builds a plot's file in one allocation of about its size, and
+// with the tokens of an earlier image it allocates little more: the
+// encoder's output does not grow by copies, nor its tokens.
+func TestPNGFileAllocatesItsFileOnce(t *testing.T) {
+	plots := samplePlots(t)
+	maps.Copy(plots, irisPlots(t))
+	var tokens []uint32
+	for _, name := range slices.Sorted(maps.Keys(plots)) {
+		img := drawPlot(plots[name], false)
+		_, tokens, _ = pngFile(img, tokens) // tokens for this size
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		file, toks, err := pngFile(img, tokens)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		tokens = toks
+		var want bytes.Buffer
+		if err := encodePNG(&want, img); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(file, want.Bytes()) {
+			t.Errorf("%s: pngFile's file differs from encodePNG's", name)
+		}
+		got := after.TotalAlloc - before.TotalAlloc
+		if limit := uint64(len(file)) + 16<<10; got > limit && !raceEnabled {
+			t.Errorf("%s: a file of %d bytes allocates %d bytes, more than %d", name, len(file), got, limit)
+		}
+		t.Logf("%s: a file of %d bytes allocates %d bytes", name, len(file), got)
+	}
+}
+
+// equalPrefix counts the leading bytes two slices have in common, for a
+// first difference at every position of slices of many lengths.
+func TestEqualPrefix(t *testing.T) {
+	naive := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return i
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 127, 200, 1000, 2800, 4100, 9000} {
+		a := make([]byte, n)
+		for i := range a {
+			a[i] = byte(rng.IntN(256))
+		}
+		for diff := 0; diff <= n; diff++ {
+			if n > 300 && diff > 70 && diff < n-70 && diff%37 != 0 {
+				continue
+			}
+			b := slices.Clone(a)
+			if diff < n {
+				b[diff] ^= 1 << (diff % 8)
+			}
+			for _, cut := range []int{0, 3} {
+				bb := b[:max(0, len(b)-cut)]
+				if got, want := equalPrefix(a, bb), naive(a, bb); got != want {
+					t.Fatalf("n %d, difference at %d, b %d bytes shorter: %d, not %d", n, diff, cut, got, want)
+				}
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"io"
@@ -25,7 +24,7 @@ type Renderer struct {
 	// Free pixel buffers, at most keep (a sync.Pool would drop them at
 	// any garbage collection, which a run of plots triggers often).
 	mu     sync.Mutex
-	pixels []*[]byte
+	pixels []*pixels
 	// files are the PNG files of the latest plots by key (at most
 	// keepFiles, the oldest in order[0]); they are never modified.
 	files map[plotKey][]byte
@@ -47,30 +46,36 @@ const keepFiles = 32
 // at once by a run on a machine of a few cores.
 const keep = 8
 
-// get takes a free pixel buffer, or nil.
-func (r *Renderer) get() *[]byte {
-	if r == nil {
-		return nil
+// get returns pixels of at least n bytes: free ones of the Renderer's
+// where they are large enough, else new ones.
+func (r *Renderer) get(n int) *pixels {
+	if r != nil {
+		r.mu.Lock()
+		for i := len(r.pixels) - 1; i >= 0; i-- {
+			if pix := r.pixels[i]; len(pix.buf) >= n {
+				r.pixels = append(r.pixels[:i], r.pixels[i+1:]...)
+				r.mu.Unlock()
+				return pix
+			}
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var pix *[]byte
-	if n := len(r.pixels); n > 0 {
-		pix, r.pixels = r.pixels[n-1], r.pixels[:n-1]
-	}
-	return pix
+	return newPixels(n)
 }
 
-// put gives a pixel buffer back for the next plot.
-func (r *Renderer) put(pix *[]byte) {
-	if r == nil {
-		return
+// put gives pixels back for the next plot; beyond keep free ones (or
+// without a Renderer) their memory goes back to the system.
+func (r *Renderer) put(pix *pixels) {
+	if r != nil {
+		r.mu.Lock()
+		if len(r.pixels) < keep {
+			r.pixels = append(r.pixels, pix)
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.pixels) < keep {
-		r.pixels = append(r.pixels, pix)
-	}
+	pix.release()
 }
 
 // NewRenderer returns an empty Renderer.
@@ -86,12 +91,12 @@ func (r *Renderer) save(path string, key plotKey, build func() (*sizedPlot, erro
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := r.writePNG(&buf, sp); err != nil {
+	data, err := r.render(sp)
+	if err != nil {
 		return err
 	}
-	r.remember(key, buf.Bytes())
-	return r.writeFile(path, buf.Bytes())
+	r.remember(key, data)
+	return r.writeFile(path, data)
 }
 
 // writeFile writes a plot's file to path: a hard link to an earlier file of
@@ -147,24 +152,31 @@ func (r *Renderer) remember(key plotKey, data []byte) {
 
 // writePNG draws sp and writes it as PNG.
 func (r *Renderer) writePNG(out io.Writer, sp *sizedPlot) error {
-	rect := sp.bounds()
-	pix := r.get()
-	if n := 4 * rect.Dx() * rect.Dy(); pix == nil || cap(*pix) < n {
-		buf := make([]byte, n)
-		pix = &buf
-	} else {
-		*pix = (*pix)[:n]
+	data, err := r.render(sp)
+	if err != nil {
+		return err
 	}
-	img := &image.RGBA{Pix: *pix, Stride: 4 * rect.Dx(), Rect: rect}
+	if _, err := out.Write(data); err != nil {
+		return fmt.Errorf("write png: %w", err)
+	}
+	return nil
+}
+
+// render draws sp and returns its PNG file.
+func (r *Renderer) render(sp *sizedPlot) ([]byte, error) {
+	rect := sp.bounds()
+	n := 4 * rect.Dx() * rect.Dy()
+	pix := r.get(n + 64 + 4*tokensFor(n)) // the image, then the tokens (see pixels.tail)
+	img := &image.RGBA{Pix: pix.buf[:n:n], Stride: 4 * rect.Dx(), Rect: rect}
 	glyphs := &glyphCache{}
 	if r != nil {
 		glyphs = &r.glyphs
 	}
 	drawInto(img, sp, false, glyphs)
-	err := encodePNG(out, img)
+	data, _, err := pngFile(img, pix.tail(n, tokensFor(n)))
 	r.put(pix)
 	if err != nil {
-		return fmt.Errorf("write png: %w", err)
+		return nil, fmt.Errorf("write png: %w", err)
 	}
-	return nil
+	return data, nil
 }

@@ -213,3 +213,36 @@ func TestRendererLinksARepeatedPlotToItsFirstFile(t *testing.T) {
 		t.Error("replacing the first file changed the second, its link")
 	}
 }
+
+// A cached face's glyphs, rasterized from outlines loaded once per rune,
+// are exactly those of the opentype.Face gonum opens, at every position
+// within a pixel, for every face of the plots and a rune the font lacks.
+func TestCachedGlyphsAreTheFacesGlyphs(t *testing.T) {
+	g := &glyphCache{}
+	base := newPlot("t", "x", "y").Title.TextStyle.Font
+	runes := []rune("Aagjy0189.,-()_%éü\uFFFF")
+	for _, size := range []vg.Length{10, 11, 12, 14, 6.5, 16} {
+		f := plotfont.DefaultCache.Lookup(base, size)
+		cached := g.face(f, dpi)
+		face := f.FontFace(dpi)
+		for _, r := range runes {
+			for _, sub := range []fixed.Int26_6{0, 1, 13, 32, 63} {
+				dot := fixed.Point26_6{X: 5<<6 + sub, Y: 9<<6 + (63 - sub)}
+				dr, mask, mp, adv, ok := cached.Glyph(dot, r)
+				wdr, wmask, wmp, wadv, wok := face.Glyph(dot, r)
+				if dr != wdr || adv != wadv || ok != wok {
+					t.Fatalf("size %v, %q at %v: %v %v %v, the face's %v %v %v", size, r, dot, dr, adv, ok, wdr, wadv, wok)
+				}
+				for y := range dr.Dy() {
+					for x := range dr.Dx() {
+						_, _, _, a := mask.At(mp.X+x, mp.Y+y).RGBA()
+						_, _, _, wa := wmask.At(wmp.X+x, wmp.Y+y).RGBA()
+						if a != wa {
+							t.Fatalf("size %v, %q at %v: pixel (%d, %d) is %d, the face's %d", size, r, dot, x, y, a, wa)
+						}
+					}
+				}
+			}
+		}
+	}
+}
