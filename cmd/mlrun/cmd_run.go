@@ -109,9 +109,10 @@ func (a *app) runProject(c *cobra.Command, dir string, o runOptions) error {
 		if loc, err := a.storeLocation(); err == nil {
 			storeDir = loc.Dir
 		}
-		prov = pipeline.StartProvenance(ctx, abs, a.version, storeDir)
+		// The store first: the command needs it before the provenance.
 		early = a.openStoreEarly(ctx)
 		defer early.discard()
+		prov = pipeline.StartProvenance(ctx, abs, a.version, storeDir)
 	}
 	proj, err := project.Load(dir, kinds)
 	if err != nil {
