@@ -19,6 +19,33 @@ type provenanceCapture struct {
 	git       *provenance.Git
 	lockfiles []provenance.Lockfile // the project's
 	build     []byte                // mlrun's build info; nil when unknown
+	// pending, when not nil, is the capture still under way: the run was
+	// created without its tags, and set holds the tags it was created
+	// with, which the capture's do not replace (see resolve).
+	pending *Provenance
+	set     map[string]string
+}
+
+// resolve waits for a pending capture and records its tags on the run,
+// but for those the run was created with; it returns the capture.
+func (c *provenanceCapture) resolve(ctx context.Context, log *runLogger) (*provenanceCapture, error) {
+	if c.pending == nil {
+		return c, nil
+	}
+	done, err := c.pending.wait()
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for k, v := range done.tags {
+		if _, ok := c.set[k]; !ok {
+			tags[k] = v
+		}
+	}
+	if err := log.SetTags(ctx, tags); err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 // captureProvenance inspects the git state and lockfiles of the project in
@@ -106,25 +133,35 @@ func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) e
 // its own. The capture must end before any step runs, so that what a step
 // writes is not taken for a change to the project.
 type Provenance struct {
-	dir     string
-	done    chan struct{}
-	capture *provenanceCapture
-	err     error
+	dir      string
+	finished chan struct{}
+	capture  *provenanceCapture
+	err      error
 }
 
 // StartProvenance starts capturing the provenance of the project in dir
 // (see captureProvenance) and returns at once.
 func StartProvenance(ctx context.Context, dir, version, storeDir string) *Provenance {
-	p := &Provenance{dir: dir, done: make(chan struct{})}
+	p := &Provenance{dir: dir, finished: make(chan struct{})}
 	go func() {
-		defer close(p.done)
+		defer close(p.finished)
 		p.capture, p.err = captureProvenance(ctx, dir, version, storeDir)
 	}()
 	return p
 }
 
+// done reports whether the capture is over.
+func (p *Provenance) done() bool {
+	select {
+	case <-p.finished:
+		return true
+	default:
+		return false
+	}
+}
+
 // wait returns the capture once it is done.
 func (p *Provenance) wait() (*provenanceCapture, error) {
-	<-p.done
+	<-p.finished
 	return p.capture, p.err
 }

@@ -35,6 +35,11 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if !created {
 		log.loggedElsewhere() // an earlier attempt may have logged to it
 	}
+	// The provenance is complete before any step runs, so that what a
+	// step writes is not taken for a change to the project.
+	if capture, err = capture.resolve(ctx, log); err != nil {
+		return err
+	}
 	if err := capture.saveArtifacts(ctx, log); err != nil {
 		return err
 	}

@@ -178,3 +178,63 @@ func TestLoggerKnowsTheLatestMetricsAsTheStoreDoes(t *testing.T) {
 		}
 	}
 }
+
+// A run whose project's provenance is still being captured is created at
+// once; the provenance's tags are recorded before its first step, and do
+// not replace a tag the run was created with. A capture that fails fails
+// the run.
+func TestRunCreatedBeforeItsProvenanceIsCaptured(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "MLproject"), []byte(`name: late
+entry_points:
+  main:
+    steps:
+      - {name: first, uses: note, with: {text: one}}
+`), 0o644)
+	kinds := steps.NewRegistry(note{})
+	proj, err := project.Load(dir, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, fail := range []bool{false, true} {
+		r, st := testRunner(t, kinds)
+		p := &Provenance{dir: proj.Dir, finished: make(chan struct{})}
+		r.Provenance = p
+		created := false
+		r.onCreated = func(string) {
+			created = true // the capture ends only now
+			p.capture, p.err = captureProvenance(ctx, proj.Dir, "test", r.StoreDir)
+			if fail {
+				p.capture, p.err = nil, fmt.Errorf("the repository is broken")
+			}
+			close(p.finished)
+		}
+		out, err := r.Run(ctx, Request{Project: proj, Tags: map[string]string{"mlflow.source.name": "mine"}})
+		if !created || out == nil {
+			t.Fatalf("fail=%v: run not created: %v", fail, err)
+		}
+		run, gerr := st.GetRun(ctx, out.RunID)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		if fail {
+			if err == nil || out.Status != tracking.StatusFailed || !hasTag(run.Tags, "mlrun.error", "the repository is broken") {
+				t.Errorf("a failed capture: status %s, error %v, tags %v", out.Status, err, run.Tags)
+			}
+			continue
+		}
+		if err != nil || out.Status != tracking.StatusFinished {
+			t.Fatalf("run: %v", err)
+		}
+		if v, _ := run.Tag("mlrun.project.dir"); v != proj.Dir {
+			t.Errorf("mlrun.project.dir = %q, want %q (the late provenance's tag)", v, proj.Dir)
+		}
+		if v, _ := run.Tag("mlflow.source.name"); v != "mine" {
+			t.Errorf("mlflow.source.name = %q, want the run's own tag, mine", v)
+		}
+		if v, _ := run.Tag("mlrun.host"); v == "" {
+			t.Errorf("no mlrun.host tag: %v", run.Tags)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/provenance"
 	"github.com/mlrun/mlrun/steps"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -135,7 +136,7 @@ func (r *Runner) RunPlan(ctx context.Context, req Request, plan *Plan) (*Outcome
 	if req.RunID != "" {
 		info, exp, capture, err = r.claimRun(ctx, req.RunID, req.Claimed)
 	} else {
-		info, exp, capture, err = r.createRun(ctx, req, plan, seed, params, tags)
+		info, exp, capture, err = r.createRun(ctx, req, plan, seed, params, tags, true)
 	}
 	if err != nil {
 		return nil, err
@@ -268,13 +269,22 @@ func (r *Runner) stage(info *tracking.RunInfo) (*artifact.Staging, error) {
 
 // createRun captures the project's provenance (or reuses the sweep's) and
 // creates the run with its params and tags, in one transaction.
-func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed int64, params []tracking.Param, extra map[string]string) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
+//
+// With late, a run whose provenance the command is still capturing
+// (Runner.Provenance) is created at once, without the provenance's tags:
+// the returned capture is pending, and execute records them before the
+// first step (see provenanceCapture.resolve).
+func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed int64, params []tracking.Param, extra map[string]string, late bool) (*tracking.RunInfo, *tracking.Experiment, *provenanceCapture, error) {
 	capture := r.capture
 	if capture == nil {
 		var err error
-		if r.Provenance != nil && r.Provenance.dir == plan.Project.Dir {
+		switch {
+		case r.Provenance != nil && r.Provenance.dir == plan.Project.Dir && late && !r.Provenance.done():
+			capture = &provenanceCapture{tags: map[string]string{}, user: provenance.CurrentSystem(r.Version).User,
+				pending: r.Provenance}
+		case r.Provenance != nil && r.Provenance.dir == plan.Project.Dir:
 			capture, err = r.Provenance.wait()
-		} else {
+		default:
 			capture, err = captureProvenance(ctx, plan.Project.Dir, r.Version, r.StoreDir)
 		}
 		if err != nil {
@@ -305,6 +315,9 @@ func (r *Runner) createRun(ctx context.Context, req Request, plan *Plan, seed in
 	}
 	for k, v := range req.Tags {
 		tags[k] = v
+	}
+	if capture.pending != nil {
+		capture = &provenanceCapture{tags: capture.tags, user: capture.user, pending: capture.pending, set: tags}
 	}
 	tagList := make([]tracking.Tag, 0, len(tags))
 	for _, k := range slices.Sorted(maps.Keys(tags)) {

@@ -39,7 +39,7 @@ func (r *Runner) Submit(ctx context.Context, req Request, plan *Plan, tags map[s
 	}
 	sub := *r
 	sub.unowned = true
-	info, _, capture, err := sub.createRun(ctx, req, plan, seed, params, all)
+	info, _, capture, err := sub.createRun(ctx, req, plan, seed, params, all, false)
 	if err != nil {
 		return nil, err
 	}

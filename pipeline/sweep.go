@@ -266,7 +266,7 @@ func (r *Runner) createSweepParent(ctx context.Context, req SweepRequest, plan *
 	for _, kv := range req.Sweep.Fixed {
 		params = append(params, tracking.Param{Key: kv.Key, Value: kv.Value})
 	}
-	info, _, capture, err := r.createRun(ctx, req.Request, plan, *req.Seed, params, tags)
+	info, _, capture, err := r.createRun(ctx, req.Request, plan, *req.Seed, params, tags, false)
 	if err != nil {
 		return nil, err
 	}
