@@ -192,12 +192,13 @@ func TestGCPolicyInTheBinary(t *testing.T) {
 	if n := collections(); n != 0 {
 		t.Errorf("an iris run collected %d times, want none", n)
 	}
-	// Settings under which an iris run surely collects (its heap passes
-	// 2 MiB, and grows by more than 5%), unless they are overridden.
-	if n := collections("GOGC=5"); n == 0 {
-		t.Errorf("an iris run with GOGC=5 never collected: the user's GOGC was overridden")
+	// Settings under which an iris run collects several times (5 and ~50)
+	// unless they are overridden, and none before main (where the policy
+	// could not override them yet).
+	if n := collections("GOGC=50"); n == 0 {
+		t.Errorf("an iris run with GOGC=50 never collected: the user's GOGC was overridden")
 	}
-	if n := collections("GOMEMLIMIT=2MiB"); n == 0 {
-		t.Errorf("an iris run with GOMEMLIMIT=2MiB never collected: the user's setting was overridden")
+	if n := collections("GOMEMLIMIT=8MiB"); n == 0 {
+		t.Errorf("an iris run with GOMEMLIMIT=8MiB never collected: the user's setting was overridden")
 	}
 }
