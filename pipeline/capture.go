@@ -26,6 +26,24 @@ type provenanceCapture struct {
 	set     map[string]string
 }
 
+// pendingFor reports whether the capture is pending and may stay so while
+// steps write the run's artifacts in artifactDir: when that lies outside
+// the project's repository, or in the store's directory storeDir, which
+// the capture leaves out.
+func (c *provenanceCapture) pendingFor(artifactDir, storeDir string) bool {
+	if c.pending == nil {
+		return false
+	}
+	root := gitRoot(c.pending.dir)
+	return root == "" || !within(artifactDir, root) || (storeDir != "" && within(artifactDir, storeDir))
+}
+
+// within reports whether path is dir or lies below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && filepath.IsLocal(rel) || rel == "."
+}
+
 // resolve waits for a pending capture and records its tags on the run,
 // but for those the run was created with; it returns the capture.
 func (c *provenanceCapture) resolve(ctx context.Context, log *runLogger) (*provenanceCapture, error) {

@@ -35,13 +35,31 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	if !created {
 		log.loggedElsewhere() // an earlier attempt may have logged to it
 	}
-	// The provenance is complete before any step runs, so that what a
-	// step writes is not taken for a change to the project.
-	if capture, err = capture.resolve(ctx, log); err != nil {
-		return err
+	// The provenance is complete before any step that may write in the
+	// project runs, so that what a step writes is not taken for a change
+	// to the project; steps that write only the run's artifacts, outside
+	// the project's repository, may run before (see provenanceCapture.pendingFor).
+	resolved, resolveErr := false, error(nil)
+	provenanceReady := func() error {
+		if !resolved {
+			resolved = true
+			if capture, resolveErr = capture.resolve(ctx, log); resolveErr == nil {
+				resolveErr = capture.saveArtifacts(ctx, log)
+			}
+		}
+		return resolveErr
 	}
-	if err := capture.saveArtifacts(ctx, log); err != nil {
-		return err
+	mayWait := capture.pendingFor(log.artifactDir, r.StoreDir)
+	beforeStep := func(kind steps.Kind) error {
+		if mayWait && writesOnlyItsRun(kind) {
+			return nil
+		}
+		return provenanceReady()
+	}
+	if !mayWait {
+		if err := provenanceReady(); err != nil {
+			return err
+		}
 	}
 
 	datasets := map[string]string{}
@@ -74,9 +92,14 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 
 	var runErr error
 	if len(plan.EntryPoint.Steps) == 0 {
-		runErr = r.runCommand(ctx, plan, env, out, log)
+		if runErr = provenanceReady(); runErr == nil {
+			runErr = r.runCommand(ctx, plan, env, out, log)
+		}
 	} else {
-		runErr = r.runSteps(ctx, plan, info, env, out, log)
+		runErr = r.runSteps(ctx, plan, info, env, out, log, beforeStep)
+	}
+	if err := provenanceReady(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if r.onStepsDone != nil && runErr == nil {
 		r.onStepsDone()
@@ -139,7 +162,10 @@ func (r *Runner) runCommand(ctx context.Context, plan *Plan, env *steps.Env, out
 }
 
 // runSteps runs a pipeline's steps in their topological order.
-func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome, log *runLogger) error {
+//
+// beforeStep is called before each step runs, with its kind; its error
+// ends the run.
+func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInfo, env *steps.Env, out *Outcome, log *runLogger, beforeStep func(steps.Kind) error) error {
 	var cache *stepCache
 	if r.Cache != nil && !r.NoCache {
 		cache = &stepCache{store: r.Cache, dir: r.CacheDir, version: r.Version,
@@ -232,6 +258,9 @@ func (r *Runner) runSteps(ctx context.Context, plan *Plan, info *tracking.RunInf
 		}
 		if err := kind.Check(values); err != nil {
 			return errs.Errorf(errs.Invalid, "%s: step %s: %v", st.Pos, st.Name, err)
+		}
+		if err := beforeStep(kind); err != nil {
+			return err
 		}
 		if runsLong(kind) {
 			// What the steps before logged is in the store while it runs.
@@ -413,6 +442,17 @@ func lookupPath(env map[string]any, path []string) any {
 		}
 	}
 	return cur
+}
+
+// writesOnlyItsRun reports whether steps of kind write nothing but the
+// run's artifacts and the step cache's data sets: the built-in steps that
+// read data and fit, score and log models.
+func writesOnlyItsRun(kind steps.Kind) bool {
+	switch kind.Name() {
+	case "load", "split", "train", "evaluate", "log":
+		return true
+	}
+	return false
 }
 
 // runsLong reports whether steps of kind may run for long, or be killed

@@ -3,15 +3,18 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/sqlite"
 	"github.com/mlrun/mlrun/steps"
 	"github.com/mlrun/mlrun/tracking"
 )
@@ -235,6 +238,83 @@ entry_points:
 		}
 		if v, _ := run.Tag("mlrun.host"); v == "" {
 			t.Errorf("no mlrun.host tag: %v", run.Tags)
+		}
+	}
+}
+
+// probe stands in for a built-in step that writes only its run's
+// artifacts (it is named log): it calls ran when it runs.
+type probe struct{ ran func() }
+
+func (probe) Name() string             { return "log" }
+func (probe) Doc() string              { return "call a function (tests)" }
+func (probe) Outputs() []steps.Output  { return nil }
+func (probe) Inputs() []steps.Input    { return nil }
+func (probe) Check(steps.Values) error { return nil }
+func (p probe) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.Result, error) {
+	p.ran()
+	return &steps.Result{}, nil
+}
+
+// A step that writes only its run's artifacts runs while the project's
+// provenance is still being captured, unless the artifacts are written
+// inside the project's repository: then the capture ends first, so that
+// they are not taken for changes to the project.
+func TestProvenanceIsAwaitedBeforeStepsThatWriteInTheRepository(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	ctx := context.Background()
+	for _, inside := range []bool{false, true} {
+		repo := t.TempDir()
+		os.WriteFile(filepath.Join(repo, "MLproject"), []byte("name: p\nentry_points:\n  main:\n    steps:\n      - {name: first, uses: log}\n"), 0o644)
+		if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+			t.Fatalf("git init: %v %s", err, out)
+		}
+		storeDir := t.TempDir()
+		artifacts := filepath.Join(t.TempDir(), "artifacts")
+		if inside {
+			artifacts = filepath.Join(repo, "artifacts")
+		}
+		st, err := sqlite.Open(ctx, filepath.Join(storeDir, "mlruns.db"), artifacts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ran := make(chan struct{})
+		p := &Provenance{dir: repo, finished: make(chan struct{})}
+		capturedFirst := false
+		kinds := steps.NewRegistry(probe{ran: func() {
+			select {
+			case <-p.finished:
+				capturedFirst = true
+			default:
+			}
+			close(ran)
+		}})
+		proj, err := project.Load(repo, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			select { // the capture ends once the step ran, or after 2 s
+			case <-ran:
+			case <-time.After(2 * time.Second):
+			}
+			p.capture, p.err = captureProvenance(ctx, proj.Dir, "test", storeDir)
+			close(p.finished)
+		}()
+		r := &Runner{Store: st, Kinds: kinds, Stdout: io.Discard, Stderr: io.Discard, StoreDir: storeDir, Provenance: p}
+		out, err := r.Run(ctx, Request{Project: proj})
+		if err != nil || out.Status != tracking.StatusFinished {
+			t.Fatalf("inside=%v: run: %v", inside, err)
+		}
+		if capturedFirst != inside {
+			t.Errorf("artifacts inside the repository: %v; provenance captured before the step: %v", inside, capturedFirst)
+		}
+		run, _ := st.GetRun(ctx, out.RunID)
+		if v, _ := run.Tag("mlrun.project.dir"); v != proj.Dir {
+			t.Errorf("inside=%v: mlrun.project.dir = %q, want %q", inside, v, proj.Dir)
 		}
 	}
 }
