@@ -201,6 +201,22 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 			hp["random_state"] = rs
 		}
 	}
+	// The training score, and what a person wants to see: params and
+	// history. The history's plot is drawn while the model is saved.
+	pred := est.Predict(X)
+	scoreKey, score := "train_r2", 0.0
+	if task == ml.Classification {
+		scoreKey, score = "train_accuracy", metrics.Accuracy(y, pred)
+	} else {
+		score = metrics.R2(y, pred)
+	}
+	history = append(history, tracking.Metric{Key: scoreKey, Value: score, Timestamp: now})
+	if plots, _ := in["plots"].(bool); plots {
+		if err := learningCurve(env, t.Plots, history, spec.Name); err != nil {
+			return nil, err
+		}
+	}
+
 	path, _ := in["artifact_path"].(string)
 	if path == "" {
 		path = "model"
@@ -229,15 +245,6 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		return nil, err
 	}
 
-	// The training score, and what a person wants to see: params and history.
-	pred := est.Predict(X)
-	scoreKey, score := "train_r2", 0.0
-	if task == ml.Classification {
-		scoreKey, score = "train_accuracy", metrics.Accuracy(y, pred)
-	} else {
-		score = metrics.R2(y, pred)
-	}
-	history = append(history, tracking.Metric{Key: scoreKey, Value: score, Timestamp: now})
 	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
 	for k, v := range hp {
 		params[env.Step+"."+k] = formatParam(v)
@@ -247,11 +254,6 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	}
 	if err := env.Log.LogMetrics(ctx, history); err != nil {
 		return nil, err
-	}
-	if plots, _ := in["plots"].(bool); plots {
-		if err := learningCurve(env, t.Plots, history, spec.Name); err != nil {
-			return nil, err
-		}
 	}
 	return &Result{
 		Outputs: map[string]any{"model": model, "model_uri": "runs:/" + env.RunID + "/" + path, "model_dir": dir},
