@@ -198,21 +198,32 @@ func (a *app) openStoreFrom(ctx context.Context, early *storeOpening) (tracking.
 	if early != nil {
 		st, loc, err = early.take()
 	} else if loc, err = a.storeLocation(); err == nil {
-		st, err = a.stores.Open(ctx, loc)
+		st, err = a.openAndReap(ctx, loc)
 	}
 	if err != nil {
-		return nil, nil, err
-	}
-	host, _ := os.Hostname()
-	if _, err := st.ReapDeadRuns(ctx, host, provenance.ProcessAlive, 2*time.Minute); err != nil {
-		st.Close()
 		return nil, nil, err
 	}
 	return st, loc, nil
 }
 
-// storeOpening is the tracking store being opened on another goroutine
-// while the command reads and checks its input.
+// openAndReap opens the store at loc and marks FAILED any run whose
+// process died.
+func (a *app) openAndReap(ctx context.Context, loc *storeuri.Location) (tracking.Store, error) {
+	st, err := a.stores.Open(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	if _, err := st.ReapDeadRuns(ctx, host, provenance.ProcessAlive, 2*time.Minute); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// storeOpening is the tracking store being opened (and its dead runs
+// reaped) on another goroutine while the command reads and checks its
+// input.
 type storeOpening struct {
 	done  chan struct{}
 	st    tracking.Store
@@ -237,7 +248,7 @@ func (a *app) openStoreEarly(ctx context.Context) *storeOpening {
 	o := &storeOpening{done: make(chan struct{}), loc: loc}
 	go func() {
 		defer close(o.done)
-		o.st, o.err = a.stores.Open(ctx, loc)
+		o.st, o.err = a.openAndReap(ctx, loc)
 	}()
 	return o
 }
