@@ -103,6 +103,14 @@ func subset(d *dataset.Dataset, keep func(i int) bool) *dataset.Dataset {
 // probabilities within 1e-5, regression values within 1e-5 relative.
 func TestExportMatchesGoInONNXRuntime(t *testing.T) {
 	rt := openRuntime(t)
+	fitEach(t, func(t *testing.T, m *modelfile.Model, test *dataset.Dataset) {
+		compare(t, rt, m, test.Features)
+	})
+}
+
+// fitEach fits every estimator on three quarters of every data set and
+// calls check, in a subtest, with the model and the held-out rows.
+func fitEach(t *testing.T, check func(t *testing.T, m *modelfile.Model, test *dataset.Dataset)) {
 	cat := catalog.Builtin()
 	for _, ds := range dataSets {
 		data, err := dataset.Load(ds.path, dataset.LoadOptions{Target: ds.target, Task: ds.task})
@@ -134,7 +142,7 @@ func TestExportMatchesGoInONNXRuntime(t *testing.T) {
 				}
 				m := &modelfile.Model{Estimator: est, EstimatorName: cfg.name, Task: ds.task, Hyperparameters: cfg.hp,
 					Preprocess: pipe, Target: modelfile.TargetInfo{Name: ds.target, Classes: train.Target.Classes}}
-				compare(t, rt, m, test.Features)
+				check(t, m, test)
 			})
 		}
 	}
@@ -323,46 +331,17 @@ func TestExportSingleColumn(t *testing.T) {
 // Export serialises models with its own encoder: the bytes are those
 // proto.Marshal (deterministic) gives, for every estimator on every data set.
 func TestEncodingMatchesProtobuf(t *testing.T) {
-	cat := catalog.Builtin()
-	for _, ds := range dataSets {
-		data, err := dataset.Load(ds.path, dataset.LoadOptions{Target: ds.target, Task: ds.task})
+	fitEach(t, func(t *testing.T, m *modelfile.Model, _ *dataset.Dataset) {
+		ours, want, err := onnx.ModelEncodings(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, cfg := range estimators[ds.task] {
-			t.Run(fmt.Sprintf("%s/%s%v/scale=%v", ds.name, cfg.name, cfg.hp, cfg.scale), func(t *testing.T) {
-				spec, _ := cat.Lookup(cfg.name)
-				est, err := spec.New(ds.task, cfg.hp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts := preprocess.DefaultOptions()
-				opts.Scale = cfg.scale
-				pipe, err := preprocess.Fit(data.Features, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				X, err := pipe.Transform(data.Features)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := est.Fit(t.Context(), X, data.Target.Y, nil); err != nil {
-					t.Fatal(err)
-				}
-				m := &modelfile.Model{Estimator: est, EstimatorName: cfg.name, Task: ds.task, Hyperparameters: cfg.hp,
-					Preprocess: pipe, Target: modelfile.TargetInfo{Name: ds.target, Classes: data.Target.Classes}}
-				ours, want, err := onnx.ModelEncodings(m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(ours, want) {
-					i := 0
-					for i < len(ours) && i < len(want) && ours[i] == want[i] {
-						i++
-					}
-					t.Errorf("%d bytes, protobuf's %d; they differ from byte %d", len(ours), len(want), i)
-				}
-			})
+		if !bytes.Equal(ours, want) {
+			i := 0
+			for i < len(ours) && i < len(want) && ours[i] == want[i] {
+				i++
+			}
+			t.Errorf("%d bytes, protobuf's %d; they differ from byte %d", len(ours), len(want), i)
 		}
-	}
+	})
 }
