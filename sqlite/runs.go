@@ -370,6 +370,12 @@ func latestUpsertSQL(n int) string {
 	return b.String()
 }
 
+// keyValueRows returns n rows "(?1, ?, ?)" of a VALUES list: the run id
+// (the first argument), then each row's key and value.
+func keyValueRows(n int) string {
+	return strings.TrimSuffix(strings.Repeat("(?1, ?, ?),", n), ",")
+}
+
 // insertParams logs params, refusing to change a param's value, with one
 // INSERT per 100 params; only a batch in which some param was already
 // stored (or given twice) reads the stored values back to compare them.
@@ -378,19 +384,13 @@ func insertParams(ctx context.Context, tx *sql.Tx, runID string, params []tracki
 	inserted := int64(0)
 	for start := 0; start < len(params); start += rows {
 		chunk := params[start:min(start+rows, len(params))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO params (run_id, key, value) VALUES `)
 		args := make([]any, 0, 1+2*len(chunk))
 		args = append(args, runID)
-		for i, p := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(`(?1, ?, ?)`)
+		for _, p := range chunk {
 			args = append(args, p.Key, p.Value)
 		}
-		q.WriteString(` ON CONFLICT (run_id, key) DO NOTHING`)
-		res, err := tx.ExecContext(ctx, q.String(), args...)
+		q := `INSERT INTO params (run_id, key, value) VALUES ` + keyValueRows(len(chunk)) + ` ON CONFLICT (run_id, key) DO NOTHING`
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("log %d params of run %s: %w", len(chunk), runID, err)
 		}
@@ -440,19 +440,13 @@ func setTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag)
 	const rows = 100
 	for start := 0; start < len(tags); start += rows {
 		chunk := tags[start:min(start+rows, len(tags))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO tags (run_id, key, value) VALUES `)
 		args := make([]any, 0, 1+2*len(chunk))
 		args = append(args, runID)
-		for i, t := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(`(?1, ?, ?)`)
+		for _, t := range chunk {
 			args = append(args, t.Key, t.Value)
 		}
-		q.WriteString(` ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		q := `INSERT INTO tags (run_id, key, value) VALUES ` + keyValueRows(len(chunk)) + ` ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("set %d tags of run %s: %w", len(chunk), runID, err)
 		}
 	}

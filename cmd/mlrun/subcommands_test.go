@@ -51,9 +51,7 @@ func TestOnlyCommand(t *testing.T) {
 // only the command it runs, prints the same help and usage errors for
 // every command as the whole tree does.
 func TestOneCommandTreeActsLikeTheWholeTree(t *testing.T) {
-	whole := func(args []string) (string, string) {
-		a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, version: version, stores: storeuri.New()}
-		root := a.rootCommand("")
+	execute := func(root *cobra.Command, args []string) (string, string) {
 		var out, errb bytes.Buffer
 		root.SetArgs(args)
 		root.SetOut(&out)
@@ -64,18 +62,13 @@ func TestOneCommandTreeActsLikeTheWholeTree(t *testing.T) {
 		}
 		return out.String(), errb.String()
 	}
+	whole := func(args []string) (string, string) {
+		a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, version: version, stores: storeuri.New()}
+		return execute(a.rootCommand(""), args)
+	}
 	one := func(args []string) (string, string) {
 		a := &app{stores: storeuri.New()}
-		root := a.rootCommand(a.onlyCommand(args))
-		var out, errb bytes.Buffer
-		root.SetArgs(args)
-		root.SetOut(&out)
-		root.SetErr(&errb)
-		_, err := root.ExecuteContextC(context.Background())
-		if err != nil {
-			errb.WriteString(err.Error())
-		}
-		return out.String(), errb.String()
+		return execute(a.rootCommand(a.onlyCommand(args)), args)
 	}
 	var cases [][]string
 	var walk func(c *cobra.Command, path []string)
