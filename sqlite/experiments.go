@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -117,14 +118,11 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 	if err := validateExperimentName(name); err != nil {
 		return nil, err
 	}
-	// Most calls find the experiment: a read transaction finds it without
-	// taking the write lock.
-	var exp *tracking.Experiment
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		exp, err = getExperiment(ctx, tx, `name = ?`, name)
-		return err
-	})
+	// Most calls find the experiment: one query finds it without taking
+	// the write lock. It runs on the writer's connection, which the
+	// command creating a run opens anyway: a process that only creates
+	// runs then never opens a reading connection (each loads the schema).
+	exp, err := findExperimentByName(ctx, s.db, name)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -251,6 +249,32 @@ func getExperiment(ctx context.Context, q querier, where string, args ...any) (*
 		return nil, fmt.Errorf("load tags of experiment %s: %w", exp.ID, err)
 	}
 	return exp, nil
+}
+
+// findExperimentByName returns the experiment named name, with its tags,
+// or sql.ErrNoRows. One statement reads the experiment and its tags, so
+// that they come from one snapshot without a transaction.
+func findExperimentByName(ctx context.Context, q querier, name string) (*tracking.Experiment, error) {
+	var tags string
+	var exp tracking.Experiment
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT `+experimentColumns+`,
+		(SELECT json_group_object(key, value) FROM experiment_tags t WHERE t.experiment_id = e.experiment_id)
+		FROM experiments e WHERE name = ?`, name).Scan(
+		&id, &exp.Name, &exp.ArtifactLocation, &exp.LifecycleStage, &exp.CreationTime, &exp.LastUpdateTime, &tags)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up experiment %q: %w", name, err)
+	}
+	exp.ID = strconv.FormatInt(id, 10)
+	if tags != "{}" {
+		if err := json.Unmarshal([]byte(tags), &exp.Tags); err != nil {
+			return nil, fmt.Errorf("read tags of experiment %q: %w", name, err)
+		}
+	}
+	return &exp, nil
 }
 
 // scanner is a *sql.Row or *sql.Rows.

@@ -554,7 +554,10 @@ func (s *Store) ReapDeadRuns(ctx context.Context, host string, alive func(pid in
 	}
 	var deadRuns []candidate
 	now := nowMillis()
-	rows, err := s.rdb.QueryContext(ctx, `SELECT run_id, host, pid, heartbeat, start_time FROM runs WHERE status = 'RUNNING'`)
+	// On the writer's connection, which the marking needs anyway: a
+	// command that opens the store, reaps and creates a run never opens
+	// a reading connection (each loads the schema when it opens).
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, host, pid, heartbeat, start_time FROM runs WHERE status = 'RUNNING'`)
 	if err != nil {
 		return nil, fmt.Errorf("list running runs: %w", err)
 	}
