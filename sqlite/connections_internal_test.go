@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +98,67 @@ func TestEnsureExperimentReadsTags(t *testing.T) {
 			t.Errorf("EnsureExperiment(%q) = %+v; want %+v with tags %v", name, got, want, tags)
 		}
 	}
+}
+
+// TestWriterKeepsTemporaryFilesInMemory checks that the writer's
+// connection keeps its statement journals in memory: past 64 KiB SQLite
+// spills them to a file it creates (a run's writes did, every run), and
+// that a statement failing inside a transaction of many still undoes only
+// itself.
+func TestWriterKeepsTemporaryFilesInMemory(t *testing.T) {
+	s := openInternal(t)
+	var mode int
+	if err := s.db.QueryRow(`PRAGMA temp_store`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Fatalf("the writer's temp_store is %d; want 2 (memory)", mode)
+	}
+
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, tracking.NewRun{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough rows that the statement journal passes 64 KiB.
+	var tags []tracking.Tag
+	for i := range 2000 {
+		tags = append(tags, tracking.Tag{Key: "k" + strconv.Itoa(i), Value: strings.Repeat("v", 100)})
+	}
+	if err := s.LogBatch(ctx, r.ID, nil, nil, tags); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE tags SET value = 'w' WHERE run_id = ?`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Changes every row, then fails on the last one's NOT NULL.
+	_, err = tx.ExecContext(ctx, `UPDATE tags SET value = CASE WHEN key = 'k1999' THEN NULL ELSE 'x' END WHERE run_id = ?`, r.ID)
+	if err == nil {
+		t.Fatal("an UPDATE setting a NOT NULL column to NULL succeeded")
+	}
+	var all, w int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), SUM(value = 'w') FROM tags WHERE run_id = ?`, r.ID).Scan(&all, &w); err != nil {
+		t.Fatal(err)
+	}
+	if w != all || all < 2000 {
+		t.Fatalf("after the failed statement, %d of the %d tags keep the first statement's value", w, all)
+	}
+}
+
+// openInternal opens a new store in a temporary directory and closes it
+// when the test ends.
+func openInternal(t *testing.T) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(context.Background(), filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

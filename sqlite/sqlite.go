@@ -6,7 +6,9 @@
 // a read lock cannot be upgraded), and a generous busy timeout makes writers
 // queue rather than fail with "database is locked". Writes go through a pool
 // of one connection; reads go through a separate pool of read-only
-// connections that see consistent snapshots.
+// connections that see consistent snapshots, except the lookups that
+// precede a write (EnsureExperiment's, ReapDeadRuns'), which use the
+// writer's: a command that creates a run opens one connection.
 //
 // The schema is created and upgraded by the numbered SQL files embedded from
 // migrations/ (0001_tracking.sql, ...), applied in order inside one write
@@ -83,7 +85,7 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	writer := sql.OpenDB(connector{
 		dsn: path + "?_busy_timeout=" + timeout +
 			"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=32",
-		pragmas: mmapPragma + "; " + walAutocheckpointPragma,
+		pragmas: mmapPragma + "; " + walAutocheckpointPragma + "; " + tempStorePragma,
 	})
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
@@ -139,6 +141,17 @@ const readerCachePragma = `PRAGMA cache_size = -16384`
 // quarter less than with 500. A process leaves a large WAL checkpointed
 // (see walCloseCheckpointBytes).
 const walAutocheckpointPragma = `PRAGMA wal_autocheckpoint = 4000`
+
+// tempStorePragma keeps the writer's temporary files in memory. The one a
+// run's writes use is the statement journal: each statement of a
+// multi-statement transaction (an INSERT of many rows, an upsert) saves the
+// pages it changes so that it can be undone alone, and SQLite spills that
+// journal to a new file in /var/tmp past 64 KiB: an `mlrun run` created,
+// wrote (about 70 pages, each in two writes) and deleted one, a third of
+// the store's write system calls. The journal holds at most the pages one
+// statement changes: a few for a run's writes, more for a migration that
+// rewrites a large table.
+const tempStorePragma = `PRAGMA temp_store = MEMORY`
 
 // walCloseCheckpointBytes is the WAL size above which Close checkpoints
 // it and truncates it.
@@ -272,7 +285,16 @@ func (s *Store) checkpointLargeWAL() error {
 type migration struct {
 	version int
 	name    string
-	sql     string
+}
+
+// body returns the migration's SQL. Only migrate needs it: the check that
+// opens an up-to-date store reads the versions, from the files' names.
+func (m migration) body() (string, error) {
+	b, err := migrationFiles.ReadFile("migrations/" + m.name)
+	if err != nil {
+		return "", fmt.Errorf("read migration %s: %w", m.name, err)
+	}
+	return string(b), nil
 }
 
 // migrations returns the embedded migrations ordered by version.
@@ -294,11 +316,7 @@ func migrations() ([]migration, error) {
 			return nil, fmt.Errorf("migrations %s and %s have the same version %d", other, name, version)
 		}
 		seen[version] = name
-		body, err := migrationFiles.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
-		}
-		out = append(out, migration{version: version, name: name, sql: string(body)})
+		out = append(out, migration{version: version, name: name})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -364,7 +382,11 @@ func (s *Store) migrate(ctx context.Context, all []migration) error {
 			if applied[m.version] {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			body, err := m.body()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, body); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
