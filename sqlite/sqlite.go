@@ -17,10 +17,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -85,7 +87,7 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	writer := sql.OpenDB(connector{
 		dsn: path + "?_busy_timeout=" + timeout +
 			"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=32",
-		pragmas: mmapPragma + "; " + walAutocheckpointPragma + "; " + tempStorePragma,
+		pragmas: mmapPragma + "; " + walAutocheckpointPragma + "; " + walSizeLimitPragma + "; " + tempStorePragma,
 	})
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
@@ -142,6 +144,12 @@ const readerCachePragma = `PRAGMA cache_size = -16384`
 // (see walCloseCheckpointBytes).
 const walAutocheckpointPragma = `PRAGMA wal_autocheckpoint = 4000`
 
+// walSizeLimitPragma makes the first commit after the WAL starts over
+// truncate its file to 4 MiB when a long process (a sweep, the server) let
+// it grow larger, up to the autocheckpoint's 4000 frames. Close leaves it
+// about 2.5 MiB long (see walCloseCheckpointBytes).
+const walSizeLimitPragma = `PRAGMA journal_size_limit = 4194304`
+
 // tempStorePragma keeps the writer's temporary files in memory. The one a
 // run's writes use is the statement journal: each statement of a
 // multi-statement transaction (an INSERT of many rows, an upsert) saves the
@@ -154,17 +162,25 @@ const walAutocheckpointPragma = `PRAGMA wal_autocheckpoint = 4000`
 const tempStorePragma = `PRAGMA temp_store = MEMORY`
 
 // walCloseCheckpointBytes is the WAL size above which Close checkpoints
-// it and truncates it.
+// it and starts it over.
 //
 // Connections do not checkpoint when they close (skipCheckpointOnClose):
 // checkpointing and deleting the WAL at the end of every process cost each
 // `mlrun run` four fsyncs and the deletion and re-creation of the -wal and
 // -shm files, a few milliseconds on a slow disk. Instead a small WAL
 // carries over to the next process, which rebuilds its index by reading
-// every frame (about a microsecond each) when it first opens the
-// database. An `mlrun run` writes about 65 frames of 4 KiB: with 2 MiB
-// (about 500 frames), a process reads 250 frames on average, and one run
-// in eight checkpoints at its end.
+// every frame (2-3 microseconds each) when it first opens the database.
+// An `mlrun run` writes about 65 frames of 4 KiB to a new store, 140 to
+// one of a few hundred runs (a page of each search index per tag, param
+// and metric): with 2 MiB (about 500 frames), a process reads up to 500
+// frames, and one run in four checkpoints at its end.
+//
+// Close does not truncate the WAL (a checkpoint in TRUNCATE mode): it
+// makes its next write start the log over, from the beginning of the same
+// file, so that the next process reads one frame. Truncating frees the
+// file's blocks, and the next process allocates them again: on a disk
+// mounted with online discard (TRIM), the truncation alone took 10 ms.
+// walSizeLimitPragma bounds the file.
 const walCloseCheckpointBytes = 2 << 20
 
 // connector opens SQLite connections with go-sqlite3, runs pragmas on
@@ -243,7 +259,7 @@ func (s *Store) optimize(ctx context.Context) error {
 }
 
 // Close closes both connection pools. A WAL of more than
-// walCloseCheckpointBytes is checkpointed and truncated first, unless
+// walCloseCheckpointBytes is checkpointed and started over first, unless
 // another connection is using it; a smaller one stays for the next process
 // to open the database: the database file alone does not hold the latest
 // writes, so copy the store with SQLite (VACUUM INTO, the backup API), not
@@ -255,13 +271,12 @@ func (s *Store) Close() error {
 }
 
 // checkpointLargeWAL copies a WAL of more than walCloseCheckpointBytes into
-// the database file and truncates it, with no busy timeout: if another
-// connection holds the write lock or reads an older snapshot, it leaves
-// the rest to a later checkpoint.
+// the database file and makes the log start over, with no busy timeout:
+// if another connection holds the write lock or reads an older snapshot,
+// it leaves the rest to a later checkpoint.
 func (s *Store) checkpointLargeWAL() error {
-	st, err := os.Stat(s.path + "-wal")
-	if err != nil || st.Size() <= walCloseCheckpointBytes {
-		return nil // no WAL, or a small one
+	if !walLogPasses(s.path+"-wal", walCloseCheckpointBytes) {
+		return nil // no WAL, or a short log
 	}
 	ctx := context.Background()
 	conn, err := s.db.Conn(ctx)
@@ -274,11 +289,63 @@ func (s *Store) checkpointLargeWAL() error {
 		return fmt.Errorf("checkpoint %s: %w", s.path, err)
 	}
 	var busy, frames, copied int
-	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied)
-	if err != nil && !isBusy(err) {
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &copied)
+	if isBusy(err) || (err == nil && busy != 0) {
+		return nil // another connection is writing or reading: a later Close checkpoints
+	}
+	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", s.path, err)
 	}
+	// Every frame is in the database file: the next write starts the log
+	// over. Writing the user version, unchanged, is the smallest write.
+	tx, err := conn.BeginTx(ctx, nil)
+	if isBusy(err) {
+		return nil // another process writes, and starts the log over itself
+	}
+	if err != nil {
+		return fmt.Errorf("restart the WAL of %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	var version int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("restart the WAL of %s: %w", s.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA user_version = `+strconv.FormatInt(version, 10)); err != nil {
+		return fmt.Errorf("restart the WAL of %s: %w", s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("restart the WAL of %s: %w", s.path, err)
+	}
 	return nil
+}
+
+// walLogPasses reports whether the log in the WAL file at path is longer
+// than n bytes: whether the frame holding byte n belongs to it. A log
+// that started over leaves the older frames after its own: they carry the
+// salts of the WAL header their log was written under, not the current
+// header's (see https://sqlite.org/fileformat2.html#walformat). Errors
+// (no WAL, a short file) count as a short log: this only decides whether
+// Close checkpoints.
+func walLogPasses(path string, n int64) bool {
+	f, err := os.Open(path) // SQLite locks the database and -shm files, not this one
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var hdr [32]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return false
+	}
+	pageSize := int64(binary.BigEndian.Uint32(hdr[8:12]))
+	if pageSize < 512 || pageSize > 65536 || pageSize&(pageSize-1) != 0 {
+		return false
+	}
+	frame := 24 + pageSize
+	var fh [24]byte
+	if _, err := f.ReadAt(fh[:], 32+max(0, n-32)/frame*frame); err != nil {
+		return false
+	}
+	return bytes.Equal(fh[8:16], hdr[16:24])
 }
 
 // migration is one embedded schema file.

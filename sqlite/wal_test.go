@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -107,10 +109,28 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 }
 
-// TestCloseCheckpointsALargeWAL checks that Close checkpoints and
-// truncates a WAL of more than 2 MiB, so that the next process does not
-// read it all, and that a reader of another connection holding an old
-// snapshot makes Close leave the WAL rather than wait or fail.
+// TestWALFileShrinksAfterALongLog writes through one store past the
+// autocheckpoint threshold (4000 frames, 16 MiB) and checks that once the
+// log starts over, its file is cut back to 4 MiB (journal_size_limit): a
+// long process does not leave every later one a 16 MiB file.
+func TestWALFileShrinksAfterALongLog(t *testing.T) {
+	s := openStore(t)
+	id := fillWAL(t, s, 4001*walFrameBytes)
+	mustLog(t, s, id, []tracking.Metric{{Key: "after", Value: 1}}, nil, nil)
+	st, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 4<<20 {
+		t.Fatalf("after the log started over, the WAL file holds %d bytes; want at most 4 MiB", st.Size())
+	}
+}
+
+// TestCloseCheckpointsALargeWAL checks that Close checkpoints a WAL of
+// more than 2 MiB and starts its log over, so that the next process does
+// not read it all, that the next Close does not checkpoint again a short
+// log in a long file, and that a reader of another connection holding an
+// old snapshot makes Close leave the WAL rather than wait or fail.
 func TestCloseCheckpointsALargeWAL(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -123,8 +143,8 @@ func TestCloseCheckpointsALargeWAL(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() != 0 {
-		t.Fatalf("after Close, the WAL holds %d bytes; want it truncated", st.Size())
+	if n, size := walLogFrames(t, path); n > 1 || size < 2<<20 {
+		t.Fatalf("after Close, the WAL's log holds %d frames in a file of %d bytes; want it started over in the same file", n, size)
 	}
 
 	s, err = sqlite.Open(ctx, path, artifacts)
@@ -133,6 +153,20 @@ func TestCloseCheckpointsALargeWAL(t *testing.T) {
 	}
 	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
 		t.Fatalf("the run has %d metrics after the checkpoint; want 100", n)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreateRun(t, s, tracking.NewRun{})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("Close checkpointed a short log (error %v)", err)
+	}
+	if s, err = sqlite.Open(ctx, path, artifacts); err != nil {
+		t.Fatal(err)
 	}
 	other, err := sql.Open("sqlite3", path)
 	if err != nil {
@@ -160,6 +194,25 @@ func TestCloseCheckpointsALargeWAL(t *testing.T) {
 	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
 		t.Fatalf("the run written while another connection read has %d metrics; want 100", n)
 	}
+}
+
+// walLogFrames returns how many frames the log in the WAL file of the
+// database at path holds: the frames from the start of the file that
+// carry the WAL header's salts (checksums unchecked), and the file's size.
+func walLogFrames(t *testing.T, path string) (frames int, size int64) {
+	t.Helper()
+	b, err := os.ReadFile(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 32 {
+		return 0, int64(len(b))
+	}
+	frame := 24 + int(binary.BigEndian.Uint32(b[8:12]))
+	for off := 32; off+frame <= len(b) && bytes.Equal(b[off+8:off+16], b[16:24]); off += frame {
+		frames++
+	}
+	return frames, int64(len(b))
 }
 
 // TestOpenAndEnsureExperimentDoNotWaitForAWriter opens an up-to-date store
