@@ -10,7 +10,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	exprast "github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
@@ -82,48 +86,83 @@ type refScope struct {
 
 // programs keeps the expressions of one file compiled by source: entry
 // points and steps repeat the same ones (${{ params.data }}), and compiling
-// is most of the time a project takes to load.
+// is most of the time a project takes to load. One expr configuration
+// serves every expression of the file (expr.Compile builds a new one, with
+// its map of builtins, for each), and each source is parsed once.
 type programs struct {
-	plain  map[string]compiled
-	asBool map[string]error
+	plain   *conf.Config // expr.Compile's defaults
+	asBool  *conf.Config // the same with expr.AsBool
+	sources map[string]*source
 }
 
-type compiled struct {
+// source is what the text of one expression gives, whatever the step
+// holding it: its program, and the names it refers to, to be checked
+// against each holder's scope.
+type source struct {
 	program *vm.Program
-	err     error
+	err     error // parsing or compiling src
+	boolErr error // compiling src as a condition (expr.AsBool)
+	hasBool bool  // boolErr is known
+	raw     bool  // src calls raw
+	lets    map[string]bool
+	names   []name // in the order exprast.Walk visits them
+}
+
+// name is an identifier, or a member path a.b["c"] (its root and leading
+// constant properties, as memberPath gives them), that an expression reads.
+type name struct {
+	member bool
+	root   string // the identifier, or the member path's root
+	path   []string
 }
 
 func newPrograms() *programs {
-	return &programs{plain: map[string]compiled{}, asBool: map[string]error{}}
+	asBool := conf.CreateNew()
+	expr.AsBool()(asBool)
+	return &programs{plain: conf.CreateNew(), asBool: asBool, sources: map[string]*source{}}
 }
 
-// compile returns expr.Compile(src), and with asBool the error of compiling
-// it with expr.AsBool, compiling each once.
-func (p *programs) compile(src string, asBool bool) (*vm.Program, error) {
-	c, ok := compiled{}, false
-	if p != nil {
-		c, ok = p.plain[src]
-	}
+// source returns what src gives, parsing and compiling it once. Compiling
+// is expr.Compile's, step by step, with the file's configuration.
+func (p *programs) source(src string, asBool bool) *source {
+	s, ok := p.sources[src]
 	if !ok {
-		c.program, c.err = expr.Compile(src)
-		if p != nil {
-			p.plain[src] = c
+		s = &source{lets: map[string]bool{}}
+		p.sources[src] = s
+		tree, err := parser.ParseWithConfig(src, p.plain)
+		if err != nil {
+			s.err = err
+			return s
+		}
+		// The names are read before the checker patches the tree.
+		s.raw = findRaw(tree.Node)
+		exprast.Walk(&tree.Node, letCollector(s.lets))
+		exprast.Walk(&tree.Node, (*nameCollector)(&s.names))
+		s.program, s.err = compileTree(tree, p.plain)
+	}
+	if asBool && s.err == nil && !s.hasBool {
+		_, s.boolErr = checker.ParseCheck(src, p.asBool)
+		s.hasBool = true
+	}
+	return s
+}
+
+// compileTree checks, optimizes and compiles a parsed expression as
+// expr.Compile does.
+func compileTree(tree *parser.Tree, config *conf.Config) (*vm.Program, error) {
+	if _, err := new(checker.Checker).PatchAndCheck(tree, config); err != nil {
+		return nil, err
+	}
+	if config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, config); err != nil {
+			var fileError *file.Error
+			if errors.As(err, &fileError) {
+				return nil, fileError.Bind(tree.Source)
+			}
+			return nil, err
 		}
 	}
-	if c.err != nil || !asBool {
-		return c.program, c.err
-	}
-	err, ok := error(nil), false
-	if p != nil {
-		err, ok = p.asBool[src]
-	}
-	if !ok {
-		_, err = expr.Compile(src, expr.AsBool())
-		if p != nil {
-			p.asBool[src] = err
-		}
-	}
-	return c.program, err
+	return compiler.Compile(tree, config)
 }
 
 // compileExpr compiles src and checks its references against scope.
@@ -132,25 +171,26 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 	if strings.TrimSpace(src) == "" {
 		return nil, fieldf(pos, field, "an expression is empty")
 	}
+	progs := scope.programs
+	if progs == nil {
+		progs = newPrograms()
+	}
 	// Compiling with AsBool refuses what is surely not a bool (1 + 2); the
 	// program run is the one without it, so that EvalBool can report a
 	// value of the wrong type itself.
-	program, err := scope.programs.compile(src, asBool)
+	s := progs.source(src, asBool)
+	err := s.err
+	if err == nil && asBool {
+		err = s.boolErr
+	}
 	if err != nil {
 		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
 	}
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), compileMessage(err))
-	}
-	if findRaw(tree.Node) {
+	if s.raw {
 		return nil, fieldf(pos, field, "${{ %s }}: raw(...) can only wrap a whole ${{ }} of a shell command, such as the run: of a command step", flatten(src))
 	}
-	c := &refChecker{scope: scope, lets: map[string]bool{}}
-	exprast.Walk(&tree.Node, letCollector(c.lets))
-	exprast.Walk(&tree.Node, c)
-	if c.err != "" {
-		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), c.err)
+	if msg := scope.checkNames(s.names, s.lets); msg != "" {
+		return nil, fieldf(pos, field, "${{ %s }}: %s", flatten(src), msg)
 	}
 	if asBool && scope.typed != nil {
 		// With the parameters typed, a condition whose type is known and
@@ -162,7 +202,7 @@ func compileExpr(src string, pos Pos, field string, scope *refScope, asBool bool
 			}
 		}
 	}
-	return &Expr{Source: src, Pos: pos, field: field, program: program}, nil
+	return &Expr{Source: src, Pos: pos, field: field, program: s.program}, nil
 }
 
 // rawFunc is the name of the marker that pastes an expression's value into
@@ -203,6 +243,9 @@ func (f rawFinder) Visit(n *exprast.Node) {
 // unwrapRaw returns the expression inside ${{ raw(expr) }} and true, or
 // src and false when src is not one call of raw.
 func unwrapRaw(src string) (string, bool) {
+	if !strings.Contains(src, rawFunc) {
+		return src, false // no call of raw without its name
+	}
 	tree, err := parser.Parse(src)
 	if err != nil || rawCall(tree.Node) == nil {
 		return src, false
@@ -271,32 +314,43 @@ func (l letCollector) Visit(n *exprast.Node) {
 	}
 }
 
-// refChecker checks the names an expression refers to; err holds the
-// first problem found.
-type refChecker struct {
-	scope *refScope
-	lets  map[string]bool
-	err   string
-}
+// nameCollector gathers the names an expression reads, in the order
+// exprast.Walk visits them: inner nodes first, so that the shortest prefix
+// of a.b.c comes first.
+type nameCollector []name
 
-// Visit checks one node. Walk visits inner nodes first, so the shortest
-// wrong prefix of a.b.c is reported.
-func (c *refChecker) Visit(n *exprast.Node) {
-	if c.err != "" {
-		return
-	}
+// Visit records an identifier or a member path.
+func (c *nameCollector) Visit(n *exprast.Node) {
 	switch x := (*n).(type) {
 	case *exprast.IdentifierNode:
-		if !c.lets[x.Value] && !contains(exprRoots, x.Value) {
-			c.err = fmt.Sprintf("unknown name %q (an expression starts from %s)", x.Value, strings.Join(exprRoots, ", "))
-		}
+		*c = append(*c, name{root: x.Value})
 	case *exprast.MemberNode:
 		root, path := memberPath(x)
-		if root == "" || c.lets[root] {
-			return
-		}
-		c.err = c.scope.check(root, path)
+		*c = append(*c, name{member: true, root: root, path: path})
 	}
+}
+
+// checkNames returns the first problem with names (read by an expression
+// declaring lets) in s, or "".
+func (s *refScope) checkNames(names []name, lets map[string]bool) string {
+	for _, n := range names {
+		if lets[n.root] {
+			continue
+		}
+		if !n.member {
+			if !contains(exprRoots, n.root) {
+				return fmt.Sprintf("unknown name %q (an expression starts from %s)", n.root, strings.Join(exprRoots, ", "))
+			}
+			continue
+		}
+		if n.root == "" {
+			continue
+		}
+		if msg := s.check(n.root, n.path); msg != "" {
+			return msg
+		}
+	}
+	return ""
 }
 
 // memberPath returns the root identifier of a.b["c"].d and the leading
