@@ -535,6 +535,9 @@ func (m *Model) encodeMLmodel(withExample bool) ([]byte, error) {
 	if withExample {
 		doc.SavedInputExampleInfo = &exampleInfo{ArtifactPath: InputExampleFile, PandasOrient: "split", ServingInputPath: ServingExampleFile, Type: "dataframe"}
 	}
+	if b, ok := appendMLmodel(append(make([]byte, 0, 2048), header...), &doc); ok {
+		return b, nil
+	}
 	b, err := yaml.MarshalWithOptions(doc, yaml.UseSingleQuote(true))
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", MLmodelFile, err)
