@@ -114,11 +114,29 @@ func (w *yamlWriter) scalar(v string) {
 			return
 		}
 	}
-	if !token.IsNeedQuoted(v) {
+	if plainForSure(v) || !token.IsNeedQuoted(v) {
 		w.b = append(w.b, v...)
 		return
 	}
 	w.b = append(w.b, '\'')
 	w.b = append(w.b, strings.ReplaceAll(v, "'", "''")...)
 	w.b = append(w.b, '\'')
+}
+
+// plainForSure reports, cheaply, that token.IsNeedQuoted(v) is false for
+// a name such as logistic_regression or model.json: six or more letters,
+// digits and _ . - / that begin with a letter are no YAML keyword (those
+// have at most five characters), number, timestamp or indicator.
+// IsNeedQuoted itself tries five time layouts and three number parsers.
+func plainForSure(v string) bool {
+	if len(v) < 6 || !('a' <= v[0] && v[0] <= 'z' || 'A' <= v[0] && v[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '/') {
+			return false
+		}
+	}
+	return true
 }

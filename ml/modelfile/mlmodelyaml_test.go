@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/mlrun/mlrun/ml"
 )
@@ -20,6 +21,36 @@ var yamlTrickyStrings = []string{
 	"trail ", "it's", "'q'", `"q"`, `back\slash`, "?x", "? x", "a ? b", "=", "<<", "model/sub dir",
 	"123456789012345678901234567890ab", "00000000000000000000000000000000", "1234567890e1234567890123456789012",
 	`[{"name": "x", "type": "double", "required": true}]`, "CPUExecutionProvider", "é", "tab\there", "new\nline",
+	"logistic_regression", "model.json", "Infinity", "infinity.", "NaN.nan", "Nan.", "True_value", "e.5abc",
+	"falsey", "nulls", "Yes_no", "FALSE.", "E12345", "inf.inf", "a-b-c-d", "a/b/c", "x-.inf", "Ox1234",
+}
+
+// plainForSure never claims a string go-yaml would quote.
+func TestPlainForSureAgreesWithGoYAML(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "aeEfilnNosTtuxyY019._-/: #'"
+	plain := 0
+	for range 200000 {
+		b := make([]byte, 1+rng.IntN(9))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		v := string(b)
+		if plainForSure(v) {
+			plain++
+			if token.IsNeedQuoted(v) {
+				t.Fatalf("plainForSure(%q), yet go-yaml quotes it", v)
+			}
+		}
+	}
+	for _, v := range yamlTrickyStrings {
+		if plainForSure(v) && token.IsNeedQuoted(v) {
+			t.Fatalf("plainForSure(%q), yet go-yaml quotes it", v)
+		}
+	}
+	if plain < 1000 {
+		t.Errorf("plainForSure held for %d strings only", plain)
+	}
 }
 
 // randomMLmodel returns an MLmodel document with strings drawn from
