@@ -1,6 +1,7 @@
 package modelfile
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
@@ -130,5 +131,49 @@ func TestMLmodelYAMLMatchesGoYAML(t *testing.T) {
 	}
 	if written < 1000 {
 		t.Errorf("the writer accepted only %d of 5000 documents", written)
+	}
+}
+
+// modelJSON.marshalIndent gives json.MarshalIndent's bytes for parts as
+// json.Marshal makes them (HTML characters, non-ASCII, line separators,
+// nesting), missing parts, and header strings it leaves to encoding/json.
+func TestModelJSONMatchesMarshalIndent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	values := []any{
+		"plain", "<b>&amp;</b>", "é\u2028\u2029", "tab\t\"quote\" back\\slash", 1.5e-300, -0.0, 42, true, nil,
+		[]float64{1, 2.5, -3e20}, map[string]any{"z": []any{}, "a": map[string]any{"<": ">"}, "m": []string{"x", "y"}},
+		struct {
+			A []int `json:"a"`
+			B string
+		}{[]int{1}, "&"},
+	}
+	raw := func() json.RawMessage {
+		if rng.IntN(8) == 0 {
+			return nil
+		}
+		b, err := json.Marshal(values[rng.IntN(len(values))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	headers := []string{Format, "mlrun.model", "", "a<b", "é", `q"`}
+	for range 2000 {
+		d := modelJSON{
+			Format: headers[rng.IntN(len(headers))], FormatVersion: rng.IntN(3),
+			Estimator: raw(), Task: raw(), Hyperparameters: raw(), Target: raw(), Preprocess: raw(), State: raw(),
+			SHA256: headers[rng.IntN(len(headers))],
+		}
+		want, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.marshalIndent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("marshalIndent gives\n%s\njson.MarshalIndent gives\n%s", got, want)
+		}
 	}
 }
