@@ -177,19 +177,6 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		y, classes = seenClasses(ds.Target)
 	}
 
-	// The model directory's files are created while the model is fitted.
-	path, _ := in["artifact_path"].(string)
-	if path == "" {
-		path = "model"
-	}
-	dir, err := env.Log.ArtifactPath(path)
-	if err != nil {
-		return nil, err
-	}
-	withONNX, _ := in["onnx"].(bool)
-	files := modelfile.Reserve(dir, withONNX, ds.Features != nil)
-	defer files.Release()
-
 	var history []tracking.Metric
 	now := time.Now().UnixMilli()
 	progress := func(key string, step int, value float64) {
@@ -230,6 +217,14 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		}
 	}
 
+	path, _ := in["artifact_path"].(string)
+	if path == "" {
+		path = "model"
+	}
+	dir, err := env.Log.ArtifactPath(path)
+	if err != nil {
+		return nil, err
+	}
 	model := &modelfile.Model{
 		Estimator:       est,
 		EstimatorName:   spec.Name,
@@ -241,12 +236,12 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		ArtifactPath:    path,
 		MLrunVersion:    t.Version,
 	}
-	if withONNX {
+	if withONNX, _ := in["onnx"].(bool); withONNX {
 		if err := addONNX(env, model); err != nil {
 			return nil, err
 		}
 	}
-	if err := files.Save(model, ds.Features); err != nil {
+	if err := modelfile.Save(dir, model, ds.Features); err != nil {
 		return nil, err
 	}
 

@@ -20,7 +20,6 @@ import (
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/dataset"
-	"github.com/mlrun/mlrun/ml/internal/parallel"
 	"github.com/mlrun/mlrun/ml/preprocess"
 )
 
@@ -405,21 +404,6 @@ func isHex32(s string) bool {
 // temporary name and renamed into place; an existing non-empty dir is a
 // Conflict error.
 func Save(dir string, m *Model, example *dataset.Frame) error {
-	return save(dir, nil, m, example)
-}
-
-// Save is the package's Save into the directory r reserved: the files
-// created ahead are filled, those the model does not have removed, others
-// created. r cannot be used again.
-func (r *Reservation) Save(m *Model, example *dataset.Frame) error {
-	if r.used {
-		return fmt.Errorf("save model %s: the reservation was already used", r.dir)
-	}
-	return save(r.dir, r, m, example)
-}
-
-// save is Save, into the files r created ahead when r is not nil.
-func save(dir string, r *Reservation, m *Model, example *dataset.Frame) error {
 	if err := m.check(); err != nil {
 		return fmt.Errorf("save model %s: %w", dir, err)
 	}
@@ -453,17 +437,7 @@ func save(dir string, r *Reservation, m *Model, example *dataset.Frame) error {
 		return fmt.Errorf("save model %s: %w", dir, err)
 	}
 	files = append(files, namedFile{MLmodelFile, mlm})
-	if r == nil {
-		names := make([]string, len(files))
-		for i, f := range files {
-			names[i] = f.name
-		}
-		r = &Reservation{dir: dir, names: names}
-		r.err = r.prepare()
-	} else {
-		r.wait()
-	}
-	return r.commit(files)
+	return writeDirAtomically(dir, files)
 }
 
 type namedFile struct {
@@ -650,77 +624,9 @@ func mlflowJSON(compact []byte) string {
 	return string(out)
 }
 
-// Reservation is a model directory's temporary sibling with its files
-// created empty, made on a goroutine by Reserve while the caller goes on
-// (fits the model): creating files is slow on some file systems (ext4
-// scans its recently deleted inodes for each new one). Save fills the
-// files and renames the directory into place; Release removes it when
-// the model is not saved.
-type Reservation struct {
-	dir   string
-	names []string
-	done  chan struct{} // closed once prepare returned; nil when prepared in place
-
-	// Set by prepare.
-	tmp   string
-	files []*os.File // the files of names created so far, in order
-	err   error
-
-	used bool // committed or released
-}
-
-// Reserve starts making, on a goroutine, the temporary directory that
-// Reservation.Save writes dir's files into, with the files a model with
-// ONNX (onnx) and an input example (example) has created empty. The
-// caller must call Save or Release.
-func Reserve(dir string, onnx, example bool) *Reservation {
-	names := []string{DataFile}
-	if onnx {
-		names = append(names, ONNXFile)
-	}
-	if example {
-		names = append(names, InputExampleFile, ServingExampleFile)
-	}
-	r := &Reservation{dir: dir, names: append(names, MLmodelFile), done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.err = parallel.Catch(r.prepare)
-	}()
-	return r
-}
-
-// Release removes the reserved directory unless Save used it; it is a
-// no-op after Save and when called again.
-func (r *Reservation) Release() {
-	if r.used {
-		return
-	}
-	r.used = true
-	r.wait()
-	r.discard()
-}
-
-// wait waits for prepare.
-func (r *Reservation) wait() {
-	if r.done != nil {
-		<-r.done
-	}
-}
-
-// discard closes the files and removes the temporary directory.
-func (r *Reservation) discard() {
-	for _, f := range r.files {
-		f.Close()
-	}
-	if r.tmp != "" {
-		os.RemoveAll(r.tmp)
-	}
-}
-
-// prepare makes the temporary sibling of r.dir and creates r.names in it;
-// an existing non-empty r.dir is a Conflict error.
-func (r *Reservation) prepare() error {
-	dir := r.dir
+// writeDirAtomically writes files into a temporary sibling of dir and
+// renames it to dir.
+func writeDirAtomically(dir string, files []namedFile) (err error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("save model %s: %w", dir, err)
@@ -739,71 +645,31 @@ func (r *Reservation) prepare() error {
 	if err != nil {
 		return fmt.Errorf("save model %s: %w", dir, err)
 	}
-	r.tmp = tmp
-	for _, name := range r.names {
-		f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	defer func() {
 		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for _, f := range files {
+		if err := writeFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
 			return fmt.Errorf("save model %s: %w", dir, err)
 		}
-		r.files = append(r.files, f)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("save model %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("save model %s: %w", dir, err)
 	}
 	return nil
 }
 
-// commit writes files into the prepared directory (the reserved ones
-// filled, others created, reserved ones not among files removed) and
-// renames it to r.dir. The files are not synced: the rename of the whole
-// directory is what keeps a reader from seeing half a model, and the
-// tracking store itself trades durability on power loss for speed (WAL,
-// synchronous=NORMAL).
-func (r *Reservation) commit(files []namedFile) (err error) {
-	r.used = true
-	defer func() {
-		if err != nil {
-			r.discard()
-		}
-	}()
-	if r.err != nil {
-		r.discard()
-		parallel.Repanic(r.err)
-		return r.err
-	}
-	dir := r.dir
-	reserved := make(map[string]*os.File, len(r.files))
-	for i, f := range r.files {
-		reserved[r.names[i]] = f
-	}
-	for _, nf := range files {
-		f := reserved[nf.name]
-		if f == nil {
-			if err := os.WriteFile(filepath.Join(r.tmp, nf.name), nf.data, 0o644); err != nil {
-				return fmt.Errorf("save model %s: %w", dir, err)
-			}
-			continue
-		}
-		delete(reserved, nf.name)
-		_, err := f.Write(nf.data)
-		if err1 := f.Close(); err == nil {
-			err = err1
-		}
-		if err != nil {
-			return fmt.Errorf("save model %s: %w", dir, err)
-		}
-	}
-	for name, f := range reserved {
-		f.Close()
-		if err := os.Remove(filepath.Join(r.tmp, name)); err != nil {
-			return fmt.Errorf("save model %s: %w", dir, err)
-		}
-	}
-	r.files = nil
-	if err := os.Chmod(r.tmp, 0o755); err != nil {
-		return fmt.Errorf("save model %s: %w", dir, err)
-	}
-	if err := os.Rename(r.tmp, dir); err != nil {
-		return fmt.Errorf("save model %s: %w", dir, err)
-	}
-	return nil
+// writeFileSync writes data to a new file and flushes it to disk.
+func writeFileSync(path string, data []byte) error {
+	// No fsync: the rename of the whole directory is what keeps a reader
+	// from seeing half a model, and the tracking store itself trades
+	// durability on power loss for speed (WAL, synchronous=NORMAL).
+	return os.WriteFile(path, data, 0o644)
 }
 
 // invalid returns the Invalid error Load reports for a bad model file.
