@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -226,6 +227,63 @@ type modelJSON struct {
 	SHA256          string          `json:"sha256"`
 }
 
+// marshalIndent returns json.MarshalIndent(d, "", "  "): the document is
+// put together compact from its raw parts (which json.Marshal made, so
+// compact and HTML-escaped already) and indented, without reflecting on
+// modelJSON and compacting the parts again.
+func (d *modelJSON) marshalIndent() ([]byte, error) {
+	var b []byte
+	key := func(k string) {
+		if len(b) == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+	}
+	for _, s := range []string{d.Format, d.SHA256} {
+		if !plainJSONString(s) {
+			return json.MarshalIndent(d, "", "  ")
+		}
+	}
+	key("format")
+	b = strconv.AppendQuote(b, d.Format)
+	key("format_version")
+	b = strconv.AppendInt(b, int64(d.FormatVersion), 10)
+	for _, part := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"estimator", d.Estimator}, {"task", d.Task}, {"hyperparameters", d.Hyperparameters}, {"target", d.Target}, {"preprocess", d.Preprocess}, {"state", d.State}} {
+		key(part.name)
+		if len(part.raw) == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, part.raw...)
+		}
+	}
+	key("sha256")
+	b = strconv.AppendQuote(b, d.SHA256)
+	b = append(b, '}')
+	var out bytes.Buffer
+	out.Grow(2 * len(b))
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// plainJSONString reports whether s is quoted the same by strconv.Quote and
+// encoding/json: printable ASCII without ", \, <, > and &.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 // checksum returns the hex SHA-256 defined in doc.go.
 func (d *modelJSON) checksum() (string, error) {
 	h := sha256.New()
@@ -415,7 +473,7 @@ func (m *Model) encodeFiles(example *dataset.Frame) ([]namedFile, error) {
 		return nil, fmt.Errorf("checksum %s: %w", DataFile, err)
 	}
 	doc.SHA256 = sum
-	data, err := json.MarshalIndent(doc, "", "  ")
+	data, err := doc.marshalIndent()
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", DataFile, err)
 	}
@@ -534,6 +592,9 @@ func (m *Model) encodeMLmodel(withExample bool) ([]byte, error) {
 	}
 	if withExample {
 		doc.SavedInputExampleInfo = &exampleInfo{ArtifactPath: InputExampleFile, PandasOrient: "split", ServingInputPath: ServingExampleFile, Type: "dataframe"}
+	}
+	if b, ok := appendMLmodel(append(make([]byte, 0, 2048), header...), &doc); ok {
+		return b, nil
 	}
 	b, err := yaml.MarshalWithOptions(doc, yaml.UseSingleQuote(true))
 	if err != nil {

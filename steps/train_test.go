@@ -1,0 +1,92 @@
+package steps_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/ml/catalog"
+	"github.com/mlrun/mlrun/ml/modelfile"
+	"github.com/mlrun/mlrun/steps"
+)
+
+// The train step writes the whole model directory, and leaves no
+// temporary directory behind when it succeeds, when the fit is cancelled
+// and when the model directory is taken: its files are created while the
+// model is fitted.
+func TestTrainStepModelDirectory(t *testing.T) {
+	_, env := newRegisterEnv(t)
+	data, err := os.ReadFile(filepath.Join("..", "examples", "iris", "data", "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ProjectDir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(env.ProjectDir, "iris.csv"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env.DatasetVersion = func(string, string) {}
+	ctx := context.Background()
+	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "iris.csv", "target": "target",
+		"class_names": []any{"setosa", "versicolor", "virginica"}})
+	artifacts := env.Log.(*runLog).dir
+	entries := func() []string {
+		des, err := os.ReadDir(artifacts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, de := range des {
+			names = append(names, de.Name())
+		}
+		return names
+	}
+
+	train := steps.Train{Estimators: catalog.Builtin()}
+	res := runStep(t, ctx, train, env, map[string]any{"data": loaded.Outputs["dataset"], "artifact_path": "iris_model", "plots": false})
+	dir, _ := artifact.Join(artifacts, "iris_model")
+	if res.Outputs["model_dir"] != dir {
+		t.Errorf("model_dir %v, want %s", res.Outputs["model_dir"], dir)
+	}
+	var files []string
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range des {
+		files = append(files, de.Name())
+	}
+	want := []string{modelfile.MLmodelFile, modelfile.InputExampleFile, modelfile.DataFile, modelfile.ONNXFile, modelfile.ServingExampleFile}
+	if !slices.Equal(files, want) {
+		t.Errorf("the model directory holds %v, want %v", files, want)
+	}
+	if _, err := modelfile.Load(dir, catalog.Builtin().Lookup); err != nil {
+		t.Errorf("the saved model does not load: %v", err)
+	}
+
+	run := func(ctx context.Context, path string) error {
+		in, err := steps.Resolve(train, map[string]any{"data": loaded.Outputs["dataset"], "artifact_path": path, "plots": false})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.Run(ctx, env, in)
+		return err
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := run(cancelled, "cancelled_model"); err == nil {
+		t.Error("a cancelled fit succeeded")
+	}
+	if err := run(ctx, "model"); errs.Code(err) != errs.Conflict {
+		t.Errorf("training into the existing model directory: %v, want a Conflict error", err)
+	}
+	for _, name := range entries() {
+		if strings.HasPrefix(name, ".") || name == "cancelled_model" {
+			t.Errorf("the artifacts hold %s after the failed steps", name)
+		}
+	}
+}
