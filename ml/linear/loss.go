@@ -119,7 +119,7 @@ func (l *logLoss) chunk(ci int) {
 		x := l.X.RawRowView(i)[:p]
 		s := l.sw[i]
 		for c := 0; c < k; c++ {
-			scores[c] = dotUnitary(l.W[c*p:(c+1)*p], x) + l.b[c]
+			scores[c] = floats.Dot(l.W[c*p:(c+1)*p], x) + l.b[c]
 		}
 		if k == 1 {
 			li, gi := halfBinomial(float64(l.y[i]), scores[0])
@@ -133,7 +133,7 @@ func (l *logLoss) chunk(ci int) {
 		}
 		// scores now holds the pointwise gradient.
 		for c := 0; c < k; c++ {
-			addScaled(gW[c*p:(c+1)*p], scores[c], x)
+			floats.AddScaled(gW[c*p:(c+1)*p], scores[c], x)
 			gb[c] += scores[c]
 		}
 	}
@@ -188,46 +188,4 @@ func halfBinomial(y, raw float64) (loss, grad float64) {
 		loss = e + (1-y)*raw
 	}
 	return loss, ((1 - y) - y*e) / (1 + e)
-}
-
-// smallVector is the length up to which dotUnitary and addScaled loop in
-// Go: for a few features the call into gonum's assembly costs more than
-// the arithmetic.
-const smallVector = 16
-
-// dotUnitary returns floats.Dot(x, y) with the same rounding: gonum's
-// amd64 DotUnitary keeps four partial sums (elements i mod 4, the 1-3
-// trailing elements into the first) and returns (s0+s2) + (s1+s3). Short
-// vectors are summed here in that order, longer ones by gonum.
-func dotUnitary(x, y []float64) float64 {
-	if len(x) > smallVector {
-		return floats.Dot(x, y)
-	}
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		// The conversions keep each product rounded on its own (no FMA).
-		s0 += float64(x[i] * y[i])
-		s1 += float64(x[i+1] * y[i+1])
-		s2 += float64(x[i+2] * y[i+2])
-		s3 += float64(x[i+3] * y[i+3])
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i] * y[i])
-	}
-	return (s0 + s2) + (s1 + s3)
-}
-
-// addScaled is floats.AddScaled(dst, alpha, s): dst[i] += alpha*s[i], each
-// element on its own, so the result does not depend on how it is looped.
-func addScaled(dst []float64, alpha float64, s []float64) {
-	if len(s) > smallVector {
-		floats.AddScaled(dst, alpha, s)
-		return
-	}
-	dst = dst[:len(s)]
-	for i, v := range s {
-		dst[i] += float64(alpha * v)
-	}
 }

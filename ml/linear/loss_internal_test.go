@@ -4,38 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"gonum.org/v1/gonum/floats"
 )
-
-// The loss's short-vector loops round exactly as gonum's: dotUnitary as
-// floats.Dot and addScaled as floats.AddScaled, bit for bit, for every
-// length around smallVector (both sides of it) and values of mixed
-// magnitude and sign.
-func TestSmallVectorLoopsMatchGonumBitForBit(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 9))
-	val := func() float64 { return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(16)-8)) }
-	for n := 0; n <= smallVector+5; n++ {
-		for trial := 0; trial < 200; trial++ {
-			x, y := make([]float64, n), make([]float64, n)
-			for i := range x {
-				x[i], y[i] = val(), val()
-			}
-			if got, want := dotUnitary(x, y), floats.Dot(x, y); math.Float64bits(got) != math.Float64bits(want) {
-				t.Fatalf("n=%d: dotUnitary = %v, floats.Dot = %v", n, got, want)
-			}
-			alpha := val()
-			got, want := append([]float64(nil), y...), append([]float64(nil), y...)
-			addScaled(got, alpha, x)
-			floats.AddScaled(want, alpha, x)
-			for i := range got {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("n=%d: addScaled[%d] = %v, floats.AddScaled = %v", n, i, got[i], want[i])
-				}
-			}
-		}
-	}
-}
 
 // halfMultinomialExp is halfMultinomial with math.Exp for every class, as
 // it was before the largest score skipped the call.
