@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"image"
 	"math/bits"
@@ -534,14 +533,22 @@ func huffmanLengths(freq []int, limit uint8, lengths []uint8) {
 func huffman(freq []int, lengths []uint8) uint8 {
 	clear(lengths)
 	// The arrays are for the largest alphabet (286 symbols), on the stack.
-	var leafBuf [286]int
-	leaves := leafBuf[:0] // symbols by frequency, then symbol
+	// The symbols are sorted by frequency, then symbol, as keys that hold
+	// both (the symbol in the low 9 bits): a sort of integers, several
+	// times faster than a stable sort by frequency, for the same order.
+	var keyBuf [286]uint64
+	keys := keyBuf[:0]
 	for sym, f := range freq {
 		if f > 0 {
-			leaves = append(leaves, sym)
+			keys = append(keys, uint64(f)<<9|uint64(sym))
 		}
 	}
-	slices.SortStableFunc(leaves, func(a, b int) int { return cmp.Compare(freq[a], freq[b]) })
+	slices.Sort(keys)
+	var leafBuf [286]int
+	leaves := leafBuf[:len(keys)] // symbols by frequency, then symbol
+	for i, k := range keys {
+		leaves[i] = int(k & (1<<9 - 1))
+	}
 	// Nodes 0 to n-1 are the leaves in that order, then the internal
 	// nodes in the order they are made, whose weights never decrease: the
 	// two lightest are always at the heads of the two queues.

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync"
 
 	"git.sr.ht/~sbinet/gg"
 	xdraw "golang.org/x/image/draw"
@@ -160,11 +161,37 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Label.TextStyle.Font.Size = vg.Points(12)
 		a.Tick.Label.Font.Variant = "Sans"
 		a.Tick.Label.Font.Size = vg.Points(10)
-		a.Tick.Marker = plot.TickerFunc(shortTicks)
+		a.Tick.Marker = &onceTicks{ticks: shortTicks}
 	}
 	p.Legend.TextStyle.Font.Variant = "Sans"
 	p.Legend.TextStyle.Font.Size = vg.Points(11)
 	return p
+}
+
+// onceTicks is a plot.Ticker that computes the ticks of an axis once for
+// its range: gonum asks an axis for its ticks five times while it lays out
+// and draws a plot (for its extent, its size, the width of its labels,
+// its drawing and its glyph boxes), which all read the same ticks. It is
+// safe for concurrent use (a plot drawn twice at once); the ticks it
+// returns are shared, and only read.
+type onceTicks struct {
+	ticks    func(min, max float64) []plot.Tick
+	mu       sync.Mutex
+	min, max float64
+	last     []plot.Tick // the ticks of min to max; nil before any
+}
+
+// Ticks implements plot.Ticker.
+func (o *onceTicks) Ticks(min, max float64) []plot.Tick {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last == nil || min != o.min || max != o.max {
+		o.last, o.min, o.max = o.ticks(min, max), min, max
+		if o.last == nil {
+			o.last = []plot.Tick{}
+		}
+	}
+	return o.last
 }
 
 // shortTicks are gonum's default ticks labelled in the shortest form

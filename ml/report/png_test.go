@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image"
 	"image/color"
@@ -379,6 +380,69 @@ func TestHuffmanLengthsAreLimitedAndComplete(t *testing.T) {
 	lengths := make([]uint8, 30)
 	if got := huffman(fib[:30], lengths); got != 29 {
 		t.Errorf("the unlimited code of 30 Fibonacci frequencies is %d bits deep, not 29", got)
+	}
+}
+
+// huffman orders its leaves by frequency and ties by symbol, as a stable
+// sort by frequency does: the code lengths, and so the files, do not
+// depend on how it sorts. Many ties (frequencies of a few values) make the
+// order matter.
+func TestHuffmanBreaksTiesBySymbol(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		freq := make([]int, 286)
+		for sym := range freq {
+			if rng.IntN(3) > 0 {
+				freq[sym] = rng.IntN(1 + i%8*i)
+			}
+		}
+		freq[0], freq[285] = 1, 1 // at least two symbols
+		got, want := make([]uint8, len(freq)), make([]uint8, len(freq))
+		huffman(freq, got)
+		stableSortHuffman(freq, want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("frequencies %v: lengths %v, not those of a stable sort by frequency %v", freq, got, want)
+		}
+	}
+}
+
+// stableSortHuffman is huffman with its leaves ordered by a stable sort
+// by frequency of the symbols in order.
+func stableSortHuffman(freq []int, lengths []uint8) {
+	var leaves []int
+	for sym, f := range freq {
+		if f > 0 {
+			leaves = append(leaves, sym)
+		}
+	}
+	slices.SortStableFunc(leaves, func(a, b int) int { return cmp.Compare(freq[a], freq[b]) })
+	// The code of each leaf, built as huffman does from leaves in order.
+	n := len(leaves)
+	weight, parent := make([]int, 2*n-1), make([]int, 2*n-1)
+	for i, sym := range leaves {
+		weight[i] = freq[sym]
+	}
+	nextLeaf, nextNode := 0, n
+	lightest := func(made int) int {
+		if nextLeaf < n && (nextNode >= made || weight[nextLeaf] <= weight[nextNode]) {
+			nextLeaf++
+			return nextLeaf - 1
+		}
+		nextNode++
+		return nextNode - 1
+	}
+	for made := n; made < 2*n-1; made++ {
+		a, b := lightest(made), lightest(made)
+		weight[made] = weight[a] + weight[b]
+		parent[a], parent[b] = made, made
+	}
+	depth := make([]uint8, 2*n-1)
+	clear(lengths)
+	for i := 2*n - 3; i >= 0; i-- {
+		depth[i] = depth[parent[i]] + 1
+		if i < n {
+			lengths[leaves[i]] = depth[i]
+		}
 	}
 }
 

@@ -5,11 +5,15 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
 
 	"github.com/mlrun/mlrun/errs"
 )
@@ -297,5 +301,44 @@ func TestWriteSamples(t *testing.T) {
 	defer f.Close()
 	if err := ClassificationReportHTML(f, testReport(), "iris — classification report"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An axis's ticks are computed once for its range while a plot is laid
+// out and drawn, and the plot's pixels are those of ticks computed every
+// time gonum asks.
+func TestAxisTicksAreComputedOnce(t *testing.T) {
+	plots := samplePlots(t)
+	maps.Copy(plots, irisPlots(t))
+	for _, name := range slices.Sorted(maps.Keys(plots)) {
+		sp := plots[name]
+		counted, every := *sp.p, *sp.p
+		calls := 0
+		for _, a := range []*plot.Axis{&counted.X, &counted.Y} {
+			if _, ok := a.Tick.Marker.(*onceTicks); !ok {
+				continue // the confusion matrix's ticks are its classes
+			}
+			a.Tick.Marker = &onceTicks{ticks: func(min, max float64) []plot.Tick { calls++; return shortTicks(min, max) }}
+		}
+		for _, a := range []*plot.Axis{&every.X, &every.Y} {
+			if _, ok := a.Tick.Marker.(*onceTicks); ok {
+				a.Tick.Marker = plot.TickerFunc(shortTicks)
+			}
+		}
+		got := drawPlot(&sizedPlot{&counted, sp.w, sp.h}, false)
+		want := drawPlot(&sizedPlot{&every, sp.w, sp.h}, false)
+		if n := differentPixels(got, want); n > 0 {
+			t.Errorf("%s: %d pixels differ from the plot whose ticks are computed every time", name, n)
+		}
+		if name != "confusion" && name != "iris confusion" && calls != 2 {
+			t.Errorf("%s: the ticks of its two axes were computed %d times", name, calls)
+		}
+	}
+	// A new range gives its own ticks.
+	o := &onceTicks{ticks: shortTicks}
+	for _, r := range [][2]float64{{0, 1}, {0, 1}, {0, 29}, {-3, 3}, {0, 1}} {
+		if got, want := o.Ticks(r[0], r[1]), shortTicks(r[0], r[1]); !slices.Equal(got, want) {
+			t.Errorf("ticks of %v: %v, not %v", r, got, want)
+		}
 	}
 }
