@@ -1,10 +1,11 @@
 -- One row per run holding its params, tags and latest metrics as the JSON
 -- arrays a search page reads (see pageDataQuery in pagedata.go): reading a
 -- page of 1,000 runs then costs one lookup per run instead of three
--- aggregations. The params, tags and latest_metrics tables stay the truth;
--- every write to them but CreateRun's writes the run's row (refreshSummary
--- in summary.go), and a run without a row (just created, or copied by
--- `mlrun db copy`) is read from them directly.
+-- aggregations. The params, tags and latest_metrics tables stay the truth:
+-- a run gets its row when it ends, later writes to its params, tags or
+-- metrics rewrite it (writeSummary and refreshSummary in summary.go), and a
+-- run without a row (still running, or copied by `mlrun db copy`) is read
+-- from the tables directly.
 CREATE TABLE run_summaries (
     run_id  TEXT NOT NULL PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
     params  TEXT NOT NULL,   -- [["key","value"],...]
