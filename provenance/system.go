@@ -15,22 +15,14 @@ type System struct {
 	User         string // user name, see CurrentSystem
 }
 
-// CurrentSystem describes this process. User is the current user's name
-// from os/user, falling back to $USER, then "unknown".
+// CurrentSystem describes this process. User is the user's name as
+// MLflow records it (Python's getpass.getuser): the first of $LOGNAME,
+// $USER, $LNAME and $USERNAME that is set, else the name of the process's
+// user (os/user), else "unknown".
 func CurrentSystem(mlrunVersion string) System {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown"
-	}
-	name := ""
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	if name == "" {
-		name = os.Getenv("USER")
-	}
-	if name == "" {
-		name = "unknown"
 	}
 	return System{
 		MlrunVersion: mlrunVersion,
@@ -38,6 +30,20 @@ func CurrentSystem(mlrunVersion string) System {
 		OS:           runtime.GOOS,
 		Arch:         runtime.GOARCH,
 		Host:         host,
-		User:         name,
+		User:         userName(os.Getenv),
 	}
+}
+
+// userName returns the user's name as getpass.getuser does, reading the
+// environment through getenv.
+func userName(getenv func(string) string) string {
+	for _, v := range []string{"LOGNAME", "USER", "LNAME", "USERNAME"} {
+		if name := getenv(v); name != "" {
+			return name
+		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
 }

@@ -3,6 +3,7 @@ package provenance
 import (
 	"os"
 	"os/exec"
+	"os/user"
 	"runtime"
 	"testing"
 )
@@ -164,5 +165,35 @@ func TestTagSafe(t *testing.T) {
 		if got := TagSafe(in); got != want {
 			t.Errorf("TagSafe(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestUserNameAsGetpass: the user is read from the environment in
+// getpass.getuser's order, as MLflow's mlflow.user is; with none of its
+// variables set, it is the process's user.
+func TestUserNameAsGetpass(t *testing.T) {
+	env := func(vars map[string]string) func(string) string {
+		return func(k string) string { return vars[k] }
+	}
+	cases := []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"LOGNAME": "ada", "USER": "bob", "USERNAME": "cy"}, "ada"},
+		{map[string]string{"USER": "bob", "LNAME": "dee", "USERNAME": "cy"}, "bob"},
+		{map[string]string{"LNAME": "dee", "USERNAME": "cy"}, "dee"},
+		{map[string]string{"USERNAME": "cy"}, "cy"},
+	}
+	for _, c := range cases {
+		if got := userName(env(c.vars)); got != c.want {
+			t.Errorf("userName(%v) = %q, want %q", c.vars, got, c.want)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Skipf("no current user: %v", err)
+	}
+	if got := userName(env(nil)); got != u.Username {
+		t.Errorf("userName without variables = %q, want the process's user %q", got, u.Username)
 	}
 }
