@@ -98,6 +98,23 @@ func newRegisterEnv(t *testing.T) (*sqlite.Store, *steps.Env) {
 	}
 }
 
+// newIrisEnv is newRegisterEnv with examples/iris's CSV copied as iris.csv
+// into a fresh project directory.
+func newIrisEnv(t *testing.T) (*sqlite.Store, *steps.Env) {
+	t.Helper()
+	st, env := newRegisterEnv(t)
+	data, err := os.ReadFile(filepath.Join("..", "examples", "iris", "data", "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ProjectDir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(env.ProjectDir, "iris.csv"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env.DatasetVersion = func(string, string) {}
+	return st, env
+}
+
 // runRegister resolves with like the pipeline does and runs the step.
 func runRegister(t *testing.T, env *steps.Env, with map[string]any) (*steps.Result, error) {
 	t.Helper()

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -57,16 +55,7 @@ func runStep(t *testing.T, ctx context.Context, k steps.Kind, env *steps.Env, wi
 // free port, scores a row, then cancels the run's context: the step ends
 // normally and records where it served.
 func TestServeStep(t *testing.T) {
-	st, env := newRegisterEnv(t)
-	data, err := os.ReadFile(filepath.Join("..", "examples", "iris", "data", "iris.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.ProjectDir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(env.ProjectDir, "iris.csv"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env.DatasetVersion = func(string, string) {}
+	st, env := newIrisEnv(t)
 	stderr := &lockedWriter{}
 	env.Stderr = stderr
 	ctx := context.Background()

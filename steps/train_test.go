@@ -3,7 +3,6 @@ package steps_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,19 +16,9 @@ import (
 
 // The train step writes the whole model directory, and leaves no
 // temporary directory behind when it succeeds, when the fit is cancelled
-// and when the model directory is taken: its files are created while the
-// model is fitted.
+// and when the model directory is taken.
 func TestTrainStepModelDirectory(t *testing.T) {
-	_, env := newRegisterEnv(t)
-	data, err := os.ReadFile(filepath.Join("..", "examples", "iris", "data", "iris.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.ProjectDir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(env.ProjectDir, "iris.csv"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env.DatasetVersion = func(string, string) {}
+	_, env := newIrisEnv(t)
 	ctx := context.Background()
 	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "iris.csv", "target": "target",
 		"class_names": []any{"setosa", "versicolor", "virginica"}})
