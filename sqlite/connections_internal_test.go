@@ -74,12 +74,7 @@ func TestARunOpensOneConnection(t *testing.T) {
 // an existing experiment: none (nil, as GetExperiment), and some.
 func TestEnsureExperimentReadsTags(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openInternal(t)
 	tags := map[string]string{"a": "1", "b": `{"json": [1]}`, "c": ""}
 	for name, tags := range map[string]map[string]string{"bare": nil, "tagged": tags} {
 		created, err := s.CreateExperiment(ctx, name, tags)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,13 +75,8 @@ func TestLikeToGlob(t *testing.T) {
 // that matches few runs is the exception: those are read and sorted.
 func TestSearchPlansReadIndexesInOrder(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	s := openInternal(t)
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		for i := range 3000 {
 			id := fmt.Sprintf("%032x", i*7919%3001)
 			for _, q := range []struct {
