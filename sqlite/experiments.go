@@ -122,7 +122,7 @@ func (s *Store) EnsureExperiment(ctx context.Context, name string) (*tracking.Ex
 	// the write lock. It runs on the writer's connection, which the
 	// command creating a run opens anyway: a process that only creates
 	// runs then never opens a reading connection (each loads the schema).
-	exp, err := findExperimentByName(ctx, s.db, name)
+	exp, err := getExperiment(ctx, s.db, `name = ?`, name)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -224,67 +224,34 @@ func (s *Store) ListExperiments(ctx context.Context, view tracking.ViewType) ([]
 }
 
 // getExperiment loads one experiment selected by where (which may end with
-// ORDER BY/LIMIT) and its tags. It returns sql.ErrNoRows if none matches.
+// ORDER BY/LIMIT) and its tags, in one statement, so that both come from
+// one snapshot without a transaction. It returns sql.ErrNoRows if none
+// matches.
 func getExperiment(ctx context.Context, q querier, where string, args ...any) (*tracking.Experiment, error) {
-	exp, err := scanExperiment(q.QueryRowContext(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE `+where, args...))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM experiment_tags WHERE experiment_id = ? ORDER BY key`, exp.ID)
-	if err != nil {
-		return nil, fmt.Errorf("load tags of experiment %s: %w", exp.ID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("load tags of experiment %s: %w", exp.ID, err)
-		}
-		if exp.Tags == nil {
-			exp.Tags = map[string]string{}
-		}
-		exp.Tags[k] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load tags of experiment %s: %w", exp.ID, err)
-	}
-	return exp, nil
-}
-
-// findExperimentByName returns the experiment named name, with its tags,
-// or sql.ErrNoRows. One statement reads the experiment and its tags, so
-// that they come from one snapshot without a transaction.
-func findExperimentByName(ctx context.Context, q querier, name string) (*tracking.Experiment, error) {
 	var tags string
-	var exp tracking.Experiment
-	var id int64
-	err := q.QueryRowContext(ctx, `SELECT `+experimentColumns+`,
+	exp, err := scanExperiment(q.QueryRowContext(ctx, `SELECT `+experimentColumns+`,
 		(SELECT json_group_object(key, value) FROM experiment_tags t WHERE t.experiment_id = e.experiment_id)
-		FROM experiments e WHERE name = ?`, name).Scan(
-		&id, &exp.Name, &exp.ArtifactLocation, &exp.LifecycleStage, &exp.CreationTime, &exp.LastUpdateTime, &tags)
-	if errors.Is(err, sql.ErrNoRows) {
+		FROM experiments e WHERE `+where, args...), &tags)
+	if err != nil {
 		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("look up experiment %q: %w", name, err)
-	}
-	exp.ID = strconv.FormatInt(id, 10)
 	if tags != "{}" {
 		if err := json.Unmarshal([]byte(tags), &exp.Tags); err != nil {
-			return nil, fmt.Errorf("read tags of experiment %q: %w", name, err)
+			return nil, fmt.Errorf("load tags of experiment %s: %w", exp.ID, err)
 		}
 	}
-	return &exp, nil
+	return exp, nil
 }
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// scanExperiment reads the experimentColumns of one row.
-func scanExperiment(sc scanner) (*tracking.Experiment, error) {
+// scanExperiment reads the experimentColumns of one row, then the columns
+// after them into more.
+func scanExperiment(sc scanner, more ...any) (*tracking.Experiment, error) {
 	var exp tracking.Experiment
 	var id int64
-	err := sc.Scan(&id, &exp.Name, &exp.ArtifactLocation, &exp.LifecycleStage, &exp.CreationTime, &exp.LastUpdateTime)
+	err := sc.Scan(append([]any{&id, &exp.Name, &exp.ArtifactLocation, &exp.LifecycleStage, &exp.CreationTime, &exp.LastUpdateTime}, more...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
