@@ -307,7 +307,7 @@ func retry(ctx context.Context, attempt func() error) error {
 func (s *Store) writeOnce(ctx context.Context, level sql.IsolationLevel, fn func(tx *txn) error) error {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: level})
 	if err != nil {
-		return unavailable(s.dsn, "begin write transaction", err)
+		return &beginError{unavailable(s.dsn, "begin write transaction", err)}
 	}
 	if err := fn(&txn{tx}); err != nil {
 		tx.Rollback()
@@ -326,7 +326,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *txn) error) error {
 	for attempt := 1; ; attempt++ {
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
-			err = unavailable(s.dsn, "begin read transaction", err)
+			err = &beginError{unavailable(s.dsn, "begin read transaction", err)}
 			if attempt < 10 && retryable(err) && ctx.Err() == nil {
 				time.Sleep(delay)
 				delay = min(2*delay, time.Second)
@@ -348,11 +348,25 @@ func unavailable(dsn, what string, err error) error {
 	return fmt.Errorf("%s on %s: %w", what, dsn, err)
 }
 
+// beginError is the failure of a transaction to begin: none of its
+// statements ran. (pgx may find the connection closed by a server restart
+// while it clears its statement cache before BEGIN, an error it cannot
+// call safe to retry in general.)
+type beginError struct{ err error }
+
+func (e *beginError) Error() string { return e.err.Error() }
+func (e *beginError) Unwrap() error { return e.err }
+
 // retryable reports whether a failed transaction may be run again: a
 // serialization failure, a deadlock, a unique violation that a concurrent
 // insert caused (the retry sees the row and answers as the contract says),
-// or a connection that broke (the server restarted) before the commit.
+// a connection that broke (the server restarted) before the commit, or a
+// transaction that could not begin for a closed connection.
 func retryable(err error) bool {
+	var be *beginError
+	if errors.As(err, &be) && errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
