@@ -11,6 +11,9 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	// For its effect: C allocations (SQLite's) in one malloc arena, set
+	// before the Go runtime starts (see the package).
+	_ "github.com/mlrun/mlrun/internal/mallocarena"
 	"github.com/mlrun/mlrun/provenance"
 )
 
