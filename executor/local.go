@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/timerslack"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -139,7 +140,7 @@ func (l *Local) run(ctx context.Context, b Batch, t Task) State {
 		defer errf.Close()
 		cmd.Stdout, cmd.Stderr = out, errf
 	}
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.Start(cmd); err != nil {
 		return State{Status: tracking.StatusFailed, Raw: "FAILED", Reason: fmt.Sprintf("cannot start %s: %v", argv[0], err)}
 	}
 	l.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/internal/timerslack"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -266,9 +267,13 @@ func (s *Slurm) Logs(dir string, t Task) Logs {
 func (s *Slurm) run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), s.Env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := timerslack.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	out := stdout.Bytes()
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {

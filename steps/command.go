@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/internal/timerslack"
 	"github.com/mlrun/mlrun/tracking"
 )
 
@@ -149,7 +150,7 @@ func (c Command) Run(ctx context.Context, env *Env, in Values) (*Result, error) 
 	cmd.Stdout = io.MultiWriter(droppingWriter{stdout}, shared)
 	cmd.Stderr = io.MultiWriter(droppingWriter{stderr}, shared)
 
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.Start(cmd); err != nil {
 		return nil, errs.Errorf(errs.Failed, "step %s: cannot start %s: %v", env.Step, shell, err)
 	}
 	done := make(chan error, 1)

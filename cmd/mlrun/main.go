@@ -14,6 +14,9 @@ import (
 	// For its effect: C allocations (SQLite's) in one malloc arena, set
 	// before the Go runtime starts (see the package).
 	_ "github.com/mlrun/mlrun/internal/mallocarena"
+	// For its effect too: a short-lived command's timer slack, 1 ms (see
+	// the package; the programs mlrun starts get the slack mlrun got).
+	_ "github.com/mlrun/mlrun/internal/timerslack"
 	"github.com/mlrun/mlrun/provenance"
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlrun/mlrun/errs"
+	"github.com/mlrun/mlrun/internal/timerslack"
 )
 
 // pythonEnv names the Python that `mlrun serve` hands MLflow-written models
@@ -84,7 +85,7 @@ func (a *app) serveWithMLflow(c *cobra.Command, dir, uri string, o serveOptions)
 		"-h", o.host, "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = a.stderr, a.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.Start(cmd); err != nil {
 		return fmt.Errorf("start MLflow's scoring server: %w", err)
 	}
 	fmt.Fprintf(a.stderr, "serving %s (an MLflow model: %s) with MLflow's scoring server on http://%s\n", uri, flavors, joinHostPort(o.host, port))
