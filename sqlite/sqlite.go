@@ -87,7 +87,7 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	writer := sql.OpenDB(connector{
 		dsn: path + "?_busy_timeout=" + timeout +
 			"&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=32",
-		pragmas: mmapPragma + "; " + walAutocheckpointPragma + "; " + walSizeLimitPragma + "; " + tempStorePragma,
+		pragmas: walAutocheckpointPragma + "; " + walSizeLimitPragma + "; " + tempStorePragma,
 	})
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
@@ -121,10 +121,19 @@ func Open(ctx context.Context, dbPath, artifactRoot string) (*Store, error) {
 	return s, nil
 }
 
-// mmapPragma makes a connection read the database file through a memory
-// map (address space, not memory: SQLite maps at most the file). A search
-// over a large store visits thousands of scattered pages, and a read(2) per
-// page cost a third of its time.
+// mmapPragma makes a reading connection read the database file through a
+// memory map (address space, not memory: SQLite maps at most the file). A
+// search over a large store visits thousands of scattered pages, and a
+// read(2) per page cost a third of its time.
+//
+// The writer reads without one: its reads are mostly the pages its writes
+// change, which SQLite copies into its page cache anyway, and a map's page
+// table entries cost more than the reads they save to a short command. A
+// page fault maps 16 pages of the file around the one read, and closing
+// the connection (or the process's exit) unmaps all of them: for an
+// `mlrun run` on an 80 MB store, about 1.7 ms of CPU for the unmapping
+// alone. Without the map an iris run takes 0.94x the CPU time and 0.93x
+// the page faults.
 const mmapPragma = `PRAGMA mmap_size = 1073741824`
 
 // readerCachePragma gives each reading connection a 16 MiB page cache
