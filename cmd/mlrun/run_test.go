@@ -40,7 +40,7 @@ entry_points:
   fail:
     command: "echo about to fail >&2; exit 3"
   sleep:
-    command: "echo sleeping; sleep 60"
+    command: "echo sleeping; sleep 61"
   logger:
     command: "mlrun log metric from_cli 1.5 --step 2 && mlrun log param source cli && mlrun log tag via cli"
 `,
