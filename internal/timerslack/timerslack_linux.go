@@ -7,7 +7,7 @@ package timerslack
 #include <string.h>
 #include <sys/prctl.h>
 
-// mlrun_slack_ns is the timer slack mlrun sets for a short-lived command.
+// MLRUN_SLACK_NS is the timer slack mlrun sets for a short-lived command.
 #define MLRUN_SLACK_NS 1000000UL
 
 // mlrun_original_slack is the slack of the process's first thread before
@@ -65,8 +65,6 @@ static void mlrun_put_slack(unsigned long ns) {
 }
 
 static unsigned long mlrun_original(void) { return mlrun_original_slack; }
-
-static int mlrun_long_lived_args(int argc, char **argv) { return mlrun_long_lived(argc, argv); }
 */
 import "C"
 
@@ -96,7 +94,7 @@ func LongLived(args []string) bool {
 			C.free(unsafe.Pointer(p))
 		}
 	}()
-	return C.mlrun_long_lived_args(C.int(len(argv)), &argv[0]) != 0
+	return C.mlrun_long_lived(C.int(len(argv)), &argv[0]) != 0
 }
 
 // Start starts cmd as cmd.Start does, from a thread whose timer slack is
