@@ -23,11 +23,11 @@ import (
 // without it their figures are skipped with a message.
 
 // cheapPairs is the fewest pairs a comparison of two commands of tens of
-// milliseconds measures (see BenchmarkIrisEndToEnd). Issue 9's iris goal is
-// a ratio about a tenth below its bound, single pairs on a 2-CPU virtual
-// machine range from 0.15 to 0.6, and the median of 15 pairs moved by
-// +-0.035 from run to run; 40 pairs (five seconds) make it 1.6 times
-// (the square root of 40/15) steadier.
+// milliseconds measures (see BenchmarkIrisEndToEnd). Issue 9's iris figure
+// sits within a tenth of its goal (0.32-0.35 against 0.362), single pairs
+// on a 2-CPU virtual machine range from 0.15 to 0.6, and the median of 15
+// pairs moved by +-0.035 from run to run; the median of 40 pairs (five
+// seconds) should move about 1.6 times less (the square root of 40/15).
 const cheapPairs = 40
 
 // benchPairs returns how many pairs each comparison measures.
