@@ -75,6 +75,14 @@ func (e Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	if plots {
+		// The projection (a PCA, its CSV and its plot) is drawn in the
+		// background with the other plots; first, as it takes longest.
+		log, step := env.Log, env.Step
+		if err := env.Background(prefix+"projection.png", func() error { return writeProjection(log, e.Plots, step, model, ds, pred, prefix) }); err != nil {
+			return nil, err
+		}
+	}
 	scores := map[string]float64{}
 	if model.Task == ml.Regression {
 		y := make([]float64, len(pred.Labels))
@@ -98,14 +106,6 @@ func (e Evaluate) Run(ctx context.Context, env *Env, in Values) (*Result, error)
 			if err := env.Log.SetTags(ctx, tags); err != nil {
 				return nil, err
 			}
-		}
-	}
-	if plots {
-		// The projection (a PCA, its CSV and its plot) is drawn in the
-		// background with the other plots.
-		log, step := env.Log, env.Step
-		if err := env.Background(prefix+"projection.png", func() error { return writeProjection(log, e.Plots, step, model, ds, pred, prefix) }); err != nil {
-			return nil, err
 		}
 	}
 	now := time.Now().UnixMilli()
