@@ -7,22 +7,57 @@ import (
 	"strings"
 )
 
-// pool is the connection pool; its query methods number '?' placeholders.
+// pool is the connection pool; its query methods number '?' placeholders,
+// and send a statement again, on another connection, when pgx could not
+// send it on the one it took (see notSent).
 type pool struct{ *sql.DB }
 
+// sendAttempts bounds how often pool sends one statement that pgx could
+// not send: each failure closes the connection it was tried on, so this
+// is how many dropped connections one statement gets past.
+const sendAttempts = 20
+
 // ExecContext runs a statement written with '?' placeholders.
-func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.DB.ExecContext(ctx, rebind(query), args...)
+func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	query = rebind(query)
+	for n := 1; ; n++ {
+		res, err = p.DB.ExecContext(ctx, query, args...)
+		if n == sendAttempts || !notSent(err) || ctx.Err() != nil {
+			return res, err
+		}
+	}
 }
 
 // QueryContext runs a query written with '?' placeholders.
-func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return p.DB.QueryContext(ctx, rebind(query), args...)
+func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	query = rebind(query)
+	for n := 1; ; n++ {
+		rows, err = p.DB.QueryContext(ctx, query, args...)
+		if n == sendAttempts || !notSent(err) || ctx.Err() != nil {
+			return rows, err
+		}
+	}
 }
 
 // QueryRowContext runs a query written with '?' placeholders.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return p.DB.QueryRowContext(ctx, rebind(query), args...)
+	query = rebind(query)
+	for n := 1; ; n++ {
+		row := p.DB.QueryRowContext(ctx, query, args...)
+		if n == sendAttempts || !notSent(row.Err()) || ctx.Err() != nil {
+			return row
+		}
+	}
+}
+
+// notSent reports whether err is pgx failing to deallocate the prepared
+// statements it had cached on a connection, which it does before it sends
+// the next statement there, so that statement was never sent. (This is
+// how a connection that the server dropped, in a restart, shows when pgx
+// had such statements: a statement failed on it before.) pgx gives this
+// failure no type of its own, only its message.
+func notSent(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "failed to deallocate cached statement(s)")
 }
 
 // txn is a transaction whose query methods number '?' placeholders.

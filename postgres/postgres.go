@@ -360,11 +360,12 @@ func (e *beginError) Unwrap() error { return e.err }
 // retryable reports whether a failed transaction may be run again: a
 // serialization failure, a deadlock, a unique violation that a concurrent
 // insert caused (the retry sees the row and answers as the contract says),
-// a connection that broke (the server restarted) before the commit, or a
-// transaction that could not begin for a closed connection.
+// a connection that broke (the server restarted) before the commit, a
+// transaction that could not begin for a closed connection, or a statement
+// (the commit included) that pgx never sent.
 func retryable(err error) bool {
 	var be *beginError
-	if errors.As(err, &be) && errors.Is(err, pgconn.ErrConnClosed) {
+	if errors.As(err, &be) && errors.Is(err, pgconn.ErrConnClosed) || notSent(err) {
 		return true
 	}
 	var pe *pgconn.PgError

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/internal/pgtest"
 	"github.com/mlrun/mlrun/postgres"
@@ -143,5 +145,44 @@ func TestLogBatchOneStatement(t *testing.T) {
 	}
 	if err := s.LogBatch(ctx, run.ID, []tracking.Metric{{Key: "x", Step: 1}}, nil, nil); errs.Code(err) != errs.Invalid {
 		t.Fatalf("logging to a deleted run: %v, want invalid", err)
+	}
+}
+
+// A connection that the server dropped (its backend terminated, as a
+// restart does) while pgx still had a failed statement's cached prepared
+// statement to deallocate fails before pgx sends the next statement on it,
+// with "failed to deallocate cached statement(s)". The store sends that
+// statement again on another connection: here the lookup of the
+// experiment's artifact location, then the insert of a run.
+func TestStatementOnDroppedConnection(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	s, err := postgres.Open(ctx, dsn, filepath.Join(t.TempDir(), "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := s.DB()
+	db.SetMaxOpenConns(1) // every statement below uses the one connection
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	for round := range 2 {
+		var pid int
+		if err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "SELECT 1/$1::int", 0); err == nil {
+			t.Fatal("dividing by zero did not fail")
+		}
+		var gone bool
+		if err := admin.QueryRow(ctx, "SELECT pg_terminate_backend($1, 5000)", pid).Scan(&gone); err != nil || !gone {
+			t.Fatalf("terminate backend %d: %v, %v", pid, gone, err)
+		}
+		if _, err := s.CreateRun(ctx, tracking.NewRun{Name: fmt.Sprint("after-drop-", round)}); err != nil {
+			t.Fatalf("round %d: create a run on a dropped connection: %v", round, err)
+		}
 	}
 }
