@@ -18,34 +18,34 @@ type pool struct{ *sql.DB }
 const sendAttempts = 20
 
 // ExecContext runs a statement written with '?' placeholders.
-func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = rebind(query)
-	for n := 1; ; n++ {
-		res, err = p.DB.ExecContext(ctx, query, args...)
-		if n == sendAttempts || !notSent(err) || ctx.Err() != nil {
-			return res, err
-		}
-	}
+	return resend(ctx, func() (sql.Result, error) { return p.DB.ExecContext(ctx, query, args...) })
 }
 
 // QueryContext runs a query written with '?' placeholders.
-func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query = rebind(query)
-	for n := 1; ; n++ {
-		rows, err = p.DB.QueryContext(ctx, query, args...)
-		if n == sendAttempts || !notSent(err) || ctx.Err() != nil {
-			return rows, err
-		}
-	}
+	return resend(ctx, func() (*sql.Rows, error) { return p.DB.QueryContext(ctx, query, args...) })
 }
 
 // QueryRowContext runs a query written with '?' placeholders.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	query = rebind(query)
-	for n := 1; ; n++ {
+	row, _ := resend(ctx, func() (*sql.Row, error) {
 		row := p.DB.QueryRowContext(ctx, query, args...)
-		if n == sendAttempts || !notSent(row.Err()) || ctx.Err() != nil {
-			return row
+		return row, row.Err()
+	})
+	return row
+}
+
+// resend calls send, which sends one statement, again while pgx could not
+// send it (see notSent), at most sendAttempts times.
+func resend[T any](ctx context.Context, send func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := send()
+		if n == sendAttempts || !notSent(err) || ctx.Err() != nil {
+			return v, err
 		}
 	}
 }
