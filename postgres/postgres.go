@@ -350,8 +350,8 @@ func unavailable(dsn, what string, err error) error {
 
 // beginError is the failure of a transaction to begin: none of its
 // statements ran. (pgx may find the connection closed by a server restart
-// while it clears its statement cache before BEGIN, an error it cannot
-// call safe to retry in general.)
+// while it waits for BEGIN's answer, an error it cannot call safe to retry
+// in general.)
 type beginError struct{ err error }
 
 func (e *beginError) Error() string { return e.err.Error() }
@@ -364,8 +364,11 @@ func (e *beginError) Unwrap() error { return e.err }
 // transaction that could not begin for a closed connection, or a statement
 // (the commit included) that pgx never sent.
 func retryable(err error) bool {
+	if notSent(err) {
+		return true
+	}
 	var be *beginError
-	if errors.As(err, &be) && errors.Is(err, pgconn.ErrConnClosed) || notSent(err) {
+	if errors.As(err, &be) && errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	var pe *pgconn.PgError
