@@ -24,10 +24,11 @@ import (
 
 // cheapPairs is the fewest pairs a comparison of two commands of tens of
 // milliseconds measures (see BenchmarkIrisEndToEnd). Issue 9's iris figure
-// sits within a tenth of its goal (0.32-0.35 against 0.362), single pairs
-// on a 2-CPU virtual machine range from 0.15 to 0.6, and the median of 15
-// pairs moved by +-0.035 from run to run; the median of 40 pairs (five
-// seconds) should move about 1.6 times less (the square root of 40/15).
+// sits close to its goal (0.354 and 0.358 over 200 pairs, against 0.362),
+// single pairs on a 2-CPU virtual machine range from 0.15 to 0.7, and the
+// median of 15 pairs moved by +-0.035 from run to run; the median of 40
+// pairs (five seconds) moves about 1.6 times less (the square root of
+// 40/15): 0.34-0.38 over the runs measured.
 const cheapPairs = 40
 
 // benchPairs returns how many pairs each comparison measures.
