@@ -2,7 +2,8 @@
 # make bench: every speed figure the issues ask for, each a ratio against an
 # anchor doing the same work, measured side by side in the same run. The two
 # sides alternate, MLRUN_BENCH_PAIRS times (default 5; 3 for the slow
-# sweeps, 2 for the fits, at least 200 for the quick iris comparisons), and
+# sweeps, 2 for the fits, at least 15 for serving and 200 for the quick iris
+# comparisons), and
 # each figure is the median ratio with its spread
 # (min–max over the pairs). Ends with one table of every figure.
 #
