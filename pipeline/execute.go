@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mlrun/mlrun/errs"
@@ -33,9 +32,6 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	}
 	defer staging.Close()
 	log := newRunLogger(r.Store, info.ID, staging, r.bgSlots).sharing(r.shared)
-	if r.flushDelay > 0 {
-		log.delay = r.flushDelay
-	}
 	if !created {
 		log.loggedElsewhere() // an earlier attempt may have logged to it
 	}
@@ -43,14 +39,14 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	// project runs, so that what a step writes is not taken for a change
 	// to the project; steps that write only the run's artifacts, outside
 	// the project's repository, may run before (see provenanceCapture.pendingFor).
-	var resolving sync.Once
-	var resolveErr error
+	resolved, resolveErr := false, error(nil)
 	provenanceReady := func() error {
-		resolving.Do(func() {
+		if !resolved {
+			resolved = true
 			if capture, resolveErr = capture.resolve(ctx, log); resolveErr == nil {
 				resolveErr = capture.saveArtifacts(ctx, log)
 			}
-		})
+		}
 		return resolveErr
 	}
 	mayWait := capture.pendingFor(log.artifactDir, r.StoreDir)
@@ -64,19 +60,6 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 		if err := provenanceReady(); err != nil {
 			return err
 		}
-	}
-	// A run of its own writes its provenance (its tags, its lockfiles)
-	// while its first steps run, on a processor they leave idle, rather
-	// than with its last records: an iris run's last batch has 12 tags
-	// rather than 27, and the run took 0.91x-0.98x the time. A sweep's
-	// trials, which share the processors, write it with their last
-	// records, in one transaction fewer.
-	if r.bgSlots == nil {
-		log.bg.after(func() {
-			if provenanceReady() == nil {
-				log.flushAhead()
-			}
-		})
 	}
 
 	datasets := map[string]string{}

@@ -18,10 +18,9 @@ import (
 // steps.Logger. Params, metrics and tags are buffered and written in one
 // transaction by flush: logging is never the slow part of a run. The
 // runner flushes before a step that reads the run's metrics, before a
-// command and when the run ends, and a run of its own once its provenance
-// is recorded (see execute); in between, what was logged reaches the store
-// at most flushDelay after it was logged (a timer flushes it), so a long
-// step never hides what the steps before it logged. Artifacts are
+// command and when the run ends; in between, what was logged reaches the
+// store at most flushDelay after it was logged (a timer flushes it), so a
+// long step never hides what the steps before it logged. Artifacts are
 // written to the staging directory artifactDir, which flush also publishes
 // to the run's repository (a no-op when that is the local directory
 // itself).
@@ -52,12 +51,11 @@ type runLogger struct {
 	// outside is set once something other than l may have logged metrics
 	// to the run: a command's process, or a run created elsewhere.
 	outside bool
-	// timer flushes what is buffered delay (flushDelay unless a test
-	// says otherwise) after it was logged; nil while nothing waits.
-	// aheadErr is a failed flushAhead, returned by the next flush.
-	delay    time.Duration
+	// timer flushes what is buffered flushDelay after it was logged; nil
+	// while nothing waits. timerErr is the timer's failed flush, returned
+	// by the next flush.
 	timer    *time.Timer
-	aheadErr error
+	timerErr error
 }
 
 // flushDelay is how long logged values may wait in a runLogger's buffer
@@ -142,31 +140,30 @@ func (l *runLogger) SetTags(ctx context.Context, tags map[string]string) error {
 // runs already. l.mu is held.
 func (l *runLogger) armLocked() {
 	if l.timer == nil {
-		l.timer = time.AfterFunc(l.delay, l.flushAhead)
+		l.timer = time.AfterFunc(flushDelay, l.timedFlush)
 	}
 }
 
-// flushAhead writes the buffered values ahead of the runner's next flush:
-// the timer's flush, and a run's once its provenance is recorded (see
-// execute). Artifacts are published by the runner's flushes only, between
-// steps. Its error waits for the next flush.
-func (l *runLogger) flushAhead() {
+// timedFlush is the timer's flush of the buffered values (artifacts are
+// published by the runner's flushes only, between steps); its error waits
+// for the next flush.
+func (l *runLogger) timedFlush() {
 	if err := l.write(context.Background(), false); err != nil {
 		l.mu.Lock()
-		if l.aheadErr == nil {
-			l.aheadErr = err
+		if l.timerErr == nil {
+			l.timerErr = err
 		}
 		l.mu.Unlock()
 	}
 }
 
 // flush writes what was logged since the last flush, in one transaction,
-// and returns the error of a flushAhead that failed since.
+// and returns the error of a timed flush that failed since.
 func (l *runLogger) flush(ctx context.Context) error {
 	err := l.write(ctx, true)
 	l.mu.Lock()
-	if l.aheadErr != nil {
-		err, l.aheadErr = l.aheadErr, nil
+	if l.timerErr != nil {
+		err, l.timerErr = l.timerErr, nil
 	}
 	l.mu.Unlock()
 	return err
@@ -205,7 +202,7 @@ func newRunLogger(st tracking.Store, runID string, staging *artifact.Staging, bg
 		bgSlots = newBackgroundSlots()
 	}
 	return &runLogger{store: st, runID: runID, artifactDir: staging.Dir, staging: staging, bg: newBackground(bgSlots),
-		shared: &artifact.SharedFiles{}, delay: flushDelay}
+		shared: &artifact.SharedFiles{}}
 }
 
 // sharing returns l storing the artifact bytes it writes once with the

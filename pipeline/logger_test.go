@@ -35,9 +35,8 @@ func (note) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.Re
 	return &steps.Result{}, env.Log.SetTags(ctx, map[string]string{"note": text})
 }
 
-// watch is a step kind that runs until the store shows the tag "key"
-// (note unless given) set to its input "text", as a long step would, and
-// fails after 10 s.
+// watch is a step kind that runs until the store shows the tag "note" set
+// to its input "text", as a long step would, and fails after 10 s.
 type watch struct{}
 
 func (watch) Name() string             { return "watch" }
@@ -45,25 +44,21 @@ func (watch) Doc() string              { return "wait for the note to reach the 
 func (watch) Outputs() []steps.Output  { return nil }
 func (watch) Check(steps.Values) error { return nil }
 func (watch) Inputs() []steps.Input {
-	return []steps.Input{
-		{Name: "text", Type: steps.String, Doc: "the value awaited"},
-		{Name: "key", Type: steps.String, Doc: "the tag awaited", Default: "note"},
-	}
+	return []steps.Input{{Name: "text", Type: steps.String, Doc: "the value awaited"}}
 }
 
 func (watch) Run(ctx context.Context, env *steps.Env, in steps.Values) (*steps.Result, error) {
 	text, _ := in["text"].(string)
-	key, _ := in["key"].(string)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		run, err := env.Store.GetRun(ctx, env.RunID)
 		if err != nil {
 			return nil, err
 		}
-		if hasTag(run.Tags, key, text) {
+		if hasTag(run.Tags, "note", text) {
 			return &steps.Result{}, nil
 		}
 	}
-	return nil, fmt.Errorf("the tag %s=%q never reached the store while the step ran", key, text)
+	return nil, fmt.Errorf("the note %q never reached the store while the step ran", text)
 }
 
 // Steps' logs are written in batches, but a long step never hides what the
@@ -188,7 +183,7 @@ func TestLoggerKnowsTheLatestMetricsAsTheStoreDoes(t *testing.T) {
 }
 
 // A run whose project's provenance is still being captured is created at
-// once; the provenance's tags are recorded once it is captured, and do
+// once; the provenance's tags are recorded before its first step, and do
 // not replace a tag the run was created with. A capture that fails fails
 // the run.
 func TestRunCreatedBeforeItsProvenanceIsCaptured(t *testing.T) {
@@ -244,36 +239,6 @@ entry_points:
 		if v, _ := run.Tag("mlrun.host"); v == "" {
 			t.Errorf("no mlrun.host tag: %v", run.Tags)
 		}
-	}
-}
-
-// A run of its own whose provenance is captured ahead (as mlrun run does)
-// writes the provenance's tags while its steps run, well before its
-// logger's timer would: a step that waits for one in the store sees it.
-// With the timer at an hour, a run that wrote them only with its last
-// records would fail it.
-func TestProvenanceReachesTheStoreWhileStepsRun(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "MLproject"), []byte(`name: prov
-entry_points:
-  main:
-    steps:
-      - {name: wait, uses: watch, with: {key: mlrun.project.dir, text: "${{ params.dir }}"}}
-    parameters:
-      dir: {type: string}
-`), 0o644)
-	kinds := steps.NewRegistry(watch{})
-	proj, err := project.Load(dir, kinds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	r, _ := testRunner(t, kinds)
-	r.flushDelay = time.Hour
-	r.Provenance = StartProvenance(ctx, proj.Dir, "test", r.StoreDir)
-	out, err := r.Run(ctx, Request{Project: proj, Params: []project.KV{{Key: "dir", Value: proj.Dir}}})
-	if err != nil || out.Status != tracking.StatusFinished {
-		t.Errorf("run: %v", err)
 	}
 }
 

@@ -64,7 +64,6 @@ type Runner struct {
 
 	onCreated   func(runID string)   // told the run id as soon as the run exists
 	onStepsDone func()               // told when the steps succeeded and only background work is left
-	flushDelay  time.Duration        // the runs' loggers' timer (runLogger.delay); 0: flushDelay
 	unowned     bool                 // runs are created SCHEDULED, for another process (Submit)
 	exp         *tracking.Experiment // the sweep's experiment, looked up once (SubmitSweep)
 }
