@@ -159,6 +159,24 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
 	}
+	// The params first, as an MLflow user logs them before fit(): a fit
+	// that fails leaves them on the run.
+	hp, err := spec.WithDefaults(paramsOf(in))
+	if err != nil {
+		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
+	}
+	if rs, ok := in["random_state"].(int); ok {
+		if _, declared := hp["random_state"]; declared && hp["random_state"] == nil {
+			hp["random_state"] = rs
+		}
+	}
+	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
+	for k, v := range hp {
+		params[env.Step+"."+k] = formatParam(v)
+	}
+	if err := env.Log.LogParams(ctx, params); err != nil {
+		return nil, err
+	}
 	opts := preprocess.DefaultOptions()
 	opts.Scale, _ = in["scale"].(bool)
 	if hu, ok := in["handle_unknown"].(string); ok {
@@ -192,17 +210,8 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		return nil, errs.Errorf(errs.Failed, "step %s: %s: %v", env.Step, spec.Name, errs.Message(err))
 	}
 
-	hp, err := spec.WithDefaults(paramsOf(in))
-	if err != nil {
-		return nil, errs.Errorf(errs.Invalid, "step %s: %v", env.Step, err)
-	}
-	if rs, ok := in["random_state"].(int); ok {
-		if _, declared := hp["random_state"]; declared && hp["random_state"] == nil {
-			hp["random_state"] = rs
-		}
-	}
-	// The training score, and what a person wants to see: params and
-	// history. The history's plot is drawn while the model is saved.
+	// The training score, and what a person wants to see: the history.
+	// Its plot is drawn while the model is saved.
 	pred := est.Predict(X)
 	scoreKey, score := "train_r2", 0.0
 	if task == ml.Classification {
@@ -245,13 +254,6 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		return nil, err
 	}
 
-	params := map[string]string{env.Step + ".estimator": spec.Name, env.Step + ".rows": fmt.Sprint(ds.Rows)}
-	for k, v := range hp {
-		params[env.Step+"."+k] = formatParam(v)
-	}
-	if err := env.Log.LogParams(ctx, params); err != nil {
-		return nil, err
-	}
 	if err := env.Log.LogMetrics(ctx, history); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -76,6 +77,47 @@ func TestTrainStepModelDirectory(t *testing.T) {
 	for _, name := range entries() {
 		if strings.HasPrefix(name, ".") || name == "cancelled_model" {
 			t.Errorf("the artifacts hold %s after the failed steps", name)
+		}
+	}
+}
+
+// The train step logs its params before it fits, as an MLflow user calls
+// log_params before fit(): a fit that fails (here, on training data of a
+// single class) leaves on the run what it was given.
+func TestTrainLogsItsParamsBeforeItFits(t *testing.T) {
+	st, env := newIrisEnv(t)
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(env.ProjectDir, "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	setosa := filepath.Join(env.ProjectDir, "setosa.csv") // the header and the 50 setosa rows
+	if err := os.WriteFile(setosa, []byte(strings.Join(lines[:51], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "setosa.csv", "target": "target"})
+	train := steps.Train{Estimators: catalog.Builtin()}
+	in, err := steps.Resolve(train, map[string]any{"data": loaded.Outputs["dataset"], "plots": false,
+		"hyperparameters": map[string]any{"C": 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Step = "train"
+	if _, err := train.Run(ctx, env, in); err == nil || !strings.Contains(err.Error(), "only one class") {
+		t.Fatalf("a fit on one class: %v, want its error", err)
+	}
+	run, err := st.GetRun(ctx, env.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range run.Params {
+		got[p.Key] = p.Value
+	}
+	for k, want := range map[string]string{"train.C": "0.5", "train.estimator": "logistic_regression", "train.rows": "50"} {
+		if got[k] != want {
+			t.Errorf("param %s = %q after the failed fit, want %q (params %v)", k, got[k], want, got)
 		}
 	}
 }
