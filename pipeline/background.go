@@ -14,10 +14,10 @@ import (
 // Work started with startLast (writing the run's records) waits until no
 // work started with start is waiting for a slot, then runs without one. On
 // a machine of two processors, the three plots of a run draw two at a time:
-// records written before them held up the plots, and the last plot then
-// drew alone, with the other processor idle; written once every plot has a
-// slot, they run beside the last plots instead. They take no slot, so that
-// records waiting for the store hold up no plot.
+// records written before them held up the plots, and the last plot drew
+// alone, with the other processor idle; written last, they fill that idle
+// processor instead. They take no slot, so that records waiting for the
+// store (the trials of a sweep write to it at once) hold up no plot.
 type background struct {
 	slots chan struct{}
 	wg    sync.WaitGroup

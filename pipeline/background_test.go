@@ -64,6 +64,11 @@ func TestBackgroundRunsLastWorkOnceTheRestHasSlots(t *testing.T) {
 		ran("first")
 		return nil
 	}, nil)
+	b.startLast("record", func() error {
+		ran("record")
+		close(recorded)
+		return errors.New("store gone")
+	})
 	b.start("plot 1", func() error { ran("plot 1"); return nil }, nil)
 	// The last plot holds the slot until the record has run: the record
 	// needs none.
@@ -76,11 +81,6 @@ func TestBackgroundRunsLastWorkOnceTheRestHasSlots(t *testing.T) {
 		ran("plot 2")
 		return nil
 	}, nil)
-	b.startLast("record", func() error {
-		ran("record")
-		close(recorded)
-		return errors.New("store gone")
-	})
 	close(release)
 	err := b.wait()
 	want := []string{"first", "plot 1", "record", "plot 2"}
