@@ -10,33 +10,18 @@ import (
 // per free slot, while the run goes on; the run waits for all of it (wait)
 // before it ends, and the first failure, or a panic as a *PanicError, fails
 // the run.
-//
-// Work started with startLast (writing the run's records) waits until no
-// work started with start is waiting for a slot, then runs without one. On
-// a machine of two processors, the three plots of a run draw two at a time:
-// records written before them held up the plots, and the last plot drew
-// alone, with the other processor idle; written last, they fill that idle
-// processor instead. They take no slot, so that records waiting for the
-// store (the trials of a sweep write to it at once) hold up no plot.
 type background struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	err   error
-	// waiting is the work started with start waiting for a slot, in the
-	// order it was started: each goroutine that gets a slot runs the first.
-	waiting []func()
-	// drained is signalled (with mu) when waiting becomes empty.
-	drained sync.Cond
 }
 
 // newBackground returns a group running works when one of slots is free.
 // The trials of a sweep share their slots, so that many runs at once draw
 // no more plots at a time than there are processors.
 func newBackground(slots chan struct{}) *background {
-	b := &background{slots: slots}
-	b.drained.L = &b.mu
-	return b
+	return &background{slots: slots}
 }
 
 // newBackgroundSlots returns the slots of background work: one per
@@ -49,65 +34,28 @@ func newBackgroundSlots() chan struct{} {
 // with its error (wrapped with where), if done is not nil.
 func (b *background) start(where string, work func() error, done func(error)) {
 	b.wg.Add(1)
-	b.mu.Lock()
-	b.waiting = append(b.waiting, func() {
-		err := b.run(where, work)
-		if err != nil && asPanic(err) == nil {
-			err = fmt.Errorf("%s: %w", where, err)
-		}
-		b.fail(err)
-		if done != nil {
-			done(err)
-		}
-	})
-	b.mu.Unlock()
 	go func() {
 		defer b.wg.Done()
 		b.slots <- struct{}{}
-		defer func() { <-b.slots }()
-		b.mu.Lock()
-		next := b.waiting[0]
-		b.waiting = b.waiting[1:]
-		if len(b.waiting) == 0 {
-			b.drained.Broadcast()
+		err := func() (err error) {
+			defer recoverPanic(&err, where)
+			return work()
+		}()
+		<-b.slots
+		if err != nil && asPanic(err) == nil {
+			err = fmt.Errorf("%s: %w", where, err)
 		}
-		b.mu.Unlock()
-		next()
-	}()
-}
-
-// startLast runs work on a goroutine, without a slot, once no work started
-// with start is waiting for one; its error is not wrapped (a panic still
-// names where).
-func (b *background) startLast(where string, work func() error) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		b.mu.Lock()
-		for len(b.waiting) > 0 {
-			b.drained.Wait()
+		if err != nil {
+			b.mu.Lock()
+			if b.err == nil {
+				b.err = err
+			}
+			b.mu.Unlock()
 		}
-		b.mu.Unlock()
-		b.fail(b.run(where, work))
+		if done != nil {
+			done(err)
+		}
 	}()
-}
-
-// run calls work, turning a panic into a *PanicError.
-func (b *background) run(where string, work func() error) (err error) {
-	defer recoverPanic(&err, where)
-	return work()
-}
-
-// fail records err, when not nil, unless a failure was recorded before.
-func (b *background) fail(err error) {
-	if err == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.err == nil {
-		b.err = err
-	}
 }
 
 // after calls then on a goroutine without taking a slot (then waits for

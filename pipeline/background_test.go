@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"errors"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,53 +40,6 @@ func TestBackgroundWaitsForAllWorkWithinItsLimit(t *testing.T) {
 	}
 	if err == nil || err.Error() != "plot: disk full" {
 		t.Errorf("wait = %v, want plot: disk full", err)
-	}
-}
-
-// Work started with startLast runs once no work started with start waits
-// for a slot, and without a slot; its error is not wrapped, and wait waits
-// for it.
-func TestBackgroundRunsLastWorkOnceTheRestHasSlots(t *testing.T) {
-	b := newBackground(make(chan struct{}, 1))
-	release, recorded := make(chan struct{}), make(chan struct{})
-	var mu sync.Mutex
-	var order []string
-	ran := func(name string) {
-		mu.Lock()
-		defer mu.Unlock()
-		order = append(order, name)
-	}
-	// The only slot is held until every work below has been started.
-	b.start("first", func() error {
-		<-release
-		ran("first")
-		return nil
-	}, nil)
-	b.startLast("record", func() error {
-		ran("record")
-		close(recorded)
-		return errors.New("store gone")
-	})
-	b.start("plot 1", func() error { ran("plot 1"); return nil }, nil)
-	// The last plot holds the slot until the record has run: the record
-	// needs none.
-	b.start("plot 2", func() error {
-		select {
-		case <-recorded:
-		case <-time.After(10 * time.Second):
-			return errors.New("the record did not run beside the last plot")
-		}
-		ran("plot 2")
-		return nil
-	}, nil)
-	close(release)
-	err := b.wait()
-	want := []string{"first", "plot 1", "record", "plot 2"}
-	if !slices.Equal(order, want) {
-		t.Errorf("ran %v, want %v", order, want)
-	}
-	if err == nil || err.Error() != "store gone" {
-		t.Errorf("wait = %v, want store gone", err)
 	}
 }
 

@@ -98,47 +98,14 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, info *tracking.RunInfo
 	} else {
 		runErr = r.runSteps(ctx, plan, info, env, out, log, beforeStep)
 	}
+	if err := provenanceReady(); err != nil && runErr == nil {
+		runErr = err
+	}
 	if r.onStepsDone != nil && runErr == nil {
 		r.onStepsDone()
 	}
-	// What was learnt along the way is recorded even when a step failed,
-	// while the plots draw. A run of its own records it once its plots have
-	// processors (see background), which ends it sooner. The trials of a
-	// sweep record it at once: they share the processors with the next
-	// trials, whose plots would keep each trial open, and its memory held,
-	// longer (a 100-trial sweep took 1.06x the time).
-	record := func() error {
-		return recordRun(context.WithoutCancel(ctx), log, provenanceReady, datasets, out)
-	}
-	var recordErr error
-	if r.bgSlots == nil {
-		log.bg.startLast("recording the run", func() error {
-			recordErr = record()
-			return nil
-		})
-	} else {
-		recordErr = record()
-	}
-	// The plots steps drew in the background are written before the run
-	// ends (and published), and a failure among them fails it.
-	bgErr := log.bg.wait()
-	for _, err := range []error{recordErr, bgErr} {
-		if err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {
-		runErr = err
-	}
-	return runErr
-}
-
-// recordRun records what a run learnt along the way: its provenance (once
-// the capture is over, see provenanceReady in execute), the datasets it
-// read (datasets: path to SHA-256) and a summary of each step. It returns
-// the first error.
-func recordRun(ctx context.Context, log *runLogger, provenanceReady func() error, datasets map[string]string, out *Outcome) error {
-	failures := []error{provenanceReady()}
+	// Record what was learnt along the way, even when a step failed, while
+	// the plots are still drawing.
 	tags := map[string]string{}
 	first := ""
 	for _, path := range slices.Sorted(maps.Keys(datasets)) {
@@ -153,13 +120,21 @@ func recordRun(ctx context.Context, log *runLogger, provenanceReady func() error
 	for _, s := range out.Steps {
 		tags["mlrun.step."+provenance.TagSafe(s.Name)] = stepSummary(s)
 	}
-	failures = append(failures, log.SetTags(ctx, tags), log.flush(ctx))
-	for _, err := range failures {
-		if err != nil {
-			return err
-		}
+	if err := log.SetTags(context.WithoutCancel(ctx), tags); err != nil && runErr == nil {
+		runErr = err
 	}
-	return nil
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
+	}
+	// The plots steps drew in the background are written before the run
+	// ends (and published), and a failure among them fails it.
+	if err := log.bg.wait(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := log.flush(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
 }
 
 // runCommand runs a command entry point as a single command step.
