@@ -24,11 +24,13 @@ import (
 
 // cheapPairs is the fewest pairs a comparison of two commands of tens of
 // milliseconds measures (see BenchmarkIrisEndToEnd). Issue 9's iris figure
-// sits close to its goal (0.335-0.363 over nine runs of 200 pairs, against
-// 0.362), and single pairs on a 2-CPU virtual machine range from 0.15 to
-// 1.2: the median of 40 pairs moved by +-0.02 from run to run (0.33-0.38),
-// that of 200 pairs (about 30 seconds) by +-0.015, most of it the
-// machine's drift between the runs.
+// sits close to its goal (0.335-0.363 over nine runs of 200 pairs one day,
+// 0.333-0.376 over nine the next, against 0.362), and single pairs on a
+// 2-CPU virtual machine range from 0.15 to 1.2: the median of 40 pairs
+// moved by +-0.02 from run to run (0.33-0.38), that of 200 pairs (about 30
+// seconds) by +-0.015 within a quarter of an hour; the rest is the
+// machine's drift (files deleted on /tmp minutes before, the phase of the
+// virtual machine), which more pairs do not remove.
 const cheapPairs = 200
 
 // benchPairs returns how many pairs each comparison measures.
