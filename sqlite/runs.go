@@ -58,6 +58,7 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.NewRun) (*tracking.Run
 	if r.Name == "" {
 		r.Name = tracking.RandomRunName()
 	}
+	s.startBackfill()
 	if r.StartTime == 0 {
 		r.StartTime = nowMillis()
 	}

@@ -126,48 +126,100 @@ func TestWALFileShrinksAfterALongLog(t *testing.T) {
 	}
 }
 
-// TestCloseCheckpointsALargeWAL checks that Close checkpoints a WAL of
-// more than 2 MiB and starts its log over, so that the next process does
-// not read it all, that the next Close does not checkpoint again a short
-// log in a long file, and that a reader of another connection holding an
-// old snapshot makes Close leave the WAL rather than wait or fail.
-func TestCloseCheckpointsALargeWAL(t *testing.T) {
+// TestCloseCheckpointsALongWAL checks when the WAL is checkpointed and its
+// log started over, so that the next process does not read it all:
+//   - a process that leaves more than 4 MiB of log does it at Close;
+//   - one that made the log pass 2 MiB leaves it to the next;
+//   - the next, if it creates a run, copies the log into the database file
+//     in the background while it works, and its Close starts the log over;
+//   - one that only reads leaves the log as it is;
+//   - a short log in a long file is not checkpointed again;
+//   - a reader of another connection holding an old snapshot makes Close
+//     leave the WAL rather than wait or fail.
+func TestCloseCheckpointsALongWAL(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path, artifacts := filepath.Join(dir, "mlrun.db"), filepath.Join(dir, "artifacts")
-	s, err := sqlite.Open(ctx, path, artifacts)
-	if err != nil {
-		t.Fatal(err)
+	open := func(path string) *sqlite.Store {
+		t.Helper()
+		s, err := sqlite.Open(ctx, path, filepath.Join(filepath.Dir(path), "artifacts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	id := fillWAL(t, s, 2<<20)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	closeStore := func(s *sqlite.Store) {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n, size := walLogFrames(t, path); n > 1 || size < 2<<20 {
-		t.Fatalf("after Close, the WAL's log holds %d frames in a file of %d bytes; want it started over in the same file", n, size)
+	restarted := func(path, when string) {
+		t.Helper()
+		if n, size := walLogFrames(t, path); n > 1 || size < 2<<20 {
+			t.Fatalf("%s, the WAL's log holds %d frames in a file of %d bytes; want it started over in the same file", when, n, size)
+		}
+	}
+	kept := func(path, when string) {
+		t.Helper()
+		if n, _ := walLogFrames(t, path); n*walFrameBytes < 2<<20 {
+			t.Fatalf("%s, the WAL's log holds %d frames; want it kept (more than 2 MiB)", when, n)
+		}
+	}
+	readDB := func(path string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
 
-	s, err = sqlite.Open(ctx, path, artifacts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	long := filepath.Join(t.TempDir(), "mlrun.db")
+	s := open(long)
+	id := fillWAL(t, s, 4<<20)
+	closeStore(s)
+	restarted(long, "after a process wrote 4 MiB")
+	s = open(long)
 	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
 		t.Fatalf("the run has %d metrics after the checkpoint; want 100", n)
 	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	closeStore(s)
+
+	path := filepath.Join(t.TempDir(), "mlrun.db")
+	s = open(path)
+	id = fillWAL(t, s, 2<<20)
+	closeStore(s)
+	kept(path, "after a process made the log pass 2 MiB")
+
+	before := readDB(path)
+	s = open(path)
+	mustGetRun(t, s, id)
+	closeStore(s)
+	kept(path, "after a process that only read")
+	if !bytes.Equal(before, readDB(path)) {
+		t.Fatal("a process that only read checkpointed the WAL")
 	}
+
+	s = open(path)
 	mustCreateRun(t, s, tracking.NewRun{})
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(10 * time.Second); bytes.Equal(before, readDB(path)); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("10 s after a run was created in a store with a long WAL, the database file has none of its frames; want them copied in the background")
+		}
 	}
-	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(before, after) {
-		t.Fatalf("Close checkpointed a short log (error %v)", err)
+	closeStore(s)
+	restarted(path, "after a process that created a run")
+	s = open(path)
+	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
+		t.Fatalf("the run has %d metrics after the checkpoint; want 100", n)
 	}
-	if s, err = sqlite.Open(ctx, path, artifacts); err != nil {
-		t.Fatal(err)
+	before = readDB(path)
+	mustCreateRun(t, s, tracking.NewRun{})
+	closeStore(s)
+	if !bytes.Equal(before, readDB(path)) {
+		t.Fatal("Close checkpointed a short log")
 	}
+
+	s = open(path)
 	other, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
@@ -182,14 +234,12 @@ func TestCloseCheckpointsALargeWAL(t *testing.T) {
 	if err := reader.QueryRow(`SELECT COUNT(*) FROM runs`).Scan(&runs); err != nil {
 		t.Fatal(err)
 	}
-	id = fillWAL(t, s, 2<<20)
+	id = fillWAL(t, s, 4<<20)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close with another connection reading: %v", err)
 	}
 	reader.Rollback()
-	if s, err = sqlite.Open(ctx, path, artifacts); err != nil {
-		t.Fatal(err)
-	}
+	s = open(path)
 	defer s.Close()
 	if n := len(mustGetRun(t, s, id).Metrics); n != 100 {
 		t.Fatalf("the run written while another connection read has %d metrics; want 100", n)
