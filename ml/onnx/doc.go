@@ -1,7 +1,14 @@
 // Package onnx exports mlrun's fitted models to ONNX, the model format that
 // ONNX Runtime (Python, C++, the browser, every serving stack) and MLflow's
-// onnx flavor load. The files are written with Go types generated from
-// ONNX's own onnx-ml.proto (package onnxpb).
+// onnx flavor load. The files are the ModelProto messages of ONNX's own
+// onnx-ml.proto (release SpecVersion), built as plain Go types of this
+// package that hold only the fields the exporter sets and written in
+// protobuf's wire format by the package's own encoder, byte for byte as
+// proto.Marshal (deterministic) writes them: mlrun does not link the
+// protobuf library, whose package initialisation every command would pay
+// at startup. ReadModelInfo reads a model's metadata and class labels back
+// the same way. Package onnxpb holds the types protoc-gen-go generates from
+// onnx-ml.proto, for the tests that check both against protobuf.
 //
 // # Graph
 //

@@ -1,277 +1,215 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"math"
-
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-
-	pb "github.com/mlrun/mlrun/ml/onnx/onnxpb"
+	"slices"
 )
 
-// The exported model is serialised with protowire, field by field in
-// field-number order, as proto.Marshal with Deterministic does: the same
-// bytes (TestEncodingMatchesProtobuf checks every exported model), without
-// the reflection protobuf sets up on its first use in a process, which
-// costs about a millisecond: a twentieth of a whole pipeline run. A model
-// using a field this encoder does not write is passed to proto.Marshal.
+// An exported model is serialised in protobuf's wire format by the small
+// encoder below rather than by the protobuf library: linking that library
+// costs every mlrun command a few tenths of a millisecond of package
+// initialisation at startup (descriptor registration, hashing the
+// executable), and its first use in a process about a millisecond of
+// reflection. The encoder writes each message's fields in field-number
+// order, as proto.Marshal with Deterministic does, so that the bytes are
+// protobuf's (TestEncodingMatchesProtobuf checks every exported model).
+//
+// The wire format in brief: a message is a sequence of fields, each a tag
+// (a varint holding field number << 3 | wire type) and a value. Varints
+// hold 7 bits a byte, low bits first; negative int32 and int64 values take
+// ten bytes (their 64-bit two's complement). A length-delimited value is
+// its length as a varint and then its bytes: strings, bytes, nested
+// messages and packed repeated numbers. A repeated field that is not packed
+// repeats its tag for every element.
+
+// Wire types of protobuf's encoding, which the encoder writes and
+// ReadModelInfo reads.
+const (
+	wireVarint     = 0 // int32, int64, uint64, enums
+	wireFixed64    = 1 // double
+	wireBytes      = 2 // string, bytes, messages, packed repeated fields
+	wireStartGroup = 3 // deprecated groups, which ONNX does not use
+	wireEndGroup   = 4
+	wireFixed32    = 5 // float
+)
+
+// maxFieldNumber is the largest field number protobuf allows.
+const maxFieldNumber = 1<<29 - 1
 
 // marshalModel returns m serialised.
-func marshalModel(m *pb.ModelProto) ([]byte, error) {
-	if b, ok := appendModel(nil, m); ok {
-		return b, nil
-	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
-}
-
-// encoder appends fields; ok turns false at a field it does not write.
-type encoder struct {
-	b  []byte
-	ok bool
-}
-
-func (e *encoder) varint(num protowire.Number, v *int64) {
-	if v != nil {
-		e.b = protowire.AppendTag(e.b, num, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(*v))
-	}
-}
-
-func (e *encoder) varint32(num protowire.Number, v *int32) {
-	if v != nil {
-		e.b = protowire.AppendTag(e.b, num, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(int64(*v)))
-	}
-}
-
-func (e *encoder) str(num protowire.Number, v *string) {
-	if v != nil {
-		e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
-		e.b = protowire.AppendString(e.b, *v)
-	}
-}
-
-func (e *encoder) strs(num protowire.Number, vs []string) {
-	for _, v := range vs {
-		e.str(num, &v)
-	}
-}
-
-func (e *encoder) bytes(num protowire.Number, v []byte) {
-	e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
-	e.b = protowire.AppendBytes(e.b, v)
-}
-
-// message appends a nested message that fill encodes, unless it is nil.
-func message[T any](e *encoder, num protowire.Number, m *T, fill func(*encoder, *T)) {
-	if m == nil || !e.ok {
-		return
-	}
-	inner := encoder{ok: true}
-	fill(&inner, m)
-	e.ok = e.ok && inner.ok
-	e.bytes(num, inner.b)
-}
-
-// packed appends a packed repeated field of n elements, unless it is empty.
-func (e *encoder) packed(num protowire.Number, n int, elem func(b []byte, i int) []byte) {
-	if n == 0 {
-		return
-	}
-	var body []byte
-	for i := range n {
-		body = elem(body, i)
-	}
-	e.bytes(num, body)
-}
-
-func appendModel(b []byte, m *pb.ModelProto) ([]byte, bool) {
-	if len(m.TrainingInfo)+len(m.Functions)+len(m.Configuration) > 0 {
-		return nil, false
-	}
-	e := &encoder{b: b, ok: true}
-	e.varint(1, m.IrVersion)
-	e.str(2, m.ProducerName)
-	e.str(3, m.ProducerVersion)
-	e.str(4, m.Domain)
-	e.varint(5, m.ModelVersion)
-	e.str(6, m.DocString)
-	message(e, 7, m.Graph, fillGraph)
-	for _, o := range m.OpsetImport {
-		message(e, 8, o, func(e *encoder, o *pb.OperatorSetIdProto) {
-			e.str(1, o.Domain)
-			e.varint(2, o.Version)
+func marshalModel(m *modelProto) []byte {
+	var e encoder
+	e.varint(1, m.irVersion)
+	e.string(2, m.producerName)
+	e.string(6, m.docString)
+	e.message(7, func(e *encoder) { e.graph(&m.graph) })
+	for _, o := range m.opsetImports {
+		e.message(8, func(e *encoder) {
+			e.string(1, o.domain)
+			e.varint(2, o.version)
 		})
 	}
-	for _, p := range m.MetadataProps {
-		message(e, 14, p, fillEntry)
+	for _, p := range m.metadata {
+		e.message(14, func(e *encoder) { e.entry(p) })
 	}
-	return e.b, e.ok
+	return e.b
 }
 
-func fillEntry(e *encoder, p *pb.StringStringEntryProto) {
-	e.str(1, p.Key)
-	e.str(2, p.Value)
+// encoder appends the fields of a message to b.
+type encoder struct {
+	b []byte
 }
 
-func fillGraph(e *encoder, g *pb.GraphProto) {
-	if len(g.SparseInitializer)+len(g.QuantizationAnnotation) > 0 {
-		e.ok = false
+// tag appends the tag of field num with wire type wire.
+func (e *encoder) tag(num, wire int) {
+	e.b = binary.AppendUvarint(e.b, uint64(num)<<3|uint64(wire))
+}
+
+// varint appends an int64 (or int32, or enum) field.
+func (e *encoder) varint(num int, v int64) {
+	e.tag(num, wireVarint)
+	e.b = binary.AppendUvarint(e.b, uint64(v))
+}
+
+// string appends a string (or bytes) field, even an empty one.
+func (e *encoder) string(num int, s string) {
+	e.tag(num, wireBytes)
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// float appends a float field.
+func (e *encoder) float(num int, f float32) {
+	e.tag(num, wireFixed32)
+	e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(f))
+}
+
+// message appends a length-delimited field whose contents fill appends.
+// The contents go straight into b, and their length is inserted before
+// them once known.
+func (e *encoder) message(num int, fill func(*encoder)) {
+	e.tag(num, wireBytes)
+	start := len(e.b)
+	fill(e)
+	var length [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(length[:], uint64(len(e.b)-start))
+	e.b = slices.Insert(e.b, start, length[:n]...)
+}
+
+// packed appends the elements of vs as a packed repeated field, each with
+// add, unless vs is empty (then the field is absent, as in protobuf).
+func packed[T any](e *encoder, num int, vs []T, add func(b []byte, v T) []byte) {
+	if len(vs) == 0 {
 		return
 	}
-	for _, n := range g.Node {
-		message(e, 1, n, fillNode)
+	e.message(num, func(e *encoder) {
+		for _, v := range vs {
+			e.b = add(e.b, v)
+		}
+	})
+}
+
+// entry appends the fields of a StringStringEntryProto.
+func (e *encoder) entry(p stringEntry) {
+	e.string(1, p.key)
+	e.string(2, p.value)
+}
+
+// graph appends the fields of a GraphProto.
+func (e *encoder) graph(g *graphProto) {
+	for i := range g.nodes {
+		e.message(1, func(e *encoder) { e.node(&g.nodes[i]) })
 	}
-	e.str(2, g.Name)
-	for _, t := range g.Initializer {
-		message(e, 5, t, fillTensor)
+	e.string(2, g.name)
+	for i := range g.initializers {
+		e.message(5, func(e *encoder) { e.tensor(&g.initializers[i]) })
 	}
-	e.str(10, g.DocString)
-	for _, v := range g.Input {
-		message(e, 11, v, fillValueInfo)
+	for i := range g.inputs {
+		e.message(11, func(e *encoder) { e.valueInfo(&g.inputs[i]) })
 	}
-	for _, v := range g.Output {
-		message(e, 12, v, fillValueInfo)
-	}
-	for _, v := range g.ValueInfo {
-		message(e, 13, v, fillValueInfo)
-	}
-	for _, p := range g.MetadataProps {
-		message(e, 16, p, fillEntry)
+	for i := range g.outputs {
+		e.message(12, func(e *encoder) { e.valueInfo(&g.outputs[i]) })
 	}
 }
 
-func fillNode(e *encoder, n *pb.NodeProto) {
-	if len(n.DeviceConfigurations) > 0 {
-		e.ok = false
-		return
+// node appends the fields of a NodeProto.
+func (e *encoder) node(n *nodeProto) {
+	for _, s := range n.inputs {
+		e.string(1, s)
 	}
-	e.strs(1, n.Input)
-	e.strs(2, n.Output)
-	e.str(3, n.Name)
-	e.str(4, n.OpType)
-	for _, a := range n.Attribute {
-		message(e, 5, a, fillAttribute)
+	for _, s := range n.outputs {
+		e.string(2, s)
 	}
-	e.str(6, n.DocString)
-	e.str(7, n.Domain)
-	e.str(8, n.Overload)
-	for _, p := range n.MetadataProps {
-		message(e, 9, p, fillEntry)
+	e.string(3, n.name)
+	e.string(4, n.opType)
+	for i := range n.attributes {
+		e.message(5, func(e *encoder) { e.attribute(&n.attributes[i]) })
 	}
+	e.string(7, n.domain)
 }
 
-func fillAttribute(e *encoder, a *pb.AttributeProto) {
-	if a.G != nil || a.SparseTensor != nil || a.Tp != nil || len(a.Graphs)+len(a.SparseTensors)+len(a.TypeProtos) > 0 {
-		e.ok = false
-		return
+// attribute appends the fields of an AttributeProto: its name, the value
+// field its type names, and the type.
+func (e *encoder) attribute(a *attributeProto) {
+	e.string(1, a.name)
+	switch a.typ {
+	case attrInt:
+		e.varint(3, a.i)
+	case attrString:
+		e.string(4, a.s)
 	}
-	e.str(1, a.Name)
-	if a.F != nil {
-		e.b = protowire.AppendTag(e.b, 2, protowire.Fixed32Type)
-		e.b = protowire.AppendFixed32(e.b, math.Float32bits(*a.F))
+	for _, f := range a.floats { // proto2 without [packed = true]: one tag each
+		e.float(7, f)
 	}
-	e.varint(3, a.I)
-	if a.S != nil {
-		e.bytes(4, a.S)
+	for _, i := range a.ints {
+		e.varint(8, i)
 	}
-	message(e, 5, a.T, fillTensor)
-	for _, f := range a.Floats { // proto2: not packed
-		e.b = protowire.AppendTag(e.b, 7, protowire.Fixed32Type)
-		e.b = protowire.AppendFixed32(e.b, math.Float32bits(f))
+	for _, s := range a.strings {
+		e.string(9, s)
 	}
-	for _, i := range a.Ints {
-		e.b = protowire.AppendTag(e.b, 8, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(i))
-	}
-	for _, s := range a.Strings {
-		e.bytes(9, s)
-	}
-	for _, t := range a.Tensors {
-		message(e, 10, t, fillTensor)
-	}
-	e.str(13, a.DocString)
-	if a.Type != nil {
-		e.b = protowire.AppendTag(e.b, 20, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(int64(*a.Type)))
-	}
-	e.str(21, a.RefAttrName)
+	e.varint(20, int64(a.typ))
 }
 
-func fillTensor(e *encoder, t *pb.TensorProto) {
-	if t.Segment != nil || len(t.ExternalData) > 0 || t.DataLocation != nil {
-		e.ok = false
-		return
+// tensor appends the fields of a TensorProto.
+func (e *encoder) tensor(t *tensorProto) {
+	for _, d := range t.dims { // not packed
+		e.varint(1, d)
 	}
-	for _, d := range t.Dims { // proto2: not packed
-		e.b = protowire.AppendTag(e.b, 1, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(d))
-	}
-	e.varint32(2, t.DataType)
-	e.packed(4, len(t.FloatData), func(b []byte, i int) []byte {
-		return protowire.AppendFixed32(b, math.Float32bits(t.FloatData[i]))
+	e.varint(2, int64(t.dataType))
+	packed(e, 4, t.floatData, func(b []byte, f float32) []byte {
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 	})
-	e.packed(5, len(t.Int32Data), func(b []byte, i int) []byte {
-		return protowire.AppendVarint(b, uint64(int64(t.Int32Data[i])))
+	packed(e, 7, t.int64Data, func(b []byte, i int64) []byte {
+		return binary.AppendUvarint(b, uint64(i))
 	})
-	for _, s := range t.StringData {
-		e.bytes(6, s)
-	}
-	e.packed(7, len(t.Int64Data), func(b []byte, i int) []byte {
-		return protowire.AppendVarint(b, uint64(t.Int64Data[i]))
+	e.string(8, t.name)
+	packed(e, 10, t.doubleData, func(b []byte, f float64) []byte {
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 	})
-	e.str(8, t.Name)
-	if t.RawData != nil {
-		e.bytes(9, t.RawData)
-	}
-	e.packed(10, len(t.DoubleData), func(b []byte, i int) []byte {
-		return protowire.AppendFixed64(b, math.Float64bits(t.DoubleData[i]))
-	})
-	e.packed(11, len(t.Uint64Data), func(b []byte, i int) []byte {
-		return protowire.AppendVarint(b, t.Uint64Data[i])
-	})
-	e.str(12, t.DocString)
-	for _, p := range t.MetadataProps {
-		message(e, 16, p, fillEntry)
-	}
 }
 
-func fillValueInfo(e *encoder, v *pb.ValueInfoProto) {
-	e.str(1, v.Name)
-	message(e, 2, v.Type, fillType)
-	e.str(3, v.DocString)
-	for _, p := range v.MetadataProps {
-		message(e, 4, p, fillEntry)
-	}
-}
-
-func fillType(e *encoder, t *pb.TypeProto) {
-	switch v := t.Value.(type) {
-	case nil:
-	case *pb.TypeProto_TensorType:
-		message(e, 1, v.TensorType, func(e *encoder, tt *pb.TypeProto_Tensor) {
-			e.varint32(1, tt.ElemType)
-			message(e, 2, tt.Shape, func(e *encoder, s *pb.TensorShapeProto) {
-				for _, d := range s.Dim {
-					message(e, 1, d, fillDimension)
+// valueInfo appends the fields of a ValueInfoProto whose type is a tensor
+// type.
+func (e *encoder) valueInfo(v *valueInfoProto) {
+	e.string(1, v.name)
+	e.message(2, func(e *encoder) { // TypeProto
+		e.message(1, func(e *encoder) { // TypeProto.Tensor
+			e.varint(1, int64(v.elemType))
+			e.message(2, func(e *encoder) { // TensorShapeProto
+				for _, d := range v.shape {
+					e.message(1, func(e *encoder) { e.dimension(d) })
 				}
 			})
 		})
-	default:
-		e.ok = false
-		return
-	}
-	e.str(6, t.Denotation)
+	})
 }
 
-func fillDimension(e *encoder, d *pb.TensorShapeProto_Dimension) {
-	switch v := d.Value.(type) {
-	case *pb.TensorShapeProto_Dimension_DimValue:
-		e.b = protowire.AppendTag(e.b, 1, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, uint64(v.DimValue))
-	case *pb.TensorShapeProto_Dimension_DimParam:
-		e.b = protowire.AppendTag(e.b, 2, protowire.BytesType)
-		e.b = protowire.AppendString(e.b, v.DimParam)
+// dimension appends the fields of a TensorShapeProto.Dimension.
+func (e *encoder) dimension(d dimension) {
+	if d.param != "" {
+		e.string(2, d.param)
+	} else {
+		e.varint(1, d.value)
 	}
-	e.str(3, d.Denotation)
 }

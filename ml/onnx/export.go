@@ -13,7 +13,6 @@ import (
 	"github.com/mlrun/mlrun/ml/modelfile"
 	"github.com/mlrun/mlrun/ml/naivebayes"
 	"github.com/mlrun/mlrun/ml/neighbors"
-	pb "github.com/mlrun/mlrun/ml/onnx/onnxpb"
 	"github.com/mlrun/mlrun/ml/preprocess"
 	"github.com/mlrun/mlrun/ml/svm"
 	"github.com/mlrun/mlrun/ml/tree"
@@ -45,19 +44,15 @@ const batch = "N"
 // or setting that ONNX cannot express (SVC with break_ties, a class absent
 // from the training data) is an Invalid error that says why.
 func Export(m *modelfile.Model) ([]byte, error) {
-	mp, err := exportProto(m)
+	mp, err := exportModel(m)
 	if err != nil {
 		return nil, err
 	}
-	b, err := marshalModel(mp)
-	if err != nil {
-		return nil, fmt.Errorf("encode onnx model: %w", err)
-	}
-	return b, nil
+	return marshalModel(mp), nil
 }
 
-// exportProto returns the ONNX model of m (see Export) unserialised.
-func exportProto(m *modelfile.Model) (*pb.ModelProto, error) {
+// exportModel returns the ONNX model of m (see Export) unserialised.
+func exportModel(m *modelfile.Model) (*modelProto, error) {
 	if m == nil || m.Estimator == nil || m.Preprocess == nil {
 		return nil, fmt.Errorf("export onnx: the model is incomplete")
 	}
@@ -99,6 +94,7 @@ func exportProto(m *modelfile.Model) (*pb.ModelProto, error) {
 	return g.model(m.EstimatorName, fmt.Sprintf("mlrun %s %s for %q", m.EstimatorName, m.Task, m.Target.Name), meta), nil
 }
 
+// sortedKeys returns the keys of m in increasing order.
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -118,9 +114,9 @@ func (g *graph) preprocess(p *preprocess.Pipeline) string {
 	var numericCols, blocks []string
 	for _, c := range cols {
 		g.reserve(c.Name)
-		et := pb.TensorProto_DOUBLE
+		et := typeDouble
 		if c.Kind == dataset.Categorical {
-			et = pb.TensorProto_STRING
+			et = typeString
 		}
 		shape := dims(batch)
 		if single {
@@ -166,7 +162,7 @@ func (g *graph) preprocess(p *preprocess.Pipeline) string {
 			zeros = 1
 		}
 		oh := g.ml("OneHotEncoder", []string{in}, strs("cats_strings", c.Categories), intAttr("zeros", zeros))
-		blocks = append(blocks, g.cast(oh, pb.TensorProto_DOUBLE))
+		blocks = append(blocks, g.cast(oh, typeDouble))
 	}
 	if len(blocks) == 1 {
 		return blocks[0]
@@ -186,11 +182,13 @@ type exporter struct {
 // float returns the float32 features.
 func (e *exporter) float() string {
 	if e.x32 == "" {
-		e.x32 = e.g.cast(e.x64, pb.TensorProto_FLOAT)
+		e.x32 = e.g.cast(e.x64, typeFloat)
 	}
 	return e.x32
 }
 
+// checkFeatures says whether the estimator's n features are those the
+// preprocessing makes.
 func (e *exporter) checkFeatures(n int) error {
 	if int64(n) != e.p {
 		return fmt.Errorf("the estimator takes %d features but the preprocessing makes %d", n, e.p)
@@ -202,16 +200,18 @@ func (e *exporter) checkFeatures(n int) error {
 // probabilities outputs.
 func (e *exporter) classifierOutputs(withProba bool) {
 	k := int64(len(e.classes))
-	e.g.outputs = append(e.g.outputs, valueInfo(OutputLabel, pb.TensorProto_STRING, dims(batch)))
+	e.g.outputs = append(e.g.outputs, valueInfo(OutputLabel, typeString, dims(batch)))
 	if withProba {
-		e.g.outputs = append(e.g.outputs, valueInfo(OutputProbabilities, pb.TensorProto_FLOAT, dims(batch, k)))
+		e.g.outputs = append(e.g.outputs, valueInfo(OutputProbabilities, typeFloat, dims(batch, k)))
 	}
 }
 
+// regressorOutput declares the variable output.
 func (e *exporter) regressorOutput() {
-	e.g.outputs = append(e.g.outputs, valueInfo(OutputVariable, pb.TensorProto_FLOAT, dims(batch, 1)))
+	e.g.outputs = append(e.g.outputs, valueInfo(OutputVariable, typeFloat, dims(batch, 1)))
 }
 
+// f32s returns v converted to float32.
 func f32s(v []float64) []float32 {
 	out := make([]float32, len(v))
 	for i, x := range v {
@@ -319,7 +319,7 @@ func (e *exporter) svc(m *svm.SVC) error {
 		nsv[i] = int64(n)
 	}
 	withProba := m.Probability && len(m.ProbA) > 0
-	attrs := []attr{
+	attrs := []attributeProto{
 		str("kernel_type", kernel),
 		floats("kernel_params", []float32{float32(m.GammaValue), float32(m.Coef0), float32(m.Degree)}),
 		floats("support_vectors", f32s(sv)), ints("vectors_per_class", nsv),
@@ -405,7 +405,7 @@ func (e *exporter) trees(task ml.Task, trees []tree.Tree, n int) error {
 			}
 		}
 	}
-	common := []attr{
+	common := []attributeProto{
 		ints("nodes_treeids", treeIDs), ints("nodes_nodeids", nodeIDs), ints("nodes_featureids", featureIDs),
 		floats("nodes_values", values), strs("nodes_modes", modes),
 		ints("nodes_truenodeids", trueIDs), ints("nodes_falsenodeids", falseIDs),
@@ -465,7 +465,7 @@ func (e *exporter) neighbours(s neighbors.Settings, t neighbors.TrainingSet) (id
 	}
 	zero := g.constDouble("zero", nil, []float64{0})
 	isZero := g.op("Equal", []string{dist, zero})
-	isZeroD := g.cast(isZero, pb.TensorProto_DOUBLE)
+	isZeroD := g.cast(isZero, typeDouble)
 	anyZero := g.op("ReduceMax", []string{isZeroD}, ints("axes", []int64{1}), intAttr("keepdims", 1))
 	inv := g.op("Div", []string{g.constDouble("one", nil, []float64{1}), dist})
 	w = g.op("Where", []string{g.op("Greater", []string{anyZero, zero}), isZeroD, inv})
@@ -511,7 +511,7 @@ func (e *exporter) labelAndProba(scores, proba string) {
 	}
 	g.node(domainML, "LabelEncoder", []string{idx}, 1, []string{OutputLabel},
 		ints("keys_int64s", keys), strs("values_strings", e.classes), str("default_string", ""))
-	g.node("", "Cast", []string{proba}, 1, []string{OutputProbabilities}, intAttr("to", int64(pb.TensorProto_FLOAT)))
+	g.node("", "Cast", []string{proba}, 1, []string{OutputProbabilities}, intAttr("to", int64(typeFloat)))
 	e.classifierOutputs(true)
 }
 
@@ -534,7 +534,7 @@ func (e *exporter) knnRegressor(m *neighbors.KNeighborsRegressor) error {
 		den := g.op("ReduceSum", []string{w, axis1}, intAttr("keepdims", 1))
 		pred = g.op("Div", []string{num, den})
 	}
-	g.node("", "Cast", []string{pred}, 1, []string{OutputVariable}, intAttr("to", int64(pb.TensorProto_FLOAT)))
+	g.node("", "Cast", []string{pred}, 1, []string{OutputVariable}, intAttr("to", int64(typeFloat)))
 	e.regressorOutput()
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/internal/testenv"
 	"github.com/mlrun/mlrun/ml"
@@ -16,6 +18,7 @@ import (
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/modelfile"
 	"github.com/mlrun/mlrun/ml/onnx"
+	"github.com/mlrun/mlrun/ml/onnx/onnxpb"
 	"github.com/mlrun/mlrun/ml/onnx/onnxrt"
 	"github.com/mlrun/mlrun/ml/preprocess"
 )
@@ -329,19 +332,42 @@ func TestExportSingleColumn(t *testing.T) {
 }
 
 // Export serialises models with its own encoder: the bytes are those
-// proto.Marshal (deterministic) gives, for every estimator on every data set.
+// proto.Marshal (deterministic) gives for the same model built with the
+// generated types, and those it gives again after proto.Unmarshal reads
+// them, for every estimator on every data set.
 func TestEncodingMatchesProtobuf(t *testing.T) {
 	fitEach(t, func(t *testing.T, m *modelfile.Model, _ *dataset.Dataset) {
 		ours, want, err := onnx.ModelEncodings(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(ours, want) {
-			i := 0
-			for i < len(ours) && i < len(want) && ours[i] == want[i] {
-				i++
-			}
-			t.Errorf("%d bytes, protobuf's %d; they differ from byte %d", len(ours), len(want), i)
+		sameBytes(t, "proto.Marshal", ours, want)
+		exported, err := onnx.Export(m)
+		if err != nil {
+			t.Fatal(err)
 		}
+		sameBytes(t, "Export", exported, ours)
+		var mp onnxpb.ModelProto
+		if err := proto.Unmarshal(exported, &mp); err != nil {
+			t.Fatalf("proto.Unmarshal: %v", err)
+		}
+		again, err := proto.MarshalOptions{Deterministic: true}.Marshal(&mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "proto.Marshal after proto.Unmarshal", exported, again)
 	})
+}
+
+// sameBytes reports where ours differs from want, which the function
+// named by what wrote.
+func sameBytes(t *testing.T, what string, ours, want []byte) {
+	t.Helper()
+	if !bytes.Equal(ours, want) {
+		i := 0
+		for i < len(ours) && i < len(want) && ours[i] == want[i] {
+			i++
+		}
+		t.Errorf("%d bytes, %s's %d; they differ from byte %d", len(ours), what, len(want), i)
+	}
 }

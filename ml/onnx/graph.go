@@ -1,12 +1,6 @@
 package onnx
 
-import (
-	"fmt"
-
-	"google.golang.org/protobuf/proto"
-
-	pb "github.com/mlrun/mlrun/ml/onnx/onnxpb"
-)
+import "fmt"
 
 // Operator set domains and the versions the exported models import.
 const (
@@ -18,14 +12,15 @@ const (
 
 // graph accumulates the nodes, constants, inputs and outputs of one model.
 type graph struct {
-	nodes   []*pb.NodeProto
-	inits   []*pb.TensorProto
-	inputs  []*pb.ValueInfoProto
-	outputs []*pb.ValueInfoProto
+	nodes   []nodeProto
+	inits   []tensorProto
+	inputs  []valueInfoProto
+	outputs []valueInfoProto
 	names   map[string]bool
 	counter int
 }
 
+// newGraph returns an empty graph.
 func newGraph() *graph { return &graph{names: map[string]bool{}} }
 
 // fresh returns a tensor name not used yet, starting with prefix.
@@ -43,118 +38,109 @@ func (g *graph) fresh(prefix string) string {
 // reserve marks an input or output name as used.
 func (g *graph) reserve(name string) { g.names[name] = true }
 
-// attr is one node attribute.
-type attr = *pb.AttributeProto
-
-func floats(name string, v []float32) attr {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_FLOATS.Enum(), Floats: v}
+// floats returns a FLOATS attribute.
+func floats(name string, v []float32) attributeProto {
+	return attributeProto{name: name, typ: attrFloats, floats: v}
 }
 
-func ints(name string, v []int64) attr {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_INTS.Enum(), Ints: v}
+// ints returns an INTS attribute.
+func ints(name string, v []int64) attributeProto {
+	return attributeProto{name: name, typ: attrInts, ints: v}
 }
 
-func intAttr(name string, v int64) attr {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+// intAttr returns an INT attribute.
+func intAttr(name string, v int64) attributeProto {
+	return attributeProto{name: name, typ: attrInt, i: v}
 }
 
-func str(name, v string) attr {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_STRING.Enum(), S: []byte(v)}
+// str returns a STRING attribute.
+func str(name, v string) attributeProto {
+	return attributeProto{name: name, typ: attrString, s: v}
 }
 
-func strs(name string, v []string) attr {
-	b := make([][]byte, len(v))
-	for i, s := range v {
-		b[i] = []byte(s)
-	}
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_STRINGS.Enum(), Strings: b}
+// strs returns a STRINGS attribute.
+func strs(name string, v []string) attributeProto {
+	return attributeProto{name: name, typ: attrStrings, strings: v}
 }
 
 // node adds an operator of the standard domain (domain "") or of
 // ai.onnx.ml and returns its outputs, freshly named after the operator
 // unless outs names them.
-func (g *graph) node(domain, op string, inputs []string, nOut int, outs []string, attrs ...attr) []string {
+func (g *graph) node(domain, op string, inputs []string, nOut int, outs []string, attrs ...attributeProto) []string {
 	if outs == nil {
 		for range nOut {
 			outs = append(outs, g.fresh(op))
 		}
 	}
-	g.nodes = append(g.nodes, &pb.NodeProto{
-		OpType: proto.String(op), Domain: proto.String(domain), Name: proto.String(g.fresh("n_" + op)),
-		Input: inputs, Output: outs, Attribute: attrs,
+	g.nodes = append(g.nodes, nodeProto{
+		opType: op, domain: domain, name: g.fresh("n_" + op),
+		inputs: inputs, outputs: outs, attributes: attrs,
 	})
 	return outs
 }
 
 // op adds a standard operator with one output.
-func (g *graph) op(op string, inputs []string, attrs ...attr) string {
+func (g *graph) op(op string, inputs []string, attrs ...attributeProto) string {
 	return g.node("", op, inputs, 1, nil, attrs...)[0]
 }
 
 // ml adds an ai.onnx.ml operator with one output.
-func (g *graph) ml(op string, inputs []string, attrs ...attr) string {
+func (g *graph) ml(op string, inputs []string, attrs ...attributeProto) string {
 	return g.node(domainML, op, inputs, 1, nil, attrs...)[0]
 }
 
 // constDouble adds a double constant of the given shape.
 func (g *graph) constDouble(prefix string, dims []int64, v []float64) string {
 	name := g.fresh(prefix)
-	g.inits = append(g.inits, &pb.TensorProto{Name: proto.String(name), Dims: dims,
-		DataType: proto.Int32(int32(pb.TensorProto_DOUBLE)), DoubleData: v})
+	g.inits = append(g.inits, tensorProto{name: name, dims: dims, dataType: typeDouble, doubleData: v})
 	return name
 }
 
 // constFloat adds a float scalar constant.
 func (g *graph) constFloat(prefix string, v float64) string {
 	name := g.fresh(prefix)
-	g.inits = append(g.inits, &pb.TensorProto{Name: proto.String(name),
-		DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), FloatData: []float32{float32(v)}})
+	g.inits = append(g.inits, tensorProto{name: name, dataType: typeFloat, floatData: []float32{float32(v)}})
 	return name
 }
 
 // constInt64 adds an int64 constant of the given shape.
 func (g *graph) constInt64(prefix string, dims []int64, v []int64) string {
 	name := g.fresh(prefix)
-	g.inits = append(g.inits, &pb.TensorProto{Name: proto.String(name), Dims: dims,
-		DataType: proto.Int32(int32(pb.TensorProto_INT64)), Int64Data: v})
+	g.inits = append(g.inits, tensorProto{name: name, dims: dims, dataType: typeInt64, int64Data: v})
 	return name
 }
 
 // cast converts x to the element type to.
-func (g *graph) cast(x string, to pb.TensorProto_DataType) string {
+func (g *graph) cast(x string, to dataType) string {
 	return g.op("Cast", []string{x}, intAttr("to", int64(to)))
 }
 
-// dim is one dimension of a value's shape: a fixed size, or a symbolic
-// name when value is negative.
-func dims(batch string, fixed ...int64) []*pb.TensorShapeProto_Dimension {
-	d := []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: batch}}}
+// dims returns the shape of a value whose first dimension is the symbolic
+// batch dimension and whose others have the fixed sizes.
+func dims(batch string, fixed ...int64) []dimension {
+	d := []dimension{{param: batch}}
 	for _, v := range fixed {
-		d = append(d, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: v}})
+		d = append(d, dimension{value: v})
 	}
 	return d
 }
 
-func valueInfo(name string, et pb.TensorProto_DataType, shape []*pb.TensorShapeProto_Dimension) *pb.ValueInfoProto {
-	return &pb.ValueInfoProto{Name: proto.String(name), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(et)), Shape: &pb.TensorShapeProto{Dim: shape}}}}}
+// valueInfo returns the description of a tensor input or output.
+func valueInfo(name string, et dataType, shape []dimension) valueInfoProto {
+	return valueInfoProto{name: name, elemType: et, shape: shape}
 }
 
 // model wraps the graph into a ModelProto.
-func (g *graph) model(name, doc string, meta map[string]string) *pb.ModelProto {
-	m := &pb.ModelProto{
-		IrVersion:    proto.Int64(irVersion),
-		ProducerName: proto.String("mlrun"),
-		DocString:    proto.String(doc),
-		OpsetImport: []*pb.OperatorSetIdProto{
-			{Domain: proto.String(""), Version: proto.Int64(opsetONNX)},
-			{Domain: proto.String(domainML), Version: proto.Int64(opsetML)},
-		},
-		Graph: &pb.GraphProto{Name: proto.String(name), Node: g.nodes, Initializer: g.inits,
-			Input: g.inputs, Output: g.outputs},
+func (g *graph) model(name, doc string, meta map[string]string) *modelProto {
+	m := &modelProto{
+		irVersion:    irVersion,
+		producerName: "mlrun",
+		docString:    doc,
+		opsetImports: []operatorSetID{{domain: "", version: opsetONNX}, {domain: domainML, version: opsetML}},
+		graph:        graphProto{name: name, nodes: g.nodes, initializers: g.inits, inputs: g.inputs, outputs: g.outputs},
 	}
 	for _, k := range sortedKeys(meta) {
-		m.MetadataProps = append(m.MetadataProps, &pb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(meta[k])})
+		m.metadata = append(m.metadata, stringEntry{key: k, value: meta[k]})
 	}
 	return m
 }
