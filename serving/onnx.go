@@ -12,14 +12,12 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/mlrun/mlrun/errs"
 	"github.com/mlrun/mlrun/ml"
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/modelfile"
 	"github.com/mlrun/mlrun/ml/onnx"
-	"github.com/mlrun/mlrun/ml/onnx/onnxpb"
 	"github.com/mlrun/mlrun/ml/onnx/onnxrt"
 	"github.com/mlrun/mlrun/ml/preprocess"
 )
@@ -295,14 +293,11 @@ func (b *onnxBackend) bind(m *modelfile.Model, s *onnxrt.Session) error {
 // signature, or from the graph's inputs), its task and classes (from
 // mlrun's metadata or the classifier operator's class labels).
 func describeONNX(dir string, head *mlmodelHead, data []byte, s *onnxrt.Session) (*modelfile.Model, error) {
-	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(data, &mp); err != nil {
+	info, err := onnx.ReadModelInfo(data)
+	if err != nil {
 		return nil, errs.Errorf(errs.Invalid, "%s: the ONNX model cannot be decoded: %v", dir, err)
 	}
-	meta := map[string]string{}
-	for _, p := range mp.GetMetadataProps() {
-		meta[p.GetKey()] = p.GetValue()
-	}
+	meta := info.Metadata
 	m := &modelfile.Model{EstimatorName: "onnx", RunID: head.RunID, UUID: head.ModelUUID, MLrunVersion: "", ArtifactPath: filepath.Base(dir)}
 	if t, err := time.Parse(modelfile.TimeLayout, head.UTCTimeCreated); err == nil {
 		m.Created = t
@@ -325,7 +320,7 @@ func describeONNX(dir string, head *mlmodelHead, data []byte, s *onnxrt.Session)
 				return nil, errs.Errorf(errs.Invalid, "%s: the ONNX model's %s is not a JSON list: %v", dir, onnx.MetaClasses, err)
 			}
 		} else {
-			m.Target.Classes = graphClasses(mp.GetGraph())
+			m.Target.Classes = info.Classes
 		}
 		if len(m.Target.Classes) == 0 {
 			return nil, errs.Errorf(errs.Invalid, "%s: cannot tell the ONNX classifier's classes (no classlabels_* attribute and no %s metadata)", dir, onnx.MetaClasses)
@@ -396,30 +391,6 @@ func inputColumns(dir string, head *mlmodelHead, s *onnxrt.Session) ([]preproces
 		cols = append(cols, preprocess.Column{Name: in.Name, Kind: kind, Scale: 1})
 	}
 	return cols, nil
-}
-
-// graphClasses returns the class labels of the graph's classifier
-// operator (classlabels_strings, classlabels_ints or classlabels_int64s).
-func graphClasses(g *onnxpb.GraphProto) []string {
-	for _, n := range g.GetNode() {
-		for _, a := range n.GetAttribute() {
-			switch a.GetName() {
-			case "classlabels_strings":
-				out := make([]string, len(a.GetStrings()))
-				for i, s := range a.GetStrings() {
-					out[i] = string(s)
-				}
-				return out
-			case "classlabels_ints", "classlabels_int64s":
-				out := make([]string, len(a.GetInts()))
-				for i, v := range a.GetInts() {
-					out[i] = strconv.FormatInt(v, 10)
-				}
-				return out
-			}
-		}
-	}
-	return nil
 }
 
 // closeWhenUnreachable releases the ONNX Runtime session of mdl once a

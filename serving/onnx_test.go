@@ -169,10 +169,7 @@ func get(t *testing.T, url string) (int, []byte) {
 func TestServeONNXWithoutRuntimeSaysHowToGetIt(t *testing.T) {
 	_, m := irisModel(t)
 	dir := withONNX(t, m, irisCSV, dataset.LoadOptions{Target: "target"})
-	// Drop the mlrun flavor: the directory now holds only the ONNX model.
-	text, _ := os.ReadFile(filepath.Join(dir, "MLmodel"))
-	i, j := bytes.Index(text, []byte("  mlrun:\n")), bytes.Index(text, []byte("  onnx:\n"))
-	os.WriteFile(filepath.Join(dir, "MLmodel"), append(append([]byte{}, text[:i]...), text[j:]...), 0o644)
+	dropMLrunFlavor(t, dir)
 	_, err := New(context.Background(), newSource(dir), Options{ONNX: ONNXOptions{Library: filepath.Join(t.TempDir(), "libonnxruntime.so")}})
 	if errs.Code(err) != errs.NotFound || !strings.Contains(err.Error(), ".ci/install-onnx.sh") {
 		t.Fatalf("error %v (code %s)", err, errs.Code(err))
@@ -181,6 +178,45 @@ func TestServeONNXWithoutRuntimeSaysHowToGetIt(t *testing.T) {
 	if _, err := New(context.Background(), newSource(withONNX(t, m, irisCSV, dataset.LoadOptions{Target: "target"})), Options{ONNX: ONNXOptions{Library: "/nonexistent"}}); err != nil {
 		t.Fatalf("native model with an onnx flavor: %v", err)
 	}
+}
+
+// dropMLrunFlavor removes the mlrun flavor from the MLmodel file of dir,
+// which then holds only the ONNX model.
+func dropMLrunFlavor(t *testing.T, dir string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := bytes.Index(text, []byte("  mlrun:\n")), bytes.Index(text, []byte("  onnx:\n"))
+	if i < 0 || j < i {
+		t.Fatalf("MLmodel has no mlrun flavor before the onnx one:\n%s", text)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), append(append([]byte{}, text[:i]...), text[j:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An mlrun model directory with only the onnx flavor is described by the
+// ONNX model's metadata (estimator, target, classes) and answers as the
+// native model.
+func TestServeONNXOnlyModelFromMLrun(t *testing.T) {
+	lib := onnxLibrary(t)
+	_, m := irisModel(t)
+	classes := m.Target.Classes
+	dir := withONNX(t, m, irisCSV, dataset.LoadOptions{Target: "target"})
+	_, native := newTestServer(t, dir, Options{})
+	onlyONNX := withONNX(t, m, irisCSV, dataset.LoadOptions{Target: "target"})
+	dropMLrunFlavor(t, onlyONNX)
+	s, viaONNX := newTestServer(t, onlyONNX, Options{ONNX: ONNXOptions{Library: lib}})
+	got := s.cur.Load().m
+	if got.EstimatorName != "onnx:logistic_regression" || got.Target.Name != "target" || strings.Join(got.Target.Classes, ",") != strings.Join(classes, ",") {
+		t.Errorf("described as %s, target %q, classes %v; want onnx:logistic_regression, target, %v", got.EstimatorName, got.Target.Name, got.Target.Classes, classes)
+	}
+	sameAnswers(t, native, viaONNX, []string{
+		`{"data": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]], "params": {"predict_proba": true}}`,
+		`{"dataframe_records": [{"sepal_length_cm": 5.9, "sepal_width_cm": 3.0, "petal_length_cm": 5.1, "petal_width_cm": 1.8}]}`,
+	})
 }
 
 // A model directory that MLflow's Python client wrote with
