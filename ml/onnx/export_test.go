@@ -114,7 +114,6 @@ func TestExportMatchesGoInONNXRuntime(t *testing.T) {
 // fitEach fits every estimator on three quarters of every data set and
 // calls check, in a subtest, with the model and the held-out rows.
 func fitEach(t *testing.T, check func(t *testing.T, m *modelfile.Model, test *dataset.Dataset)) {
-	cat := catalog.Builtin()
 	for _, ds := range dataSets {
 		data, err := dataset.Load(ds.path, dataset.LoadOptions{Target: ds.target, Task: ds.task})
 		if err != nil {
@@ -125,27 +124,9 @@ func fitEach(t *testing.T, check func(t *testing.T, m *modelfile.Model, test *da
 		for _, cfg := range estimators[ds.task] {
 			name := fmt.Sprintf("%s/%s%v/scale=%v", ds.name, cfg.name, cfg.hp, cfg.scale)
 			t.Run(name, func(t *testing.T) {
-				spec, _ := cat.Lookup(cfg.name)
-				est, err := spec.New(ds.task, cfg.hp)
-				if err != nil {
-					t.Fatal(err)
-				}
 				opts := preprocess.DefaultOptions()
 				opts.Scale = cfg.scale
-				pipe, err := preprocess.Fit(train.Features, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				X, err := pipe.Transform(train.Features)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := est.Fit(t.Context(), X, train.Target.Y, nil); err != nil {
-					t.Fatal(err)
-				}
-				m := &modelfile.Model{Estimator: est, EstimatorName: cfg.name, Task: ds.task, Hyperparameters: cfg.hp,
-					Preprocess: pipe, Target: modelfile.TargetInfo{Name: ds.target, Classes: train.Target.Classes}}
-				check(t, m, test)
+				check(t, fitModel(t, cfg.name, ds.task, cfg.hp, opts, train, ds.target), test)
 			})
 		}
 	}
@@ -370,4 +351,31 @@ func sameBytes(t *testing.T, what string, ours, want []byte) {
 		}
 		t.Errorf("%d bytes, %s's %d; they differ from byte %d", len(ours), what, len(want), i)
 	}
+}
+
+// fitModel fits estimator name of the catalog, with hyperparameters hp,
+// on train preprocessed with opts, and returns it as a model of target.
+func fitModel(t *testing.T, name string, task ml.Task, hp ml.Params, opts preprocess.Options, train *dataset.Dataset, target string) *modelfile.Model {
+	t.Helper()
+	spec, ok := catalog.Builtin().Lookup(name)
+	if !ok {
+		t.Fatalf("no estimator %q", name)
+	}
+	est, err := spec.New(task, hp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := preprocess.Fit(train.Features, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	X, err := pipe.Transform(train.Features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := est.Fit(t.Context(), X, train.Target.Y, nil); err != nil {
+		t.Fatal(err)
+	}
+	return &modelfile.Model{Estimator: est, EstimatorName: name, Task: task, Hyperparameters: hp,
+		Preprocess: pipe, Target: modelfile.TargetInfo{Name: target, Classes: train.Target.Classes}}
 }

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mlrun/mlrun/ml"
-	"github.com/mlrun/mlrun/ml/catalog"
 	"github.com/mlrun/mlrun/ml/dataset"
 	"github.com/mlrun/mlrun/ml/modelfile"
 	"github.com/mlrun/mlrun/ml/onnx"
@@ -316,22 +315,5 @@ func fitIris(t *testing.T) *modelfile.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := catalog.Builtin().Lookup("logistic_regression")
-	est, err := spec.New(ml.Classification, ml.Params{"max_iter": 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pipe, err := preprocess.Fit(data.Features, preprocess.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	X, err := pipe.Transform(data.Features)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := est.Fit(t.Context(), X, data.Target.Y, nil); err != nil {
-		t.Fatal(err)
-	}
-	return &modelfile.Model{Estimator: est, EstimatorName: "logistic_regression", Task: ml.Classification, Preprocess: pipe,
-		Target: modelfile.TargetInfo{Name: "target", Classes: data.Target.Classes}}
+	return fitModel(t, "logistic_regression", ml.Classification, ml.Params{"max_iter": 500}, preprocess.DefaultOptions(), data, "target")
 }
