@@ -207,7 +207,8 @@ func (t Train) Run(ctx context.Context, env *Env, in Values) (*Result, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, errs.Errorf(errs.Failed, "step %s: %s: %v", env.Step, spec.Name, errs.Message(err))
+		// Every estimator's fit errors name it.
+		return nil, errs.Errorf(errs.Failed, "step %s: %v", env.Step, errs.Message(err))
 	}
 
 	// The training score, and what a person wants to see: the history.

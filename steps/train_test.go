@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,6 +119,40 @@ func TestTrainLogsItsParamsBeforeItFits(t *testing.T) {
 	for k, want := range map[string]string{"train.C": "0.5", "train.estimator": "logistic_regression", "train.rows": "50"} {
 		if got[k] != want {
 			t.Errorf("param %s = %q after the failed fit, want %q (params %v)", k, got[k], want, got)
+		}
+	}
+}
+
+// A fit's error names the estimator once: every estimator's errors name
+// it, and the train step does not add its name again. Each fits the 50
+// setosa rows of iris, a single class, which these two refuse (as
+// scikit-learn's do).
+func TestTrainFitErrorsNameTheEstimatorOnce(t *testing.T) {
+	_, env := newIrisEnv(t)
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(env.ProjectDir, "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(filepath.Join(env.ProjectDir, "setosa.csv"), []byte(strings.Join(lines[:51], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "setosa.csv", "target": "target"})
+	train := steps.Train{Estimators: catalog.Builtin()}
+	for i, name := range []string{"logistic_regression", "svc"} {
+		env.Step = "fit" + strconv.Itoa(i) // a step of its own: a run's params cannot change
+		in, err := steps.Resolve(train, map[string]any{"data": loaded.Outputs["dataset"], "plots": false, "estimator": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.Run(ctx, env, in)
+		if err == nil {
+			t.Errorf("%s fitted a single class", name)
+			continue
+		}
+		if msg := err.Error(); strings.Count(msg, name) != 1 || !strings.HasPrefix(msg, "step "+env.Step+": ") {
+			t.Errorf("%s: the error %q should start with \"step %s: \" and name the estimator once", name, msg, env.Step)
 		}
 	}
 }
