@@ -51,6 +51,10 @@ var migrationFiles embed.FS
 // migrationLock is the advisory lock key held while migrating.
 const migrationLock = 0x6d6c72756e // "mlrun"
 
+// experimentLock is the advisory lock key a transaction that creates an
+// experiment holds until it ends (see insertExperiment).
+const experimentLock = 0x6d6c72756e65 // "mlrune"
+
 // maxAttempts bounds how often a write transaction is retried.
 const maxAttempts = 30
 

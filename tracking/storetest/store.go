@@ -114,6 +114,41 @@ func testExperiments(t *testing.T, h *Harness) {
 	if del, _ := s.ListExperiments(ctx, tracking.DeletedOnly); len(del) != 1 || del[0].Name != "shared" {
 		t.Fatalf("ListExperiments(DeletedOnly) = %+v, want shared", del)
 	}
+
+	// Many goroutines creating a few names at once, with EnsureExperiment
+	// and CreateExperiment, leave no gap in the ids: the new experiments
+	// are 1 to 4, after Default.
+	s = h.Open(t)
+	racing := []string{"a", "b", "c", "d"}
+	var racers sync.WaitGroup
+	for i := range 32 {
+		racers.Add(1)
+		go func() {
+			defer racers.Done()
+			name := racing[i%len(racing)]
+			if i%8 == 7 {
+				if _, err := s.CreateExperiment(ctx, name, nil); err != nil && errs.Code(err) != errs.Conflict {
+					t.Errorf("CreateExperiment(%s): %v", name, err)
+				}
+				return
+			}
+			if _, err := s.EnsureExperiment(ctx, name); err != nil {
+				t.Errorf("EnsureExperiment(%s): %v", name, err)
+			}
+		}()
+	}
+	racers.Wait()
+	list, err = s.ListExperiments(ctx, tracking.ActiveOnly)
+	if err != nil {
+		t.Fatalf("ListExperiments: %v", err)
+	}
+	var gotIDs []string
+	for _, e := range list {
+		gotIDs = append(gotIDs, e.ID)
+	}
+	if want := []string{"0", "1", "2", "3", "4"}; !reflect.DeepEqual(gotIDs, want) {
+		t.Fatalf("after racing creations, the experiment ids are %v; want %v", gotIDs, want)
+	}
 }
 
 func testRunCRUD(t *testing.T, h *Harness) {
