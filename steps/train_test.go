@@ -88,16 +88,7 @@ func TestTrainStepModelDirectory(t *testing.T) {
 func TestTrainLogsItsParamsBeforeItFits(t *testing.T) {
 	st, env := newIrisEnv(t)
 	ctx := context.Background()
-	data, err := os.ReadFile(filepath.Join(env.ProjectDir, "iris.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(data), "\n")
-	setosa := filepath.Join(env.ProjectDir, "setosa.csv") // the header and the 50 setosa rows
-	if err := os.WriteFile(setosa, []byte(strings.Join(lines[:51], "")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "setosa.csv", "target": "target"})
+	loaded := loadSetosa(t, env)
 	train := steps.Train{Estimators: catalog.Builtin()}
 	in, err := steps.Resolve(train, map[string]any{"data": loaded.Outputs["dataset"], "plots": false,
 		"hyperparameters": map[string]any{"C": 0.5}})
@@ -130,15 +121,7 @@ func TestTrainLogsItsParamsBeforeItFits(t *testing.T) {
 func TestTrainFitErrorsNameTheEstimatorOnce(t *testing.T) {
 	_, env := newIrisEnv(t)
 	ctx := context.Background()
-	data, err := os.ReadFile(filepath.Join(env.ProjectDir, "iris.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(data), "\n")
-	if err := os.WriteFile(filepath.Join(env.ProjectDir, "setosa.csv"), []byte(strings.Join(lines[:51], "")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	loaded := runStep(t, ctx, steps.Load{}, env, map[string]any{"path": "setosa.csv", "target": "target"})
+	loaded := loadSetosa(t, env)
 	train := steps.Train{Estimators: catalog.Builtin()}
 	for i, name := range []string{"logistic_regression", "svc"} {
 		env.Step = "fit" + strconv.Itoa(i) // a step of its own: a run's params cannot change
@@ -155,4 +138,19 @@ func TestTrainFitErrorsNameTheEstimatorOnce(t *testing.T) {
 			t.Errorf("%s: the error %q should start with \"step %s: \" and name the estimator once", name, msg, env.Step)
 		}
 	}
+}
+
+// loadSetosa writes setosa.csv, the header and the 50 setosa rows of the
+// iris.csv of env's project (a single class), and runs the load step on it.
+func loadSetosa(t *testing.T, env *steps.Env) *steps.Result {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(env.ProjectDir, "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(filepath.Join(env.ProjectDir, "setosa.csv"), []byte(strings.Join(lines[:51], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return runStep(t, context.Background(), steps.Load{}, env, map[string]any{"path": "setosa.csv", "target": "target"})
 }
