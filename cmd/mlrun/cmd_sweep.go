@@ -15,9 +15,10 @@ import (
 )
 
 // runSweep runs (or, with --dry-run, lists) a sweep: a parent run and one
-// child run per trial. prov, when not nil, is the project's provenance
-// being captured, and early the store being opened.
-func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions, prov *pipeline.Provenance, early *storeOpening) error {
+// child run per trial. early is the store being opened, and
+// startProvenance starts capturing the project's provenance (or returns
+// nil), once the store is open.
+func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Request, sw *sweep.Sweep, o runOptions, startProvenance func() *pipeline.Provenance, early *storeOpening) error {
 	trials, err := sw.Trials()
 	if err != nil {
 		return err
@@ -39,7 +40,7 @@ func (a *app) runSweep(c *cobra.Command, kinds *steps.Registry, req pipeline.Req
 	if err != nil {
 		return err
 	}
-	r.Provenance = prov
+	r.Provenance = startProvenance()
 	defer st.Close()
 	progress := newSweepProgress(a.stderr, len(trials))
 	out, runErr := r.RunSweep(c.Context(), pipeline.SweepRequest{
