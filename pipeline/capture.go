@@ -147,8 +147,8 @@ func (c *provenanceCapture) saveArtifacts(ctx context.Context, log *runLogger) e
 
 // Provenance is a project's provenance captured on another goroutine while
 // the command creates its run and while the run's first steps run: a
-// Runner given one
-// (Runner.Provenance) uses it for its run instead of capturing its own.
+// Runner given one (Runner.Provenance) uses it for its run instead of
+// capturing its own.
 // The capture ends before any step that may write in the project runs, so
 // that what a step writes is not taken for a change to the project.
 type Provenance struct {
