@@ -17,7 +17,8 @@ export MLRUN_BENCH_PAIRS=${MLRUN_BENCH_PAIRS:-5}
 export MLRUN_BENCH_CACHE=${MLRUN_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlrun-bench}
 mkdir -p "$MLRUN_BENCH_CACHE"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+scratch=$(mktemp -d)
+trap 'rm -rf "$tmp" "$scratch"' EXIT
 figures=$tmp/figures
 # Every benchmark's scratch (TMPDIR: Go's b.TempDir, so the stores and the
 # runs' working directories) is made under a directory flagged as the top
@@ -28,9 +29,11 @@ figures=$tmp/figures
 # thousands of files were removed, creating one took 200 µs instead of 6
 # (an iris run creates about 16). Journaled ext4, which users have, never
 # scans so; other file systems ignore the flag, as a missing chattr does.
-mkdir "$tmp/scratch"
-chattr +T "$tmp/scratch" 2>/dev/null || true
-export TMPDIR=$tmp/scratch
+# It is open to every user as /tmp is, for the services the benchmarks
+# start under their own users (Slurm, PostgreSQL).
+chmod 1777 "$scratch"
+chattr +T "$scratch" 2>/dev/null || true
+export TMPDIR=$scratch
 
 # bench PKG PATTERN: runs the Go benchmarks of PKG matching PATTERN once
 # each (they measure their own pairs) and keeps their figure lines.
